@@ -1,0 +1,1 @@
+"""SOP compliance auditor."""

@@ -1,0 +1,1 @@
+"""Checklist evaluation: from step hits to per-step verdicts, a weighted score and pass/fail."""

@@ -1,0 +1,154 @@
+"""The ``auditor`` command line: audit transcripts against an SOP, list and check SOPs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from auditor.sop.loading import SopError, builtin_sop_paths, load_sop, resolve_sop
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+app = typer.Typer(
+    help="Audit customer-service conversations against SOP checklists (English and Chinese).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+EXIT_INPUT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+
+@app.command()
+def audit(
+    inputs: Annotated[list[Path], typer.Argument(help="Transcript files or folders (jsonl, json, csv, txt, vtt, srt).")],
+    sop: Annotated[str, typer.Option("--sop", help="Built-in SOP id (see `auditor sops`) or a path to an SOP file.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for results.jsonl, agents.csv, steps.csv, report.html.")] = Path(
+        "audit-out"
+    ),
+    embedder: Annotated[
+        str, typer.Option(help="Embedding backend: use-m (multilingual, default), minilm (English), hashing, or a folder.")
+    ] = "use-m",
+    batch_size: Annotated[int, typer.Option(min=1, help="Conversations embedded per batch.")] = 32,
+) -> None:
+    """Audit transcripts; write results.jsonl, agents.csv, steps.csv and report.html to --out."""
+    from auditor.embeddings.base import ModelUnavailableError
+    from auditor.embeddings.provider import make_embedder
+    from auditor.engine import Auditor
+    from auditor.transcripts.loaders import load_inputs
+
+    checked_sop = _resolve_sop_or_exit(sop)
+    loaded = load_inputs(inputs)
+    for problem in loaded.problems:
+        errors.print(f"[red]skipped[/red] {problem}", highlight=False, markup=True, soft_wrap=True)
+    if not loaded.conversations:
+        errors.print("[red]no conversation could be loaded[/red]")
+        raise typer.Exit(EXIT_INPUT_PROBLEMS)
+    try:
+        auditor = Auditor(checked_sop, make_embedder(embedder))
+    except ModelUnavailableError as error:
+        errors.print(f"[red]model unavailable:[/red] {error}")
+        raise typer.Exit(EXIT_USAGE) from error
+
+    from auditor.reports.files import ResultsWriter
+
+    results = []
+    out.mkdir(parents=True, exist_ok=True)
+    conversations = loaded.conversations
+    with ResultsWriter(out / "results.jsonl") as writer, _progress() as progress:
+        task = progress.add_task(f"auditing against {checked_sop.id}", total=len(conversations))
+        for start in range(0, len(conversations), batch_size):
+            batch = auditor.audit_many(conversations[start:start + batch_size])
+            writer.write(batch)
+            results.extend(batch)
+            progress.advance(task, len(batch))
+
+    _write_reports(out, results, {c.id: c for c in conversations}, checked_sop.name, [str(p) for p in loaded.problems])
+    console.print(f"Wrote {len(results)} results to [bold]{out}[/bold] (results.jsonl, agents.csv, steps.csv, report.html)")
+    if loaded.problems:
+        errors.print(f"[yellow]{len(loaded.problems)} input problem(s); see above[/yellow]")
+        raise typer.Exit(EXIT_INPUT_PROBLEMS)
+
+
+def _write_reports(out, results, conversations, sop_name, problems) -> None:  # type: ignore[no-untyped-def]
+    from auditor.reports.aggregates import summarise_agents, summarise_steps
+    from auditor.reports.console import agents_table, steps_table
+    from auditor.reports.files import write_agents_csv, write_steps_csv
+    from auditor.reports.html import render_report, write_report
+
+    agents = summarise_agents(results)
+    steps = summarise_steps(results)
+    write_agents_csv(out / "agents.csv", agents)
+    write_steps_csv(out / "steps.csv", steps)
+    write_report(out / "report.html", render_report(results, agents, steps, conversations, sop_name=sop_name,
+                                                     problems=problems))
+    passed = sum(r.passed for r in results)
+    console.print(f"\n[bold]{sop_name}[/bold]: {len(results)} conversations, {passed} passed "
+                  f"({passed / len(results):.0%}), mean score {sum(r.score for r in results) / len(results):.2f}")
+    console.print(agents_table(agents))
+    console.print(steps_table(steps))
+
+
+@app.command()
+def sops() -> None:
+    """List the built-in SOPs."""
+    table = Table(title="Built-in SOPs", title_justify="left")
+    table.add_column("id", no_wrap=True, style="bold")
+    table.add_column("name")
+    table.add_column("version", justify="right")
+    table.add_column("steps")
+    table.add_column("languages")
+    for sop_id, path in builtin_sop_paths().items():
+        try:
+            sop = load_sop(path)
+        except SopError as error:
+            table.add_row(sop_id, f"[red]invalid: {len(error.problems)} problem(s)[/red]", "", "", "")
+            continue
+        table.add_row(sop.id, sop.name, str(sop.version), ", ".join(s.id for s in sop.steps), ", ".join(sop.languages))
+    console.print(table)
+
+
+@app.command("check-sop")
+def check_sop(files: Annotated[list[Path], typer.Argument(help="SOP files to validate.")]) -> None:
+    """Validate SOP files and list every problem (file, step, field)."""
+    bad = 0
+    for path in files:
+        try:
+            sop = load_sop(path)
+        except SopError as error:
+            bad += 1
+            for problem in error.problems:
+                errors.print(str(problem), highlight=False, markup=False)
+            continue
+        console.print(f"[green]ok[/green] {path}: {sop.id} v{sop.version}, {len(sop.steps)} steps")
+    if bad:
+        raise typer.Exit(EXIT_INPUT_PROBLEMS)
+
+
+def _resolve_sop_or_exit(reference: str):  # type: ignore[no-untyped-def]
+    try:
+        return resolve_sop(reference)
+    except SopError as error:
+        for problem in error.problems:
+            errors.print(str(problem), highlight=False, markup=False)
+        raise typer.Exit(EXIT_USAGE) from error
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=errors, transient=False,
+    )
+
+
+if __name__ == "__main__":
+    app()

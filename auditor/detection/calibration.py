@@ -1,0 +1,53 @@
+"""Per-backend calibration of semantic match scores into probabilities (fitted by bench/calibrate_detection.py)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
+
+
+@dataclass(frozen=True)
+class SemanticCalibration:
+    """P(turn performs step) = sigmoid(w_sim * sim + w_margin * margin + bias).
+
+    ``sim`` is the best cosine to the step's examples, or to its description plus ``description_offset``
+    (descriptions sit further from real turns than examples do); ``margin`` is ``sim`` minus the best
+    other step's ``sim`` for the same text (a turn usually performs one step). A turn is evidence when the
+    probability reaches ``threshold``.
+    """
+
+    backend: str
+    description_offset: float
+    w_sim: float
+    w_margin: float
+    bias: float
+    threshold: float
+    fitted_on: str = "hand-set starting values"
+
+    def probability(self, sim: float, margin: float) -> float:
+        z = self.w_sim * sim + self.w_margin * margin + self.bias
+        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+
+DEFAULT = SemanticCalibration("default", 0.1, 12.0, 6.0, -7.0, 0.5)
+
+
+def load_calibrations(path: Path = CALIBRATION_PATH) -> dict[str, SemanticCalibration]:
+    if not path.exists():
+        return {}
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return {name: SemanticCalibration(**values) for name, values in raw.items()}
+
+
+def calibration_for(embedder_name: str, path: Path = CALIBRATION_PATH) -> SemanticCalibration:
+    """The fitted calibration of a backend, or conservative defaults for an unknown model."""
+    return load_calibrations(path).get(embedder_name, DEFAULT)
+
+
+def save_calibrations(calibrations: dict[str, SemanticCalibration], path: Path = CALIBRATION_PATH) -> None:
+    payload = {name: asdict(calibration) for name, calibration in sorted(calibrations.items())}
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

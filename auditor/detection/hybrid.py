@@ -1,0 +1,25 @@
+"""Merge the hits of several detectors: one piece of evidence per (step, turn), the most confident first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from auditor.detection.hits import StepHit
+
+
+def merge_hits(hit_lists: Iterable[Iterable[StepHit]]) -> list[StepHit]:
+    """Keep the most confident hit per (step, turn); name every method that fired, e.g. 'phrase+semantic'."""
+    best: dict[tuple[str, int], StepHit] = {}
+    methods: dict[tuple[str, int], list[str]] = {}
+    for hits in hit_lists:
+        for hit in hits:
+            key = (hit.step_id, hit.turn_index)
+            methods.setdefault(key, [])
+            if hit.method not in methods[key]:
+                methods[key].append(hit.method)
+            if key not in best or hit.confidence > best[key].confidence:
+                best[key] = hit
+    return [
+        StepHit(hit.step_id, hit.turn_index, hit.text, hit.score, hit.confidence, "+".join(methods[key]))
+        for key, hit in best.items()
+    ]

@@ -1,0 +1,60 @@
+"""An SOP prepared for matching: every step's texts normalised and embedded once, keywords compiled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from auditor.embeddings.base import Embedder
+from auditor.sop.schema import Sop, Step
+from auditor.text.normalise import normalise_text
+
+
+@dataclass
+class StepPrototypes:
+    """Embedded texts of one step: its examples (may be empty) and its name + description."""
+
+    step: Step
+    example_texts: list[str]
+    example_vectors: np.ndarray
+    description_texts: list[str]
+    description_vectors: np.ndarray
+
+
+@dataclass
+class SopIndex:
+    sop: Sop
+    steps: list[StepPrototypes]
+    embedder_name: str
+    phrase_matchers: dict[str, Any] = field(default_factory=dict)
+    """Compiled keyword matchers by language, filled lazily by the phrase detector."""
+
+    @property
+    def step_ids(self) -> list[str]:
+        return [prototypes.step.id for prototypes in self.steps]
+
+
+def description_texts(step: Step) -> list[str]:
+    """Zero-shot texts for a step: its description and its name (each alone; an empty one is dropped)."""
+    return [text for text in (step.description, step.name) if text.strip()]
+
+
+def build_sop_index(sop: Sop, embedder: Embedder) -> SopIndex:
+    """Embed all step texts of an SOP in one batch."""
+    per_step = [
+        ([normalise_text(text) for text in step.examples], [normalise_text(text) for text in description_texts(step)])
+        for step in sop.steps
+    ]
+    flat = [text for examples, descriptions in per_step for text in examples + descriptions]
+    vectors = embedder.encode(flat)
+    steps: list[StepPrototypes] = []
+    offset = 0
+    for step, (examples, descriptions) in zip(sop.steps, per_step, strict=True):
+        example_vectors = vectors[offset:offset + len(examples)]
+        offset += len(examples)
+        description_vectors = vectors[offset:offset + len(descriptions)]
+        offset += len(descriptions)
+        steps.append(StepPrototypes(step, examples, example_vectors, descriptions, description_vectors))
+    return SopIndex(sop, steps, embedder.name)

@@ -1,0 +1,82 @@
+"""The auditor: one SOP and one embedder, turning conversations into results (the data flow of DESIGN.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from auditor.checklist.conditions import builtin_conditions
+from auditor.checklist.verdicts import evaluate_checklist
+from auditor.detection.calibration import SemanticCalibration, calibration_for
+from auditor.detection.hybrid import merge_hits
+from auditor.detection.phrase import PhraseDetector
+from auditor.detection.semantic import SemanticDetector
+from auditor.detection.sop_index import build_sop_index
+from auditor.embeddings.base import Embedder
+from auditor.result import ConversationResult
+from auditor.sop.schema import Sop
+from auditor.text.artifacts import ArtifactBuilder, ConversationArtifacts
+from auditor.text.pipelines import TextPipelines
+from auditor.transcripts.conversation import Conversation
+
+
+class Auditor:
+    """Audits conversations against one SOP; build once, reuse for many conversations."""
+
+    def __init__(
+        self,
+        sop: Sop,
+        embedder: Embedder,
+        *,
+        pipelines: TextPipelines | None = None,
+        calibration: SemanticCalibration | None = None,
+    ):
+        self.sop = sop
+        self.embedder = embedder
+        self.pipelines = pipelines or TextPipelines()
+        self.index = build_sop_index(sop, embedder)
+        self.builder = ArtifactBuilder(embedder, self.pipelines)
+        self.semantic = SemanticDetector(calibration or calibration_for(embedder.name))
+        self.phrase = PhraseDetector(self.pipelines)
+        self.conditions = builtin_conditions()
+
+    @property
+    def models(self) -> dict[str, str]:
+        """Names and versions of everything that shaped a result, so an audit can be reproduced."""
+        return {
+            "embedder": f"{self.embedder.name} ({self.embedder.version})",
+            "detectors": f"{self.phrase.name}@{self.phrase.version},{self.semantic.name}@{self.semantic.version}",
+            "calibration": f"{self.semantic.calibration.backend}: {self.semantic.calibration.fitted_on}",
+            "conditions": ",".join(f"{c.name}@{c.version}" for c in self.conditions.values()),
+        }
+
+    def audit(self, conversation: Conversation) -> ConversationResult:
+        return self.audit_many([conversation])[0]
+
+    def audit_many(self, conversations: Sequence[Conversation]) -> list[ConversationResult]:
+        """Audit a batch; texts of the whole batch are embedded in one call."""
+        return [self._result(artifacts) for artifacts in self.builder.build_many(conversations)]
+
+    def _result(self, artifacts: ConversationArtifacts) -> ConversationResult:
+        conversation = artifacts.conversation
+        candidates = self.semantic.candidates(artifacts, self.index)
+        semantic_hits = [hit for hit in candidates if hit.confidence >= self.semantic.calibration.threshold]
+        hits = merge_hits([self.phrase.detect(artifacts, self.index), semantic_hits])
+        needed = {step.when for step in self.sop.steps if step.when}
+        conditions = {name: self.conditions[name].evaluate(artifacts, self.embedder) for name in needed}
+        outcome = evaluate_checklist(self.sop, hits, candidates, artifacts, conditions)
+        metadata = dict(conversation.metadata)
+        if conversation.source:
+            metadata.setdefault("source", conversation.source)
+        return ConversationResult(
+            conversation_id=conversation.id,
+            agent_id=conversation.agent_id,
+            sop_id=self.sop.id,
+            sop_version=self.sop.version,
+            lang=conversation.lang or artifacts.lang,
+            score=outcome.score,
+            passed=outcome.passed,
+            steps=outcome.steps,
+            flags=outcome.flags,
+            models=self.models,
+            metadata=metadata,
+        )

@@ -1,0 +1,43 @@
+"""Rich tables for the terminal: compliance per agent and per step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+
+from auditor.reports.aggregates import AgentSummary, StepSummary
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def agents_table(agents: Sequence[AgentSummary], title: str = "Compliance per agent") -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("agent")
+    table.add_column("conversations", justify="right")
+    table.add_column("mean score", justify="right")
+    table.add_column("pass rate", justify="right")
+    table.add_column("most missed step")
+    for a in agents:
+        style = "red" if a.pass_rate < 0.5 else ""
+        missed = f"{a.most_missed_step} ({a.most_missed_count})" if a.most_missed_step else "-"
+        table.add_row(a.agent_id, str(a.conversations), f"{a.mean_score:.2f}", _pct(a.pass_rate), missed, style=style)
+    return table
+
+
+def steps_table(steps: Sequence[StepSummary], title: str = "Compliance per step") -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("step")
+    table.add_column("done rate", justify="right")
+    table.add_column("done", justify="right")
+    table.add_column("missing", justify="right")
+    table.add_column("out of order", justify="right")
+    table.add_column("late", justify="right")
+    table.add_column("n/a", justify="right")
+    for s in steps:
+        style = "red" if s.applicable and s.done_rate < 0.7 else ""
+        table.add_row(s.step_id, _pct(s.done_rate) if s.applicable else "-", str(s.done), str(s.missing),
+                      str(s.out_of_order), str(s.late), str(s.not_applicable), style=style)
+    return table

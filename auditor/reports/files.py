@@ -1,0 +1,58 @@
+"""Write an audit's files: results.jsonl (the contract), agents.csv and steps.csv."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from auditor.reports.aggregates import AgentSummary, StepSummary
+from auditor.result import ConversationResult
+
+
+class ResultsWriter:
+    """Appends one result per line and flushes, so a crash keeps every result written so far."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle: TextIO = path.open("w", encoding="utf-8")
+
+    def write(self, results: Iterable[ConversationResult]) -> None:
+        for result in results:
+            self._handle.write(result.model_dump_json() + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def read_results(path: Path) -> list[ConversationResult]:
+    with path.open(encoding="utf-8") as handle:
+        return [ConversationResult.model_validate_json(line) for line in handle if line.strip()]
+
+
+def write_agents_csv(path: Path, agents: Sequence[AgentSummary]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["agent_id", "conversations", "mean_score", "pass_rate", "most_missed_step", "most_missed_count"])
+        for a in agents:
+            writer.writerow([a.agent_id, a.conversations, f"{a.mean_score:.4f}", f"{a.pass_rate:.4f}",
+                             a.most_missed_step or "", a.most_missed_count])
+
+
+def write_steps_csv(path: Path, steps: Sequence[StepSummary]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["step_id", "name", "applicable", "done", "done_rate", "missing", "out_of_order", "late",
+                         "not_applicable"])
+        for s in steps:
+            writer.writerow([s.step_id, s.name, s.applicable, s.done, f"{s.done_rate:.4f}", s.missing,
+                             s.out_of_order, s.late, s.not_applicable])

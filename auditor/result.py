@@ -1,0 +1,74 @@
+"""The audit result of one conversation (the contract in DESIGN.md, written one object a line to results.jsonl)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+StepStatus = Literal["done", "missing", "out_of_order", "late", "not_applicable"]
+
+
+class Evidence(BaseModel):
+    turn_index: int
+    text: str
+    score: float
+    method: str
+    confidence: float | None = None
+
+
+class ExpectedPlace(BaseModel):
+    """Where a missing (or misplaced) step should have happened, in input turn indices."""
+
+    after_turn: int | None = None
+    before_turn: int | None = None
+    reason: str
+
+
+class StepResult(BaseModel):
+    step_id: str
+    name: str | None = None
+    status: StepStatus
+    confidence: float = Field(ge=0, le=1)
+    required: bool = True
+    critical: bool = False
+    evidence: list[Evidence] = Field(default_factory=list)
+    expected: ExpectedPlace | None = None
+    reason: str | None = None
+
+
+class TurnSignal(BaseModel):
+    turn_index: int
+    score: float
+    signals: list[str]
+
+
+class Dissatisfaction(BaseModel):
+    score: float = Field(ge=0, le=1)
+    flagged: bool
+    turns: list[TurnSignal] = Field(default_factory=list)
+
+
+class Anomaly(BaseModel):
+    score: float = Field(ge=0, le=1)
+    flagged: bool
+    reasons: list[str] = Field(default_factory=list)
+
+
+class ConversationResult(BaseModel):
+    conversation_id: str
+    agent_id: str | None
+    sop_id: str
+    sop_version: int | str
+    lang: str | None
+    score: float = Field(ge=0, le=1)
+    passed: bool
+    steps: list[StepResult]
+    dissatisfaction: Dissatisfaction | None = None
+    anomaly: Anomaly | None = None
+    flags: list[str] = Field(default_factory=list)
+    models: dict[str, str] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def step(self, step_id: str) -> StepResult:
+        return next(step for step in self.steps if step.step_id == step_id)

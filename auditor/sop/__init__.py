@@ -1,0 +1,1 @@
+"""SOPs: the checklist format, its validation and the built-in library in ``rules/``."""

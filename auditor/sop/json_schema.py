@@ -1,0 +1,28 @@
+"""Export the SOP format as JSON Schema (``rules/sop.schema.json``) so editors can validate SOP files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from auditor.sop.loading import RULES_DIR
+from auditor.sop.schema import Sop
+
+SCHEMA_PATH = RULES_DIR / "sop.schema.json"
+
+
+def sop_json_schema() -> str:
+    """The JSON Schema of the SOP format, as stable pretty-printed text."""
+    schema = Sop.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "SOP (sop-auditor)"
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_sop_json_schema(path: Path = SCHEMA_PATH) -> Path:
+    path.write_text(sop_json_schema(), encoding="utf-8")
+    return path
+
+
+if __name__ == "__main__":
+    print(write_sop_json_schema())  # noqa: T201

@@ -1,0 +1,159 @@
+"""Read SOP files, validate them, and report every problem at once with file, step and field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from auditor.sop.schema import Sop
+
+RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+
+
+@dataclass(frozen=True)
+class SopProblem:
+    """One problem in an SOP file; ``code`` is stable for programs, ``message`` is for people."""
+
+    path: str
+    code: str
+    message: str
+    step_id: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.step_id:
+            where += f": step {self.step_id!r}"
+        if self.field:
+            where += f": field {self.field!r}"
+        return f"{where}: {self.message} [{self.code}]"
+
+
+class SopError(ValueError):
+    """An SOP could not be used; ``problems`` lists everything wrong with it."""
+
+    def __init__(self, problems: list[SopProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(problem) for problem in problems))
+
+
+def load_sop(path: str | Path) -> Sop:
+    """Read and validate one SOP file (YAML or JSON)."""
+    source = str(path)
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SopError([SopProblem(source, "unreadable", f"cannot read file: {error.strerror}")]) from error
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SopError([SopProblem(source, "invalid_yaml", f"not valid YAML{where}")]) from error
+    if not isinstance(raw, Mapping):
+        raise SopError([SopProblem(source, "not_a_mapping", "the file must hold one SOP mapping")])
+    return sop_from_mapping(raw, source=source)
+
+
+def sop_from_mapping(raw: Mapping[str, Any], *, source: str = "<sop>") -> Sop:
+    """Validate an SOP given as a mapping; raise SopError listing all problems."""
+    problems = reference_problems(_order_graph(raw), source)
+    try:
+        sop = Sop.model_validate(raw)
+    except ValidationError as error:
+        field_problems = [_problem_from_pydantic(source, raw, item) for item in error.errors()]
+        raise SopError(field_problems + problems) from error
+    if problems:
+        raise SopError(problems)
+    return sop
+
+
+def _order_graph(raw: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """(step id, before) pairs read leniently from raw SOP data, so order problems show beside field errors."""
+    steps = raw.get("steps")
+    pairs: list[tuple[str, list[str]]] = []
+    for step in steps if isinstance(steps, list) else []:
+        if isinstance(step, Mapping) and isinstance(step.get("id"), str):
+            before = step.get("before") or []
+            pairs.append((step["id"], [str(later) for later in before] if isinstance(before, list) else []))
+    return pairs
+
+
+def reference_problems(order_graph: list[tuple[str, list[str]]], source: str) -> list[SopProblem]:
+    """Problems that span steps: duplicate ids, ``before`` naming unknown steps, and order cycles."""
+    problems: list[SopProblem] = []
+    seen: set[str] = set()
+    for step_id, _ in order_graph:
+        if step_id in seen:
+            problems.append(SopProblem(source, "duplicate_step", "duplicate step id", step_id, "id"))
+        seen.add(step_id)
+    for step_id, before in order_graph:
+        for later in before:
+            if later == step_id:
+                problems.append(SopProblem(source, "self_order", "a step cannot precede itself", step_id, "before"))
+            elif later not in seen:
+                problems.append(
+                    SopProblem(source, "unknown_step", f"'before' names unknown step {later!r}", step_id, "before")
+                )
+    cycle = _order_cycle(order_graph)
+    if cycle:
+        message = "'before' rules form a cycle: " + " -> ".join(cycle)
+        problems.append(SopProblem(source, "order_cycle", message, cycle[0], "before"))
+    return problems
+
+
+def _order_cycle(order_graph: list[tuple[str, list[str]]]) -> list[str] | None:
+    graph = {step_id: [later for later in before if later != step_id] for step_id, before in order_graph}
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                return trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt]
+            if nxt in graph and state.get(nxt) is None:
+                found = visit(nxt, trail + [nxt])
+                if found:
+                    return found
+        state[node] = 2
+        return None
+
+    for start in graph:
+        if state.get(start) is None:
+            found = visit(start, [start])
+            if found:
+                return found
+    return None
+
+
+def _problem_from_pydantic(source: str, raw: Mapping[str, Any], item: Any) -> SopProblem:
+    loc = tuple(item["loc"])
+    step_id: str | None = None
+    field_path = ".".join(str(part) for part in loc)
+    if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
+        steps = raw.get("steps")
+        step = steps[loc[1]] if isinstance(steps, list) and loc[1] < len(steps) else None
+        step_id = str(step.get("id")) if isinstance(step, Mapping) and step.get("id") else f"#{loc[1] + 1}"
+        field_path = ".".join(str(part) for part in loc[2:]) or "step"
+    code = "unknown_field" if item["type"] == "extra_forbidden" else item["type"]
+    return SopProblem(source, code, item["msg"], step_id, field_path)
+
+
+def builtin_sop_paths(rules_dir: Path = RULES_DIR) -> dict[str, Path]:
+    """Built-in SOP files by SOP id (the file stem is the id)."""
+    return {path.stem: path for path in sorted(rules_dir.glob("*.yaml"))}
+
+
+def resolve_sop(reference: str, rules_dir: Path = RULES_DIR) -> Sop:
+    """Load an SOP given as a built-in id or a file path."""
+    candidate = Path(reference)
+    if candidate.suffix.lower() in {".yaml", ".yml", ".json"} or candidate.exists():
+        return load_sop(candidate)
+    builtin = builtin_sop_paths(rules_dir)
+    if reference in builtin:
+        return load_sop(builtin[reference])
+    known = ", ".join(builtin) or "none"
+    raise SopError([SopProblem(reference, "unknown_sop", f"no built-in SOP with this id (built-in: {known})")])

@@ -1,0 +1,1 @@
+"""Text normalisation, segmentation and tokenisation for English and Chinese (simplified and traditional)."""

@@ -1,0 +1,97 @@
+"""Compute a conversation's text artifacts once (normalised text, sentences, tokens, embeddings) for every detector."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from auditor.embeddings.base import Embedder
+from auditor.text.normalise import detect_lang, normalise_text
+from auditor.text.pipelines import TextPipelines
+from auditor.transcripts.conversation import Conversation, Turn
+from auditor.transcripts.roles import Role
+
+
+@dataclass
+class TurnArtifacts:
+    """A spoken turn as the matchers see it; ``units`` are the turn itself plus its sentences."""
+
+    turn: Turn
+    lang: str
+    normalised: str
+    doc: Any
+    spoken_ordinal: int
+    spoken_from_end: int
+    units: list[str]
+
+
+@dataclass
+class ConversationArtifacts:
+    """Everything detectors need about one conversation; unit vectors are rows of ``unit_vectors``."""
+
+    conversation: Conversation
+    lang: str
+    turns: list[TurnArtifacts]
+    unit_turn: np.ndarray
+    unit_vectors: np.ndarray
+
+    def turn(self, index: int) -> TurnArtifacts:
+        return next(artifacts for artifacts in self.turns if artifacts.turn.index == index)
+
+    def by_role(self, role: Role) -> list[TurnArtifacts]:
+        return [artifacts for artifacts in self.turns if artifacts.turn.role is role]
+
+
+class ArtifactBuilder:
+    """Builds artifacts for many conversations with one batched embedding call."""
+
+    def __init__(self, embedder: Embedder, pipelines: TextPipelines | None = None, max_units_per_turn: int = 6):
+        self.embedder = embedder
+        self.pipelines = pipelines or TextPipelines()
+        self.max_units_per_turn = max_units_per_turn
+
+    def build(self, conversation: Conversation) -> ConversationArtifacts:
+        return self.build_many([conversation])[0]
+
+    def build_many(self, conversations: Sequence[Conversation]) -> list[ConversationArtifacts]:
+        prepared = [self._prepare(conversation) for conversation in conversations]
+        all_units = [unit for _, turns in prepared for artifacts in turns for unit in artifacts.units]
+        vectors = self.embedder.encode(all_units) if all_units else np.zeros((0, self.embedder.dimension))
+        results: list[ConversationArtifacts] = []
+        offset = 0
+        for conversation, turns in prepared:
+            unit_turn = [artifacts.turn.index for artifacts in turns for _ in artifacts.units]
+            count = len(unit_turn)
+            results.append(
+                ConversationArtifacts(
+                    conversation=conversation,
+                    lang=conversation.lang or _majority_lang(turns),
+                    turns=turns,
+                    unit_turn=np.asarray(unit_turn, dtype=np.int64),
+                    unit_vectors=vectors[offset:offset + count],
+                )
+            )
+            offset += count
+        return results
+
+    def _prepare(self, conversation: Conversation) -> tuple[Conversation, list[TurnArtifacts]]:
+        spoken = [turn for turn in conversation.turns if turn.spoken and turn.text.strip()]
+        turns: list[TurnArtifacts] = []
+        for ordinal, turn in enumerate(spoken, start=1):
+            normalised = normalise_text(turn.text)
+            lang = detect_lang(normalised)
+            doc = self.pipelines.for_lang(lang)(normalised)
+            sentences = [sentence.text.strip() for sentence in doc.sents if sentence.text.strip()]
+            units = [normalised]
+            if len(sentences) > 1:
+                units += sentences[: self.max_units_per_turn - 1]
+            turns.append(TurnArtifacts(turn, lang, normalised, doc, ordinal, len(spoken) - ordinal + 1, units))
+        return conversation, turns
+
+
+def _majority_lang(turns: Sequence[TurnArtifacts]) -> str:
+    zh = sum(1 for artifacts in turns if artifacts.lang == "zh")
+    return "zh" if zh * 2 > len(turns) else "en"

@@ -1,0 +1,1 @@
+"""Transcripts: the conversation model, speaker roles and the file loaders."""

@@ -1,0 +1,141 @@
+"""Fit the per-backend semantic calibration (auditor/detection/calibration.json) on the gold-labelled corpora.
+
+For every spoken turn and SOP step: sim (best cosine to examples, or to name/description + offset) and margin
+(sim minus the best other step's sim). A logistic regression maps (sim, margin) to P(turn performs step).
+The description offset and the decision threshold are chosen by leave-one-SOP-out turn-level F1, averaged over
+two SOP variants (with examples, description-only), so an SOP never seen in fitting is what is measured.
+
+    python -m bench.calibrate_detection [--backends use-m minilm] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from auditor.detection.calibration import SemanticCalibration, load_calibrations, save_calibrations
+from auditor.detection.semantic import score_units
+from auditor.detection.sop_index import build_sop_index
+from auditor.embeddings.provider import make_embedder
+from auditor.evaluation.step_metrics import gold_turns
+from auditor.text.artifacts import ArtifactBuilder
+from auditor.transcripts.roles import Role
+from bench.corpora_data import builtin, corpora_by_sop, description_only
+
+OFFSETS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25)
+THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.85, 0.05))
+LANGUAGES = {"use-m": ("en", "zh-Hans", "zh-Hant"), "minilm": ("en",)}
+
+
+@dataclass
+class PairRows:
+    """Feature rows for (turn, step) pairs of one SOP variant: columns sim, margin; labels; group ids."""
+
+    sop_id: str
+    variant: str
+    features: np.ndarray
+    labels: np.ndarray
+
+
+def pair_rows(backend: str, offset: float, prepared) -> list[PairRows]:  # type: ignore[no-untyped-def]
+    rows = []
+    for sop_id, variant, index, artifacts_list in prepared:
+        features, labels = [], []
+        for artifacts in artifacts_list:
+            scores = score_units(artifacts.unit_vectors, index, offset)
+            gold = gold_turns(artifacts.conversation)
+            for column, prototypes in enumerate(index.steps):
+                for turn in artifacts.by_role(Role(prototypes.step.speaker)):
+                    unit_rows = np.flatnonzero(artifacts.unit_turn == turn.turn.index)
+                    best = unit_rows[np.argmax(scores.sim[unit_rows, column])]
+                    features.append((scores.sim[best, column], scores.margin[best, column]))
+                    labels.append(turn.turn.index in gold.get(prototypes.step.id, set()))
+        rows.append(PairRows(sop_id, variant, np.asarray(features), np.asarray(labels, dtype=int)))
+    return rows
+
+
+def prepare(backend: str):  # type: ignore[no-untyped-def]
+    embedder = make_embedder(backend)
+    builder = ArtifactBuilder(embedder)
+    prepared = []
+    for sop_id, conversations in sorted(corpora_by_sop(LANGUAGES[backend]).items()):
+        artifacts_list = builder.build_many(conversations)
+        for variant, sop in (("examples", builtin(sop_id)), ("description", description_only(builtin(sop_id)))):
+            prepared.append((sop_id, variant, build_sop_index(sop, embedder), artifacts_list))
+    return embedder, prepared
+
+
+def f1(labels: np.ndarray, predicted: np.ndarray) -> float:
+    tp = int((labels & predicted).sum())
+    fp = int((~labels.astype(bool) & predicted).sum())
+    fn = int((labels.astype(bool) & ~predicted).sum())
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def leave_one_sop_out(rows: list[PairRows]) -> dict[float, dict[str, float]]:
+    """Threshold -> variant -> mean held-out turn F1."""
+    sop_ids = sorted({r.sop_id for r in rows})
+    scores: dict[float, dict[str, list[float]]] = {t: {"examples": [], "description": []} for t in THRESHOLDS}
+    for held in sop_ids:
+        train = [r for r in rows if r.sop_id != held]
+        model = LogisticRegression(C=1.0).fit(np.vstack([r.features for r in train]),
+                                             np.concatenate([r.labels for r in train]))
+        for test in (r for r in rows if r.sop_id == held):
+            probability = model.predict_proba(test.features)[:, 1]
+            for threshold in THRESHOLDS:
+                scores[threshold][test.variant].append(f1(test.labels, probability >= threshold))
+    return {t: {v: float(np.mean(s)) for v, s in by_variant.items()} for t, by_variant in scores.items()}
+
+
+def calibrate(backend: str) -> tuple[SemanticCalibration, list[str]]:
+    _, prepared = prepare(backend)
+    table, best = [], None
+    for offset in OFFSETS:
+        rows = pair_rows(backend, offset, prepared)
+        for threshold, by_variant in leave_one_sop_out(rows).items():
+            mean = (by_variant["examples"] + by_variant["description"]) / 2
+            table.append((offset, threshold, by_variant["examples"], by_variant["description"], mean))
+            if best is None or mean > best[-1]:
+                best = (offset, threshold, by_variant["examples"], by_variant["description"], mean)
+    assert best is not None
+    offset, threshold = best[0], best[1]
+    rows = pair_rows(backend, offset, prepared)
+    model = LogisticRegression(C=1.0).fit(np.vstack([r.features for r in rows]), np.concatenate([r.labels for r in rows]))
+    pairs = sum(len(r.labels) for r in rows) // 2
+    fitted_on = (f"{date.today().isoformat()}: corpora {'+'.join(LANGUAGES[backend])}, {pairs} turn-step pairs; "
+                 f"leave-one-SOP-out turn F1 {best[2]:.3f} with examples, {best[3]:.3f} description-only")
+    calibration = SemanticCalibration(
+        backend=backend, description_offset=offset, w_sim=round(float(model.coef_[0][0]), 4),
+        w_margin=round(float(model.coef_[0][1]), 4), bias=round(float(model.intercept_[0]), 4),
+        threshold=threshold, fitted_on=fitted_on,
+    )
+    lines = [f"| {o:.2f} | {t:.2f} | {e:.3f} | {d:.3f} | {m:.3f} |" for o, t, e, d, m in table
+             if abs(t - threshold) < 1e-9 or o == offset]
+    return calibration, lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backends", nargs="+", default=["use-m", "minilm"])
+    parser.add_argument("--write", action="store_true", help="save to auditor/detection/calibration.json")
+    args = parser.parse_args()
+    calibrations = load_calibrations()
+    for backend in args.backends:
+        embedder_name = make_embedder(backend).name
+        calibration, lines = calibrate(backend)
+        calibrations[embedder_name] = calibration
+        print(f"\n## {backend} ({embedder_name})\nchosen: {calibration}\n")
+        print("| description offset | threshold | turn F1 examples | turn F1 description-only | mean |")
+        print("|---|---|---|---|---|")
+        print("\n".join(lines))
+    if args.write:
+        save_calibrations(calibrations)
+        print("\nwrote auditor/detection/calibration.json")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""SOP validation: every problem reported at once, each naming file, step and field; built-in SOPs load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from auditor.sop.json_schema import SCHEMA_PATH, sop_json_schema
+from auditor.sop.loading import SopError, builtin_sop_paths, load_sop, resolve_sop
+
+BAD_SOP = """\
+id: broken
+name: Broken SOP
+steps:
+  - id: greet
+    name: Greet
+    within_first_turns: 0
+    colour: blue
+  - id: verify
+    name: ""
+    before: [greet, nowhere]
+  - id: greet
+    name: Greet again
+    speaker: robot
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "sop.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_all_problems_are_reported_at_once_with_file_step_and_field(tmp_path):
+    path = write(tmp_path, BAD_SOP)
+    with pytest.raises(SopError) as caught:
+        load_sop(path)
+    found = {(p.step_id, p.field, p.code) for p in caught.value.problems}
+    assert ("greet", "within_first_turns", "greater_than_equal") in found
+    assert ("greet", "colour", "unknown_field") in found
+    assert ("verify", "name", "string_too_short") in found
+    assert ("verify", "before", "unknown_step") in found
+    assert ("greet", "speaker", "literal_error") in found
+    assert ("greet", "id", "duplicate_step") in found
+    assert all(p.path == str(path) for p in caught.value.problems)
+    assert str(path) in str(caught.value) and "step 'verify'" in str(caught.value)
+
+
+def test_order_cycle_is_reported(tmp_path):
+    path = write(tmp_path, "id: c\nname: C\nsteps:\n  - {id: a, name: A, before: [b]}\n  - {id: b, name: B, before: [a]}\n")
+    with pytest.raises(SopError) as caught:
+        load_sop(path)
+    assert [p.code for p in caught.value.problems] == ["order_cycle"]
+    assert "a -> b -> a" in caught.value.problems[0].message
+
+
+@pytest.mark.parametrize("text, code", [
+    ("id: x\nname: [unclosed\n", "invalid_yaml"),
+    ("- just\n- a list\n", "not_a_mapping"),
+    ("id: x\nname: X\nsteps: []\n", "too_short"),
+])
+def test_malformed_files_get_a_clear_code(tmp_path, text, code):
+    with pytest.raises(SopError) as caught:
+        load_sop(write(tmp_path, text))
+    assert caught.value.problems[0].code == code
+
+
+def test_unknown_sop_id_lists_the_built_in_ones():
+    with pytest.raises(SopError) as caught:
+        resolve_sop("no-such-sop")
+    assert "general-inbound-call" in str(caught.value)
+
+
+def test_minimal_step_gets_contract_defaults(tmp_path):
+    sop = load_sop(write(tmp_path, "id: m\nname: M\nsteps:\n  - {id: greet, name: Greet the caller}\n"))
+    step = sop.steps[0]
+    assert (step.speaker, step.required, step.critical, step.before, step.when) == ("agent", True, False, [], None)
+
+
+@pytest.mark.parametrize("sop_id", sorted(builtin_sop_paths()))
+def test_built_in_sops_are_valid_and_bilingual(sop_id):
+    sop = resolve_sop(sop_id)
+    assert sop.id == sop_id
+    for step in sop.steps:
+        has_zh = any(any("\u4e00" <= ch <= "\u9fff" for ch in example) for example in step.examples)
+        has_en = any(example.isascii() for example in step.examples)
+        assert has_zh and has_en, f"{sop_id}/{step.id} needs English and Chinese examples"
+
+
+def test_at_least_four_built_in_sops_ship():
+    assert {"complaint-handling", "service-request", "general-inbound-call"} <= set(builtin_sop_paths())
+    assert len(builtin_sop_paths()) >= 4
+
+
+def test_exported_json_schema_is_up_to_date():
+    assert SCHEMA_PATH.read_text(encoding="utf-8") == sop_json_schema(), "run: python -m auditor.sop.json_schema"
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert "steps" in schema["required"]
