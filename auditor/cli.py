@@ -30,13 +30,16 @@ EXIT_USAGE = 2
 
 @app.command()
 def audit(
-    inputs: Annotated[list[Path], typer.Argument(help="Transcript files or folders (jsonl, json, csv, txt, vtt, srt).")],
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Transcript files or folders (jsonl, json, csv, txt, vtt, srt).")
+    ],
     sop: Annotated[str, typer.Option("--sop", help="Built-in SOP id (see `auditor sops`) or a path to an SOP file.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for results.jsonl, agents.csv, steps.csv, report.html.")] = Path(
-        "audit-out"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for results.jsonl, agents.csv, steps.csv, report.html.")
+    ] = Path("audit-out"),
     embedder: Annotated[
-        str, typer.Option(help="Embedding backend: use-m (multilingual, default), minilm (English), hashing, or a folder.")
+        str,
+        typer.Option(help="Embedding backend: use-m (multilingual, default), minilm (English), hashing, or a folder."),
     ] = "use-m",
     batch_size: Annotated[int, typer.Option(min=1, help="Conversations embedded per batch.")] = 32,
 ) -> None:
@@ -67,13 +70,15 @@ def audit(
     with ResultsWriter(out / "results.jsonl") as writer, _progress() as progress:
         task = progress.add_task(f"auditing against {checked_sop.id}", total=len(conversations))
         for start in range(0, len(conversations), batch_size):
-            batch = auditor.audit_many(conversations[start:start + batch_size])
+            batch = auditor.audit_many(conversations[start : start + batch_size])
             writer.write(batch)
             results.extend(batch)
             progress.advance(task, len(batch))
 
     _write_reports(out, results, {c.id: c for c in conversations}, checked_sop.name, [str(p) for p in loaded.problems])
-    console.print(f"Wrote {len(results)} results to [bold]{out}[/bold] (results.jsonl, agents.csv, steps.csv, report.html)")
+    console.print(
+        f"Wrote {len(results)} results to [bold]{out}[/bold] (results.jsonl, agents.csv, steps.csv, report.html)"
+    )
     if loaded.problems:
         errors.print(f"[yellow]{len(loaded.problems)} input problem(s); see above[/yellow]")
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
@@ -89,11 +94,14 @@ def _write_reports(out, results, conversations, sop_name, problems) -> None:  # 
     steps = summarise_steps(results)
     write_agents_csv(out / "agents.csv", agents)
     write_steps_csv(out / "steps.csv", steps)
-    write_report(out / "report.html", render_report(results, agents, steps, conversations, sop_name=sop_name,
-                                                     problems=problems))
+    write_report(
+        out / "report.html", render_report(results, agents, steps, conversations, sop_name=sop_name, problems=problems)
+    )
     passed = sum(r.passed for r in results)
-    console.print(f"\n[bold]{sop_name}[/bold]: {len(results)} conversations, {passed} passed "
-                  f"({passed / len(results):.0%}), mean score {sum(r.score for r in results) / len(results):.2f}")
+    console.print(
+        f"\n[bold]{sop_name}[/bold]: {len(results)} conversations, {passed} passed "
+        f"({passed / len(results):.0%}), mean score {sum(r.score for r in results) / len(results):.2f}"
+    )
     console.print(agents_table(agents))
     console.print(steps_table(steps))
 
@@ -145,8 +153,13 @@ def _resolve_sop_or_exit(reference: str):  # type: ignore[no-untyped-def]
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=errors, transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=False,
     )
 
 

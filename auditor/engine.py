@@ -61,7 +61,7 @@ class Auditor:
         candidates = self.semantic.candidates(artifacts, self.index)
         semantic_hits = [hit for hit in candidates if hit.confidence >= self.semantic.calibration.threshold]
         hits = merge_hits([self.phrase.detect(artifacts, self.index), semantic_hits])
-        needed = {step.when for step in self.sop.steps if step.when}
+        needed: set[str] = {step.when for step in self.sop.steps if step.when}
         conditions = {name: self.conditions[name].evaluate(artifacts, self.embedder) for name in needed}
         outcome = evaluate_checklist(self.sop, hits, candidates, artifacts, conditions)
         metadata = dict(conversation.metadata)

@@ -1,7 +1,8 @@
 """Fit the per-backend semantic calibration (auditor/detection/calibration.json) on the gold-labelled corpora.
 
-For every spoken turn and SOP step: sim (best cosine to examples, or to name/description + offset) and margin
-(sim minus the best other step's sim). A logistic regression maps (sim, margin) to P(turn performs step).
+For every spoken turn and SOP step: sim (best cosine to examples, or to name/description + offset), margin
+(sim minus the best other step's sim) and position gap (the turn's place in the call vs the step's place in
+the SOP). A logistic regression maps (sim, margin, gap) to P(turn performs step).
 The description offset and the decision threshold are chosen by leave-one-SOP-out turn-level F1, averaged over
 two SOP variants (with examples, description-only), so an SOP never seen in fitting is what is measured.
 
@@ -18,7 +19,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from auditor.detection.calibration import SemanticCalibration, load_calibrations, save_calibrations
-from auditor.detection.semantic import score_units
+from auditor.detection.semantic import position_gap, score_units
 from auditor.detection.sop_index import build_sop_index
 from auditor.embeddings.provider import make_embedder
 from auditor.evaluation.step_metrics import gold_turns
@@ -52,7 +53,8 @@ def pair_rows(backend: str, offset: float, prepared) -> list[PairRows]:  # type:
                 for turn in artifacts.by_role(Role(prototypes.step.speaker)):
                     unit_rows = np.flatnonzero(artifacts.unit_turn == turn.turn.index)
                     best = unit_rows[np.argmax(scores.sim[unit_rows, column])]
-                    features.append((scores.sim[best, column], scores.margin[best, column]))
+                    gap = position_gap(turn, column, len(index.steps))
+                    features.append((scores.sim[best, column], scores.margin[best, column], gap))
                     labels.append(turn.turn.index in gold.get(prototypes.step.id, set()))
         rows.append(PairRows(sop_id, variant, np.asarray(features), np.asarray(labels, dtype=int)))
     return rows
@@ -82,8 +84,9 @@ def leave_one_sop_out(rows: list[PairRows]) -> dict[float, dict[str, float]]:
     scores: dict[float, dict[str, list[float]]] = {t: {"examples": [], "description": []} for t in THRESHOLDS}
     for held in sop_ids:
         train = [r for r in rows if r.sop_id != held]
-        model = LogisticRegression(C=1.0).fit(np.vstack([r.features for r in train]),
-                                             np.concatenate([r.labels for r in train]))
+        model = LogisticRegression(C=1.0).fit(
+            np.vstack([r.features for r in train]), np.concatenate([r.labels for r in train])
+        )
         for test in (r for r in rows if r.sop_id == held):
             probability = model.predict_proba(test.features)[:, 1]
             for threshold in THRESHOLDS:
@@ -104,17 +107,29 @@ def calibrate(backend: str) -> tuple[SemanticCalibration, list[str]]:
     assert best is not None
     offset, threshold = best[0], best[1]
     rows = pair_rows(backend, offset, prepared)
-    model = LogisticRegression(C=1.0).fit(np.vstack([r.features for r in rows]), np.concatenate([r.labels for r in rows]))
-    pairs = sum(len(r.labels) for r in rows) // 2
-    fitted_on = (f"{date.today().isoformat()}: corpora {'+'.join(LANGUAGES[backend])}, {pairs} turn-step pairs; "
-                 f"leave-one-SOP-out turn F1 {best[2]:.3f} with examples, {best[3]:.3f} description-only")
-    calibration = SemanticCalibration(
-        backend=backend, description_offset=offset, w_sim=round(float(model.coef_[0][0]), 4),
-        w_margin=round(float(model.coef_[0][1]), 4), bias=round(float(model.intercept_[0]), 4),
-        threshold=threshold, fitted_on=fitted_on,
+    model = LogisticRegression(C=1.0).fit(
+        np.vstack([r.features for r in rows]), np.concatenate([r.labels for r in rows])
     )
-    lines = [f"| {o:.2f} | {t:.2f} | {e:.3f} | {d:.3f} | {m:.3f} |" for o, t, e, d, m in table
-             if abs(t - threshold) < 1e-9 or o == offset]
+    pairs = sum(len(r.labels) for r in rows) // 2
+    fitted_on = (
+        f"{date.today().isoformat()}: corpora {'+'.join(LANGUAGES[backend])}, {pairs} turn-step pairs; "
+        f"leave-one-SOP-out turn F1 {best[2]:.3f} with examples, {best[3]:.3f} description-only"
+    )
+    calibration = SemanticCalibration(
+        backend=backend,
+        description_offset=offset,
+        w_sim=round(float(model.coef_[0][0]), 4),
+        w_margin=round(float(model.coef_[0][1]), 4),
+        bias=round(float(model.intercept_[0]), 4),
+        threshold=float(threshold),
+        fitted_on=fitted_on,
+        w_position=round(float(model.coef_[0][2]), 4),
+    )
+    lines = [
+        f"| {o:.2f} | {t:.2f} | {e:.3f} | {d:.3f} | {m:.3f} |"
+        for o, t, e, d, m in table
+        if abs(t - threshold) < 1e-9 or o == offset
+    ]
     return calibration, lines
 
 

@@ -32,7 +32,10 @@ def hashing_embedder() -> CachedEmbedder:
 
 
 def make_conversation(
-    turns: Sequence[tuple[str, str] | tuple[str, str, float]], *, conversation_id: str = "c-1", agent_id: str = "a-1",
+    turns: Sequence[tuple[str, str] | tuple[str, str, float]],
+    *,
+    conversation_id: str = "c-1",
+    agent_id: str = "a-1",
     lang: str | None = None,
 ) -> Conversation:
     """Build a conversation from (speaker, text[, start]) tuples; indices follow the list."""

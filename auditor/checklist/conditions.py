@@ -52,8 +52,12 @@ class CustomerUtteranceCondition:
         best_score = float(similarity[best])
         turn_index = int(artifacts.unit_turn[rows[best]])
         if best_score >= self.min_similarity:
-            return ConditionOutcome(True, min(0.5 + best_score / 2, 0.99), turn_index, "customer turn close to examples")
-        return ConditionOutcome(False, min(0.5 + (self.min_similarity - best_score), 0.99), None, "no customer turn matched")
+            return ConditionOutcome(
+                True, min(0.5 + best_score / 2, 0.99), turn_index, "customer turn close to examples"
+            )
+        return ConditionOutcome(
+            False, min(0.5 + (self.min_similarity - best_score), 0.99), None, "no customer turn matched"
+        )
 
 
 def builtin_conditions() -> dict[str, CustomerUtteranceCondition]:
@@ -63,9 +67,27 @@ def builtin_conditions() -> dict[str, CustomerUtteranceCondition]:
             name="customer_complaint",
             version="1",
             keywords=(
-                "complain", "complaint", "unacceptable", "not happy", "disappointed", "furious", "ridiculous",
-                "terrible service", "still hasn't arrived", "charged twice", "refund", "投诉", "不满意", "太差",
-                "太过分", "气死", "退款", "没收到", "多扣", "一直没有", "怎么回事",
+                "complain",
+                "complaint",
+                "unacceptable",
+                "not happy",
+                "disappointed",
+                "furious",
+                "ridiculous",
+                "terrible service",
+                "still hasn't arrived",
+                "charged twice",
+                "refund",
+                "投诉",
+                "不满意",
+                "太差",
+                "太过分",
+                "气死",
+                "退款",
+                "没收到",
+                "多扣",
+                "一直没有",
+                "怎么回事",
             ),
             examples=(
                 "I want to make a complaint about your service.",
@@ -82,10 +104,30 @@ def builtin_conditions() -> dict[str, CustomerUtteranceCondition]:
             name="customer_identity_needed",
             version="1",
             keywords=(
-                "my account", "my balance", "my card", "my order", "my bill", "my statement", "my password",
-                "my transaction", "my subscription", "my payment", "my booking", "my policy",
-                "我的账户", "我的账号", "余额", "我的卡", "我的订单", "账单", "密码", "交易", "我的套餐", "扣费",
-                "信用卡", "银行卡",
+                "my account",
+                "my balance",
+                "my card",
+                "my order",
+                "my bill",
+                "my statement",
+                "my password",
+                "my transaction",
+                "my subscription",
+                "my payment",
+                "my booking",
+                "my policy",
+                "我的账户",
+                "我的账号",
+                "余额",
+                "我的卡",
+                "我的订单",
+                "账单",
+                "密码",
+                "交易",
+                "我的套餐",
+                "扣费",
+                "信用卡",
+                "银行卡",
             ),
             examples=(
                 "I'd like to check the balance on my account.",
@@ -99,4 +141,3 @@ def builtin_conditions() -> dict[str, CustomerUtteranceCondition]:
             ),
         ),
     }
-

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from auditor.checklist.conditions import ConditionOutcome
 from auditor.detection.hits import StepHit
-from auditor.result import Evidence, ExpectedPlace, StepResult
+from auditor.result import Evidence, ExpectedPlace, StepResult, StepStatus
 from auditor.sop.schema import Sop, Step
 from auditor.text.artifacts import ConversationArtifacts
 
@@ -41,7 +42,9 @@ def evaluate_checklist(
     score = weighted_score(sop, results)
     critical_failures = [r.step_id for r in results if r.critical and r.status in {"missing", "out_of_order"}]
     passed = score >= sop.pass_score and not critical_failures
-    flags = [f"{r.status}:{r.step_id}" for r in results if r.status in {"missing", "out_of_order", "late"} and r.required]
+    flags = [
+        f"{r.status}:{r.step_id}" for r in results if r.status in {"missing", "out_of_order", "late"} and r.required
+    ]
     flags += [f"critical:{step_id}" for step_id in critical_failures]
     return ChecklistOutcome(results, score, passed, flags)
 
@@ -65,38 +68,42 @@ def _step_verdict(
     artifacts: ConversationArtifacts,
     conditions: Mapping[str, ConditionOutcome],
 ) -> StepResult:
-    base = {"step_id": step.id, "name": step.name, "required": step.required, "critical": step.critical}
+    def verdict(status: StepStatus, confidence: float, **details: Any) -> StepResult:
+        return StepResult(
+            step_id=step.id,
+            name=step.name,
+            required=step.required,
+            critical=step.critical,
+            status=status,
+            confidence=confidence,
+            **details,
+        )
+
     if step.when:
         outcome = conditions[step.when]
         if not outcome.holds:
             reason = f"condition {step.when!r} does not hold: {outcome.reason}"
-            return StepResult(**base, status="not_applicable", confidence=outcome.confidence, reason=reason)
+            return verdict("not_applicable", outcome.confidence, reason=reason)
     if not found:
         best = max((c.confidence for c in candidates if c.step_id == step.id), default=0.0)
         reason = "no turn performs this step" if step.required else "optional step not performed (not scored)"
         expected = _expected_place(step, sop, first_turn, artifacts)
-        return StepResult(**base, status="missing", confidence=round(1.0 - best, 4), expected=expected, reason=reason)
-    evidence = sorted(found, key=lambda h: (-h.confidence, h.turn_index))
-    confidence = evidence[0].confidence
-    status, reason = "done", None
-    order_problem = _order_problem(step, first_turn)
-    position_problem = _position_problem(step, found, artifacts)
-    expected = None
-    if order_problem:
-        status, reason = "out_of_order", order_problem
-        expected = _expected_place(step, sop, {k: v for k, v in first_turn.items() if k != step.id}, artifacts)
-    elif position_problem:
-        status, reason = "late", position_problem
-        expected = _expected_place(step, sop, {k: v for k, v in first_turn.items() if k != step.id}, artifacts)
-    return StepResult(
-        **base,
-        status=status,
-        confidence=confidence,
-        evidence=[Evidence(turn_index=h.turn_index, text=h.text, score=h.score, method=h.method,
-                           confidence=h.confidence) for h in evidence],
-        expected=expected,
-        reason=reason,
-    )
+        return verdict("missing", round(1.0 - best, 4), expected=expected, reason=reason)
+    ranked = sorted(found, key=lambda h: (-h.confidence, h.turn_index))
+    evidence = [
+        Evidence(turn_index=h.turn_index, text=h.text, score=h.score, method=h.method, confidence=h.confidence)
+        for h in ranked
+    ]
+    problem: tuple[StepStatus, str] | None = None
+    if order_problem := _order_problem(step, first_turn):
+        problem = ("out_of_order", order_problem)
+    elif position_problem := _position_problem(step, found, artifacts):
+        problem = ("late", position_problem)
+    if problem is None:
+        return verdict("done", ranked[0].confidence, evidence=evidence)
+    others = {step_id: turn for step_id, turn in first_turn.items() if step_id != step.id}
+    expected = _expected_place(step, sop, others, artifacts)
+    return verdict(problem[0], ranked[0].confidence, evidence=evidence, expected=expected, reason=problem[1])
 
 
 def _order_problem(step: Step, first_turn: Mapping[str, int]) -> str | None:
@@ -116,8 +123,10 @@ def _position_problem(step: Step, found: Sequence[StepHit], artifacts: Conversat
     if step.within_first_seconds and start is not None and start > step.within_first_seconds:
         return f"first done at {start:.1f} s, expected within the first {step.within_first_seconds:g} s"
     if step.within_last_turns and last.spoken_from_end > step.within_last_turns:
-        return (f"last done {last.spoken_from_end} spoken turns from the end, "
-                f"expected within the last {step.within_last_turns}")
+        return (
+            f"last done {last.spoken_from_end} spoken turns from the end, "
+            f"expected within the last {step.within_last_turns}"
+        )
     return None
 
 
@@ -131,7 +140,7 @@ def _expected_place(
     earlier = [first_turn[s] for s in order[:position] if s in first_turn] + [
         first_turn[s] for s in must_follow if s in first_turn
     ]
-    later = [first_turn[s] for s in order[position + 1:] if s in first_turn] + [
+    later = [first_turn[s] for s in order[position + 1 :] if s in first_turn] + [
         first_turn[s] for s in step.before if s in first_turn
     ]
     after_turn = max(earlier) if earlier else None

@@ -12,12 +12,14 @@ CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
 
 @dataclass(frozen=True)
 class SemanticCalibration:
-    """P(turn performs step) = sigmoid(w_sim * sim + w_margin * margin + bias).
+    """P(turn performs step) = sigmoid(w_sim * sim + w_margin * margin + w_position * position_gap + bias).
 
     ``sim`` is the best cosine to the step's examples, or to its description plus ``description_offset``
     (descriptions sit further from real turns than examples do); ``margin`` is ``sim`` minus the best
-    other step's ``sim`` for the same text (a turn usually performs one step). A turn is evidence when the
-    probability reaches ``threshold``.
+    other step's ``sim`` for the same text (a turn usually performs one step); ``position_gap`` is how far
+    the turn's relative place in the conversation is from the step's relative place in the SOP (0..1; SOP
+    steps are ordered, so a greeting near the end is unlikely). A turn is evidence when the probability
+    reaches ``threshold``.
     """
 
     backend: str
@@ -27,13 +29,14 @@ class SemanticCalibration:
     bias: float
     threshold: float
     fitted_on: str = "hand-set starting values"
+    w_position: float = 0.0
 
-    def probability(self, sim: float, margin: float) -> float:
-        z = self.w_sim * sim + self.w_margin * margin + self.bias
+    def probability(self, sim: float, margin: float, position_gap: float = 0.0) -> float:
+        z = self.w_sim * sim + self.w_margin * margin + self.w_position * position_gap + self.bias
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
 
-DEFAULT = SemanticCalibration("default", 0.1, 12.0, 6.0, -7.0, 0.5)
+DEFAULT = SemanticCalibration("default", 0.1, 12.0, 6.0, -7.0, 0.5, w_position=-2.0)
 
 
 def load_calibrations(path: Path = CALIBRATION_PATH) -> dict[str, SemanticCalibration]:

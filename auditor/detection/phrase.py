@@ -51,6 +51,8 @@ class PhraseDetector:
                     continue
                 found.add(step_id)
                 hits.append(
-                    StepHit(step_id, turn_artifacts.turn.index, turn_artifacts.turn.text, 1.0, self.confidence, self.name)
+                    StepHit(
+                        step_id, turn_artifacts.turn.index, turn_artifacts.turn.text, 1.0, self.confidence, self.name
+                    )
                 )
         return hits

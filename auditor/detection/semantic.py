@@ -9,7 +9,7 @@ import numpy as np
 from auditor.detection.calibration import SemanticCalibration
 from auditor.detection.hits import StepHit
 from auditor.detection.sop_index import SopIndex
-from auditor.text.artifacts import ConversationArtifacts
+from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts
 from auditor.transcripts.roles import Role
 
 
@@ -40,6 +40,14 @@ def score_units(unit_vectors: np.ndarray, index: SopIndex, description_offset: f
     return UnitScores(sim, sim - best_other)
 
 
+def position_gap(turn_artifacts: TurnArtifacts, step_position: int, step_count: int) -> float:
+    """Distance between the turn's relative place in the conversation and the step's place in the SOP."""
+    spoken = turn_artifacts.spoken_ordinal + turn_artifacts.spoken_from_end - 1
+    turn_place = (turn_artifacts.spoken_ordinal - 0.5) / spoken
+    step_place = (step_position + 0.5) / step_count
+    return abs(turn_place - step_place)
+
+
 class SemanticDetector:
     """Finds steps by meaning, in any language the embedder knows (cross-lingual with USE-m)."""
 
@@ -61,8 +69,9 @@ class SemanticDetector:
                 rows = np.flatnonzero(artifacts.unit_turn == turn_artifacts.turn.index)
                 if not len(rows):
                     continue
+                gap = position_gap(turn_artifacts, column, len(index.steps))
                 probabilities = [
-                    self.calibration.probability(float(scores.sim[row, column]), float(scores.margin[row, column]))
+                    self.calibration.probability(float(scores.sim[row, column]), float(scores.margin[row, column]), gap)
                     for row in rows
                 ]
                 best = int(np.argmax(probabilities))

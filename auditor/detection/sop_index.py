@@ -52,9 +52,9 @@ def build_sop_index(sop: Sop, embedder: Embedder) -> SopIndex:
     steps: list[StepPrototypes] = []
     offset = 0
     for step, (examples, descriptions) in zip(sop.steps, per_step, strict=True):
-        example_vectors = vectors[offset:offset + len(examples)]
+        example_vectors = vectors[offset : offset + len(examples)]
         offset += len(examples)
-        description_vectors = vectors[offset:offset + len(descriptions)]
+        description_vectors = vectors[offset : offset + len(descriptions)]
         offset += len(descriptions)
         steps.append(StepPrototypes(step, examples, example_vectors, descriptions, description_vectors))
     return SopIndex(sop, steps, embedder.name)

@@ -35,7 +35,7 @@ def encode_sorted(encode_batch, texts: Sequence[str], batch_size: int) -> np.nda
     """Encode in batches of similar length (less padding), then restore the input order."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     chunks = [
-        np.asarray(encode_batch([texts[i] for i in order[start:start + batch_size]]), dtype=np.float32)
+        np.asarray(encode_batch([texts[i] for i in order[start : start + batch_size]]), dtype=np.float32)
         for start in range(0, len(order), batch_size)
     ]
     sorted_vectors = np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)

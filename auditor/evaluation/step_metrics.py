@@ -1,4 +1,4 @@
-"""Precision / recall / F1 per step at two levels: turn (is this turn evidence of S?) and conversation (did S happen?)."""
+"""Precision, recall and F1 per step, per turn (is this turn evidence of S?) and per conversation (did S happen?)."""
 
 from __future__ import annotations
 

@@ -38,6 +38,14 @@ def steps_table(steps: Sequence[StepSummary], title: str = "Compliance per step"
     table.add_column("n/a", justify="right")
     for s in steps:
         style = "red" if s.applicable and s.done_rate < 0.7 else ""
-        table.add_row(s.step_id, _pct(s.done_rate) if s.applicable else "-", str(s.done), str(s.missing),
-                      str(s.out_of_order), str(s.late), str(s.not_applicable), style=style)
+        table.add_row(
+            s.step_id,
+            _pct(s.done_rate) if s.applicable else "-",
+            str(s.done),
+            str(s.missing),
+            str(s.out_of_order),
+            str(s.late),
+            str(s.not_applicable),
+            style=style,
+        )
     return table

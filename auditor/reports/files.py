@@ -42,17 +42,39 @@ def read_results(path: Path) -> list[ConversationResult]:
 def write_agents_csv(path: Path, agents: Sequence[AgentSummary]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["agent_id", "conversations", "mean_score", "pass_rate", "most_missed_step", "most_missed_count"])
+        writer.writerow(
+            ["agent_id", "conversations", "mean_score", "pass_rate", "most_missed_step", "most_missed_count"]
+        )
         for a in agents:
-            writer.writerow([a.agent_id, a.conversations, f"{a.mean_score:.4f}", f"{a.pass_rate:.4f}",
-                             a.most_missed_step or "", a.most_missed_count])
+            writer.writerow(
+                [
+                    a.agent_id,
+                    a.conversations,
+                    f"{a.mean_score:.4f}",
+                    f"{a.pass_rate:.4f}",
+                    a.most_missed_step or "",
+                    a.most_missed_count,
+                ]
+            )
 
 
 def write_steps_csv(path: Path, steps: Sequence[StepSummary]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["step_id", "name", "applicable", "done", "done_rate", "missing", "out_of_order", "late",
-                         "not_applicable"])
+        writer.writerow(
+            ["step_id", "name", "applicable", "done", "done_rate", "missing", "out_of_order", "late", "not_applicable"]
+        )
         for s in steps:
-            writer.writerow([s.step_id, s.name, s.applicable, s.done, f"{s.done_rate:.4f}", s.missing,
-                             s.out_of_order, s.late, s.not_applicable])
+            writer.writerow(
+                [
+                    s.step_id,
+                    s.name,
+                    s.applicable,
+                    s.done,
+                    f"{s.done_rate:.4f}",
+                    s.missing,
+                    s.out_of_order,
+                    s.late,
+                    s.not_applicable,
+                ]
+            )

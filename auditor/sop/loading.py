@@ -113,7 +113,7 @@ def _order_cycle(order_graph: list[tuple[str, list[str]]]) -> list[str] | None:
         state[node] = 1
         for nxt in graph.get(node, []):
             if state.get(nxt) == 1:
-                return trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt]
+                return trail[trail.index(nxt) :] + [nxt] if nxt in trail else [node, nxt]
             if nxt in graph and state.get(nxt) is None:
                 found = visit(nxt, trail + [nxt])
                 if found:

@@ -71,7 +71,7 @@ class ArtifactBuilder:
                     lang=conversation.lang or _majority_lang(turns),
                     turns=turns,
                     unit_turn=np.asarray(unit_turn, dtype=np.int64),
-                    unit_vectors=vectors[offset:offset + count],
+                    unit_vectors=vectors[offset : offset + count],
                 )
             )
             offset += count

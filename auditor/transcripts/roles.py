@@ -14,8 +14,24 @@ class Role(StrEnum):
 
 
 AGENT_NAMES = frozenset(
-    {"agent", "rep", "representative", "staff", "wizard", "helpdesk", "system-agent", "assistant",
-     "operator", "advisor", "客服", "坐席", "客服人员", "客服代表", "專員", "专员"}
+    {
+        "agent",
+        "rep",
+        "representative",
+        "staff",
+        "wizard",
+        "helpdesk",
+        "system-agent",
+        "assistant",
+        "operator",
+        "advisor",
+        "客服",
+        "坐席",
+        "客服人员",
+        "客服代表",
+        "專員",
+        "专员",
+    }
 )
 CUSTOMER_NAMES = frozenset(
     {"customer", "caller", "user", "client", "客户", "客戶", "顾客", "顧客", "用户", "用戶", "来电人", "來電人"}

@@ -49,18 +49,23 @@ def test_all_problems_are_reported_at_once_with_file_step_and_field(tmp_path):
 
 
 def test_order_cycle_is_reported(tmp_path):
-    path = write(tmp_path, "id: c\nname: C\nsteps:\n  - {id: a, name: A, before: [b]}\n  - {id: b, name: B, before: [a]}\n")
+    path = write(
+        tmp_path, "id: c\nname: C\nsteps:\n  - {id: a, name: A, before: [b]}\n  - {id: b, name: B, before: [a]}\n"
+    )
     with pytest.raises(SopError) as caught:
         load_sop(path)
     assert [p.code for p in caught.value.problems] == ["order_cycle"]
     assert "a -> b -> a" in caught.value.problems[0].message
 
 
-@pytest.mark.parametrize("text, code", [
-    ("id: x\nname: [unclosed\n", "invalid_yaml"),
-    ("- just\n- a list\n", "not_a_mapping"),
-    ("id: x\nname: X\nsteps: []\n", "too_short"),
-])
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("id: x\nname: [unclosed\n", "invalid_yaml"),
+        ("- just\n- a list\n", "not_a_mapping"),
+        ("id: x\nname: X\nsteps: []\n", "too_short"),
+    ],
+)
 def test_malformed_files_get_a_clear_code(tmp_path, text, code):
     with pytest.raises(SopError) as caught:
         load_sop(write(tmp_path, text))

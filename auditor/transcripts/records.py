@@ -1,0 +1,198 @@
+"""Turn JSON-like records (the transcript input contract) into conversations, naming every bad field."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec, TypeVar
+
+from auditor.transcripts.conversation import Conversation, Turn
+from auditor.transcripts.problems import TranscriptError
+from auditor.transcripts.roles import normalise_role
+
+CONVERSATION_FIELDS = frozenset({"id", "agent_id", "lang", "started_at", "turns"})
+TURN_FIELDS = frozenset({"speaker", "text", "start", "end", "steps"})
+MAX_REASONS = 5
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_ENGLISH = frozenset({"en", "eng", "english"})
+_CHINESE = frozenset({"zh", "zho", "chi", "cmn", "chinese", "中文", "汉语", "漢語", "普通话", "普通話"})
+
+
+def conversation_from_mapping(obj: Mapping[str, Any], *, source: str, default_id: str) -> Conversation:
+    """Build a conversation from one contract record; raise ``TranscriptError`` naming every bad field."""
+    if not isinstance(obj, Mapping):
+        raise TranscriptError(f"must be a JSON object, got {type_name(obj)}")
+    errors: list[str] = []
+    conversation_id = _collect(errors, parse_id, obj.get("id"), "id") or default_id
+    agent_id = _collect(errors, parse_id, obj.get("agent_id"), "agent_id")
+    lang = _collect(errors, parse_lang, obj.get("lang"), "lang")
+    started_at = _collect(errors, parse_started_at, obj.get("started_at"), "started_at")
+    turns = _turns(obj.get("turns"), errors)
+    if errors:
+        raise TranscriptError(join_reasons(errors))
+    metadata = {key: value for key, value in obj.items() if key not in CONVERSATION_FIELDS}
+    return Conversation(
+        id=conversation_id,
+        turns=turns,
+        agent_id=agent_id,
+        lang=lang,
+        started_at=started_at,
+        metadata=metadata,
+        source=source,
+    )
+
+
+def turn_from_mapping(obj: Any, *, index: int, path: str = "") -> Turn:
+    """Build the turn at input position ``index``; errors name fields under ``path`` (e.g. ``turns[3]``)."""
+    if not isinstance(obj, Mapping):
+        raise TranscriptError(f"{path or 'turn'}: must be a JSON object, got {type_name(obj)}")
+    errors: list[str] = []
+    speaker = _collect(errors, _required_string, obj.get("speaker"), _label(path, "speaker"), True)
+    text = _collect(errors, _required_string, obj.get("text"), _label(path, "text"), False)
+    start = _collect(errors, parse_seconds, obj.get("start"), _label(path, "start"))
+    end = _collect(errors, parse_seconds, obj.get("end"), _label(path, "end"))
+    steps = _collect(errors, _parse_steps, obj.get("steps"), _label(path, "steps"))
+    if start is not None and end is not None and end < start:
+        errors.append(f"{_label(path, 'end')}: {end:g} is before start {start:g}")
+    if errors or speaker is None or text is None:
+        raise TranscriptError(join_reasons(errors))
+    extra = {key: value for key, value in obj.items() if key not in TURN_FIELDS}
+    return Turn(
+        index=index,
+        speaker=speaker,
+        role=normalise_role(speaker),
+        text=text,
+        start=start,
+        end=end,
+        gold_steps=steps,
+        extra=extra,
+    )
+
+
+def parse_id(value: Any, label: str) -> str | None:
+    """Read an identifier: a string or an integer; empty means absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise TranscriptError(f"{label}: must be a string, got {type_name(value)}")
+    return str(value).strip() or None
+
+
+def parse_lang(value: Any, label: str = "lang") -> str | None:
+    """Map a language tag onto ``en``/``zh``/None (``zh-Hant``, ``zh-CN``, ``en-US``... are accepted)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TranscriptError(f"{label}: must be a string, got {type_name(value)}")
+    tag = value.strip().casefold().replace("_", "-")
+    if not tag:
+        return None
+    primary = tag.split("-", 1)[0]
+    if primary in _ENGLISH:
+        return "en"
+    if primary in _CHINESE:
+        return "zh"
+    raise TranscriptError(f"{label}: unsupported language {value!r} (expected en, zh or null)")
+
+
+def parse_started_at(value: Any, label: str) -> str | None:
+    """Keep a start time as text (ISO 8601 expected; a bare number is kept as written)."""
+    if value is None or isinstance(value, str):
+        return value or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise TranscriptError(f"{label}: must be a string, got {type_name(value)}")
+
+
+def parse_seconds(value: Any, label: str) -> float | None:
+    """Read an optional time in seconds: a number or a numeric string, finite and not negative."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise TranscriptError(f"{label}: must be a number of seconds, got {type_name(value)}")
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise TranscriptError(f"{label}: must be a number of seconds, got {value!r}") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise TranscriptError(f"{label}: must be a finite number of seconds >= 0, got {value!r}")
+    return seconds
+
+
+def type_name(value: Any) -> str:
+    """Name a value's type the way a JSON user would."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, list | tuple):
+        return "array"
+    return type(value).__name__
+
+
+def join_reasons(reasons: list[str]) -> str:
+    """Join field errors into one reason, capped so a broken file does not flood the report."""
+    shown = "; ".join(reasons[:MAX_REASONS])
+    hidden = len(reasons) - MAX_REASONS
+    return f"{shown}; and {hidden} more" if hidden > 0 else shown
+
+
+def _turns(value: Any, errors: list[str]) -> list[Turn]:
+    """Build every turn, collecting the errors of all of them."""
+    if value is None:
+        errors.append("turns: missing")
+        return []
+    if not isinstance(value, list):
+        errors.append(f"turns: must be a list, got {type_name(value)}")
+        return []
+    if not value:
+        errors.append("turns: empty")
+    turns: list[Turn] = []
+    for index, raw in enumerate(value):
+        try:
+            turns.append(turn_from_mapping(raw, index=index, path=f"turns[{index}]"))
+        except TranscriptError as error:
+            errors.append(error.reason)
+    return turns
+
+
+def _required_string(value: Any, label: str, non_empty: bool) -> str:
+    """Read a required string field (``speaker`` must also be non-blank)."""
+    if value is None:
+        raise TranscriptError(f"{label}: missing")
+    if not isinstance(value, str):
+        raise TranscriptError(f"{label}: must be a string, got {type_name(value)}")
+    if non_empty and not value.strip():
+        raise TranscriptError(f"{label}: empty")
+    return value
+
+
+def _parse_steps(value: Any, label: str) -> tuple[str, ...] | None:
+    """Read gold step labels: a list of step ids."""
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or not all(isinstance(step, str) for step in value):
+        raise TranscriptError(f"{label}: must be a list of strings, got {type_name(value)}")
+    return tuple(value)
+
+
+def _collect(errors: list[str], parse: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+    """Call ``parse``; on ``TranscriptError`` record its reason and return None."""
+    try:
+        return parse(*args, **kwargs)
+    except TranscriptError as error:
+        errors.append(error.reason)
+        return None
+
+
+def _label(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name

@@ -1,0 +1,124 @@
+"""Read WebVTT and SubRip transcripts (via ``webvtt-py``); every cue must say who is speaking."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from dataclasses import dataclass
+
+import webvtt
+from webvtt.errors import MalformedCaptionError, MalformedFileError
+from webvtt.models import Caption
+
+from auditor.transcripts.conversation import Conversation, Turn
+from auditor.transcripts.plain_text import split_speaker_prefix
+from auditor.transcripts.problems import FileLoad, Located
+from auditor.transcripts.roles import normalise_role
+
+_VOICE = re.compile(r"<v(?:\.[^\s>]+)*\s+([^>]+)>")
+_TIMING = re.compile(r"\s*(?:(\d+):)?(\d{1,2}):(\d{1,2})[.,](\d{1,3})\s*-->")
+_DIALOGUE_DASHES = "-\u2013\u2014 "  # SRT dialogue lines may start with a hyphen, en dash or em dash
+_FORMAT_NAMES = {"vtt": "WebVTT", "srt": "SubRip (SRT)"}
+
+
+@dataclass
+class _Segment:
+    """The lines of one speaker inside a cue."""
+
+    speaker: str | None
+    lines: list[str]
+
+
+def read_vtt(text: str, source: str, stem: str) -> FileLoad:
+    """Load a WebVTT file; speakers come from ``<v Name>`` voice tags or a ``Name:`` prefix."""
+    return _read_subtitles(text, source, stem, "vtt")
+
+
+def read_srt(text: str, source: str, stem: str) -> FileLoad:
+    """Load a SubRip file; speakers come from a ``Name:`` prefix in each cue."""
+    return _read_subtitles(text, source, stem, "srt")
+
+
+def _read_subtitles(text: str, source: str, stem: str, subtitle_format: str) -> FileLoad:
+    """Turn each cue (or each speaker inside a cue) into a turn; a cue without a speaker skips the file."""
+    loaded = FileLoad()
+    try:
+        captions = webvtt.from_buffer(io.StringIO(text.lstrip("\r\n")), format=subtitle_format).captions
+    except (MalformedFileError, MalformedCaptionError) as error:
+        loaded.problem(source, None, f"not a valid {_FORMAT_NAMES[subtitle_format]} file: {error}")
+        return loaded
+    if not captions:
+        loaded.problem(source, None, "no cues found")
+        return loaded
+    cue_lines = _cue_line_numbers(text, captions)
+    turns: list[Turn] = []
+    unnamed: list[int] = []
+    for number, caption in enumerate(captions, start=1):
+        segments = _segments(caption, unescape=subtitle_format == "vtt")
+        if any(segment.speaker is None for segment in segments):
+            unnamed.append(number)
+        turns.extend(_turns(segments, caption, first_index=len(turns)))
+    if unnamed:
+        first = unnamed[0]
+        loaded.problem(source, cue_lines[first - 1], _unnamed_reason(first, len(unnamed), len(captions)))
+        return loaded
+    loaded.located.append(Located(Conversation(id=stem, turns=turns, source=source), None, source))
+    return loaded
+
+
+def _segments(caption: Caption, *, unescape: bool) -> list[_Segment]:
+    """Split a cue's lines by speaker: a voice tag or ``Name:`` starts a segment, other lines continue it."""
+    segments: list[_Segment] = []
+    for raw, plain in zip(caption.lines, caption.text.split("\n"), strict=False):
+        words = html.unescape(plain).strip() if unescape else plain.strip()
+        voice = _VOICE.match(raw.strip())
+        speaker = voice.group(1).strip() if voice else None
+        if speaker is None and (prefix := split_speaker_prefix(words.lstrip(_DIALOGUE_DASHES))):
+            speaker, words = prefix
+        if speaker is not None or not segments:
+            segments.append(_Segment(speaker, [words]))
+        else:
+            segments[-1].lines.append(words)
+    return segments
+
+
+def _turns(segments: list[_Segment], caption: Caption, *, first_index: int) -> list[Turn]:
+    """Make the turns of one cue; they share the cue's start and end time."""
+    start = caption.start_time.in_milliseconds() / 1000
+    end = caption.end_time.in_milliseconds() / 1000
+    turns = []
+    for offset, segment in enumerate(segments):
+        speaker = segment.speaker or ""
+        text = "\n".join(line for line in segment.lines if line)
+        turns.append(Turn(first_index + offset, speaker, normalise_role(speaker), text, start=start, end=end))
+    return turns
+
+
+def _unnamed_reason(first: int, count: int, total: int) -> str:
+    return (
+        f"cue {first} has no speaker (expected a <v Name> voice tag or a 'Name: ' prefix); "
+        f"{count} of {total} cues lack one, file skipped"
+    )
+
+
+def _cue_line_numbers(text: str, captions: list[Caption]) -> list[int | None]:
+    """Find the 1-based line of each caption's timing line, matching captions to timing lines in order."""
+    timings = [
+        (number, _milliseconds(match))
+        for number, line in enumerate(text.split("\n"), start=1)
+        if (match := _TIMING.match(line))
+    ]
+    found: list[int | None] = []
+    position = 0
+    for caption in captions:
+        start = caption.start_time.in_milliseconds()
+        hit = next((i for i in range(position, len(timings)) if timings[i][1] == start), None)
+        found.append(None if hit is None else timings[hit][0])
+        position = position if hit is None else hit + 1
+    return found
+
+
+def _milliseconds(match: re.Match[str]) -> int:
+    hours, minutes, seconds, fraction = match.groups()
+    return ((int(hours or 0) * 60 + int(minutes)) * 60 + int(seconds)) * 1000 + int(fraction.ljust(3, "0"))
