@@ -22,7 +22,7 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 EXIT_INPUT_PROBLEMS = 1
 EXIT_USAGE = 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,14 +23,17 @@ class ConditionOutcome:
 
 @dataclass
 class CustomerUtteranceCondition:
-    """Holds when some customer turn matches the condition's keywords or is close in meaning to its examples."""
+    """Holds when a customer turn matches one of the condition's patterns or is close in meaning to its examples."""
 
     name: str
     version: str
-    keywords: tuple[str, ...]
+    patterns: tuple[str, ...]
     examples: tuple[str, ...]
     min_similarity: float = 0.55
     _example_vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._compiled = [re.compile(pattern, re.IGNORECASE) for pattern in self.patterns]
 
     def _vectors(self, embedder: Embedder) -> np.ndarray:
         if embedder.name not in self._example_vectors:
@@ -38,12 +42,11 @@ class CustomerUtteranceCondition:
 
     def evaluate(self, artifacts: ConversationArtifacts, embedder: Embedder) -> ConditionOutcome:
         customer_turns = artifacts.by_role(Role.CUSTOMER)
-        keywords = [normalise_text(keyword).casefold() for keyword in self.keywords]
         for turn_artifacts in customer_turns:
-            text = turn_artifacts.normalised.casefold()
-            matched = next((keyword for keyword in keywords if keyword in text), None)
-            if matched:
-                return ConditionOutcome(True, 0.95, turn_artifacts.turn.index, f"customer said {matched!r}")
+            for pattern in self._compiled:
+                if match := pattern.search(turn_artifacts.normalised):
+                    reason = f"customer said {match.group(0)!r} (turn {turn_artifacts.turn.index})"
+                    return ConditionOutcome(True, 0.95, turn_artifacts.turn.index, reason)
         rows = np.flatnonzero(np.isin(artifacts.unit_turn, [t.turn.index for t in customer_turns]))
         if not len(rows):
             return ConditionOutcome(False, 0.9, None, "no customer turns")
@@ -52,12 +55,18 @@ class CustomerUtteranceCondition:
         best_score = float(similarity[best])
         turn_index = int(artifacts.unit_turn[rows[best]])
         if best_score >= self.min_similarity:
-            return ConditionOutcome(
-                True, min(0.5 + best_score / 2, 0.99), turn_index, "customer turn close to examples"
-            )
-        return ConditionOutcome(
-            False, min(0.5 + (self.min_similarity - best_score), 0.99), None, "no customer turn matched"
-        )
+            confidence = min(0.5 + best_score / 2, 0.99)
+            reason = f"customer turn {turn_index} is close to the examples"
+            return ConditionOutcome(True, confidence, turn_index, reason)
+        confidence = min(0.5 + (self.min_similarity - best_score), 0.99)
+        return ConditionOutcome(False, confidence, None, "no customer turn matched its patterns or examples")
+
+
+_EN_ACCOUNT_NOUNS = (
+    "account|balance|card|order|bill|statement|password|pin|transaction|subscription|payment|booking|policy|plan|"
+    "contract|invoice|charge|refund|direct debit|loan|mortgage|package|parcel|delivery|meter|tariff|add-on|"
+    "installation|appointment|claim|details|address|phone number"
+)
 
 
 def builtin_conditions() -> dict[str, CustomerUtteranceCondition]:
@@ -65,29 +74,12 @@ def builtin_conditions() -> dict[str, CustomerUtteranceCondition]:
     return {
         "customer_complaint": CustomerUtteranceCondition(
             name="customer_complaint",
-            version="1",
-            keywords=(
-                "complain",
-                "complaint",
-                "unacceptable",
-                "not happy",
-                "disappointed",
-                "furious",
-                "ridiculous",
-                "terrible service",
-                "still hasn't arrived",
-                "charged twice",
-                "refund",
-                "投诉",
-                "不满意",
-                "太差",
-                "太过分",
-                "气死",
-                "退款",
-                "没收到",
-                "多扣",
-                "一直没有",
-                "怎么回事",
+            version="2",
+            patterns=(
+                r"\bcomplain|\bunacceptable\b|\bnot (happy|good enough|acceptable)\b|\bdisappoint|\bfurious\b",
+                r"\bridiculous\b|\bterrible\b|\bawful\b|\bworst\b|\bfed up\b|\bstill (hasn't|haven't|not)\b",
+                r"\bcharged (me )?twice\b|\bnobody (has )?(called|fixed|helped)\b|\bbroken\b|\bdamaged\b",
+                r"投诉|不满|太差|太过分|气死|怎么回事|没收到|多扣|一直没|还没(有)?(到|解决|修好|退)|坏了|破损|搞错|太慢",
             ),
             examples=(
                 "I want to make a complaint about your service.",
@@ -102,32 +94,11 @@ def builtin_conditions() -> dict[str, CustomerUtteranceCondition]:
         ),
         "customer_identity_needed": CustomerUtteranceCondition(
             name="customer_identity_needed",
-            version="1",
-            keywords=(
-                "my account",
-                "my balance",
-                "my card",
-                "my order",
-                "my bill",
-                "my statement",
-                "my password",
-                "my transaction",
-                "my subscription",
-                "my payment",
-                "my booking",
-                "my policy",
-                "我的账户",
-                "我的账号",
-                "余额",
-                "我的卡",
-                "我的订单",
-                "账单",
-                "密码",
-                "交易",
-                "我的套餐",
-                "扣费",
-                "信用卡",
-                "银行卡",
+            version="2",
+            patterns=(
+                rf"\b(my|our)\s+(\w+[\s-]){{0,3}}?({_EN_ACCOUNT_NOUNS})s?\b",
+                r"我(的|们的)?.{0,6}(账户|账号|余额|卡|订单|账单|密码|交易|套餐|扣费|话费|流量|贷款|保单|预约|地址|手机号)",
+                r"(查|改|修改|取消|冻结|挂失|解锁).{0,6}(账户|账号|余额|卡|订单|账单|密码|套餐|预约|地址)",
             ),
             examples=(
                 "I'd like to check the balance on my account.",

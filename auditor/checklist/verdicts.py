@@ -79,7 +79,7 @@ def _step_verdict(
             **details,
         )
 
-    if step.when:
+    if step.when and not found:  # a step the agent did is judged on its evidence: doing it shows it applied
         outcome = conditions[step.when]
         if not outcome.holds:
             reason = f"condition {step.when!r} does not hold: {outcome.reason}"

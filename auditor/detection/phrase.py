@@ -6,8 +6,8 @@ from typing import Any
 
 from auditor.detection.hits import StepHit
 from auditor.detection.sop_index import SopIndex
-from auditor.text.artifacts import ConversationArtifacts
-from auditor.text.normalise import detect_lang, normalise_text
+from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts
+from auditor.text.normalise import detect_lang, has_han, has_latin, normalise_text, space_scripts
 from auditor.text.pipelines import TextPipelines
 from auditor.transcripts.roles import Role
 
@@ -43,10 +43,8 @@ class PhraseDetector:
         speakers = {prototypes.step.id: Role(prototypes.step.speaker) for prototypes in index.steps}
         hits: list[StepHit] = []
         for turn_artifacts in artifacts.turns:
-            matcher = self._matcher(index, turn_artifacts.lang)
             found: set[str] = set()
-            for match_id, _start, _end in matcher(turn_artifacts.doc):
-                step_id = self.pipelines.for_lang(turn_artifacts.lang).vocab.strings[match_id]
+            for step_id in self._matched_steps(turn_artifacts, index):
                 if step_id in found or speakers.get(step_id) is not turn_artifacts.turn.role:
                     continue
                 found.add(step_id)
@@ -56,3 +54,16 @@ class PhraseDetector:
                     )
                 )
         return hits
+
+    def _matched_steps(self, turn_artifacts: TurnArtifacts, index: SopIndex) -> list[str]:
+        """Step ids whose keywords occur in the turn; mixed-script turns are matched in both languages."""
+        docs = [(turn_artifacts.lang, turn_artifacts.doc)]
+        other = "en" if turn_artifacts.lang == "zh" else "zh"
+        text = turn_artifacts.normalised
+        if (other == "en" and has_latin(text)) or (other == "zh" and has_han(text)):
+            docs.append((other, self.pipelines.for_lang(other)(space_scripts(text))))
+        step_ids = []
+        for lang, doc in docs:
+            strings = self.pipelines.for_lang(lang).vocab.strings
+            step_ids += [strings[match_id] for match_id, _start, _end in self._matcher(index, lang)(doc)]
+        return step_ids

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 # OpenCC's t2s keeps Taiwan/HK variants that mainland text spells differently; match on one spelling.
 VARIANTS = {
@@ -34,10 +34,22 @@ def _t2s() -> Any:
 
 
 def detect_lang(text: str) -> str:
-    """'zh' when Han characters outnumber Latin letters (a rough but robust split for en/zh), else 'en'."""
+    """'zh' when Han characters at least match Latin words in number (one Han character ~ one word), else 'en'."""
     han = len(_HAN.findall(text))
-    latin = len(_LATIN.findall(text))
-    return "zh" if han and han * 2 >= latin else "en"
+    latin = len(_LATIN_WORD.findall(text))
+    return "zh" if han and han >= latin else "en"
+
+
+_SCRIPT_BOUNDARY = re.compile(r"(?<=[\u3400-\u9fff])(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])(?=[\u3400-\u9fff])")
+
+
+def space_scripts(text: str) -> str:
+    """Put a space where Han and Latin text touch, so an English tokenizer sees the English words."""
+    return _SCRIPT_BOUNDARY.sub(" ", text)
+
+
+def has_latin(text: str) -> bool:
+    return bool(_LATIN_WORD.search(text))
 
 
 def has_han(text: str) -> bool:

@@ -1,0 +1,104 @@
+"""`auditor audit` as a QA lead runs it: files written, tables printed, bad inputs named, exit codes per DESIGN.md."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from tests.conftest import REPO
+
+runner = CliRunner()
+CORPUS = REPO / "corpora" / "en" / "general-inbound-call.jsonl"
+
+
+def audit(*args: str):
+    return runner.invoke(app, ["audit", *args, "--embedder", "hashing"])
+
+
+def test_audit_writes_the_four_files_and_prints_both_tables(tmp_path):
+    result = audit(str(CORPUS), "--sop", "general-inbound-call", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in tmp_path.iterdir()} >= {"results.jsonl", "agents.csv", "steps.csv", "report.html"}
+    assert "Compliance per agent" in result.output and "Compliance per step" in result.output
+    lines = (tmp_path / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == sum(1 for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip())
+    first = json.loads(lines[0])
+    assert {
+        "conversation_id",
+        "agent_id",
+        "sop_id",
+        "sop_version",
+        "score",
+        "passed",
+        "steps",
+        "flags",
+        "models",
+    } <= set(first)
+    assert first["metadata"]["scenario"], "unknown input fields pass through to metadata"
+    with (tmp_path / "steps.csv").open(encoding="utf-8") as handle:
+        steps = [row["step_id"] for row in csv.DictReader(handle)]
+    assert steps[0] == "greet_with_name" and "verify_identity" in steps
+    with (tmp_path / "agents.csv").open(encoding="utf-8") as handle:
+        agents = {row["agent_id"] for row in csv.DictReader(handle)}
+    assert {"a-lena", "a-marco"} <= agents
+
+
+def test_bad_input_is_named_and_the_good_ones_are_still_audited(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    good_line = CORPUS.read_text(encoding="utf-8").splitlines()[0]
+    bad.write_text(good_line + "\n{not json\n", encoding="utf-8")
+    result = audit(str(bad), "--sop", "general-inbound-call", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert f"{bad}:2" in result.output
+    assert len((tmp_path / "out" / "results.jsonl").read_text(encoding="utf-8").splitlines()) == 1
+
+
+def test_missing_input_path_is_an_input_problem(tmp_path):
+    result = audit(str(tmp_path / "nope.jsonl"), "--sop", "general-inbound-call", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1 and "nope.jsonl" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--sop", "no-such-sop"],
+        [],  # --sop is required
+    ],
+)
+def test_usage_errors_exit_2(tmp_path, args):
+    result = audit(str(CORPUS), *args, "--out", str(tmp_path))
+    assert result.exit_code == 2
+
+
+def test_invalid_sop_file_is_a_usage_error_listing_its_problems(tmp_path):
+    sop = tmp_path / "sop.yaml"
+    sop.write_text("id: x\nname: X\nsteps:\n  - {id: a, name: A, before: [zz]}\n", encoding="utf-8")
+    result = audit(str(CORPUS), "--sop", str(sop), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert "step 'a'" in result.output and "'before'" in result.output
+
+
+def test_sops_lists_the_built_in_sops():
+    result = runner.invoke(app, ["sops"])
+    assert result.exit_code == 0
+    assert "complaint-handling" in result.output and "general-inbound-call" in result.output
+
+
+def test_check_sop_reports_each_bad_file(tmp_path):
+    good = REPO / "rules" / "complaint-handling.yaml"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\nname: X\nsteps:\n  - {id: a, name: A, colour: red}\n", encoding="utf-8")
+    result = runner.invoke(app, ["check-sop", str(good), str(bad)])
+    assert result.exit_code == 1
+    assert "ok" in result.output and "colour" in result.output
+
+
+def test_report_html_shows_failing_conversations_with_their_transcript(tmp_path):
+    audit(str(CORPUS), "--sop", "general-inbound-call", "--out", str(tmp_path))
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Compliance per agent" in html and "en-gi-001" in html
+    assert "Thank you for calling Northwind Telecom" in html
