@@ -63,7 +63,9 @@ class Auditor:
         hits = merge_hits([self.phrase.detect(artifacts, self.index), semantic_hits])
         needed: set[str] = {step.when for step in self.sop.steps if step.when}
         conditions = {name: self.conditions[name].evaluate(artifacts, self.embedder) for name in needed}
-        outcome = evaluate_checklist(self.sop, hits, candidates, artifacts, conditions)
+        outcome = evaluate_checklist(
+            self.sop, hits, candidates, artifacts, conditions, done_threshold=self.semantic.calibration.done_threshold
+        )
         metadata = dict(conversation.metadata)
         if conversation.source:
             metadata.setdefault("source", conversation.source)

@@ -2,7 +2,7 @@
 
 For every spoken turn and SOP step: sim (best cosine to examples, or to name/description + offset), margin
 (sim minus the best other step's sim) and position gap (the turn's place in the call vs the step's place in
-the SOP). A logistic regression maps (sim, margin, gap) to P(turn performs step).
+the SOP). A logistic regression maps (sim, margin, gap, has examples) to P(turn performs step).
 The description offset and the decision threshold are chosen by leave-one-SOP-out turn-level F1, averaged over
 two SOP variants (with examples, description-only), so an SOP never seen in fitting is what is measured.
 
@@ -26,6 +26,7 @@ from auditor.evaluation.step_metrics import gold_turns
 from auditor.text.artifacts import ArtifactBuilder
 from auditor.transcripts.roles import Role
 from bench.corpora_data import builtin, corpora_by_sop, description_only
+from bench.report import replace_section
 
 OFFSETS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25)
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.85, 0.05))
@@ -40,13 +41,15 @@ class PairRows:
     variant: str
     features: np.ndarray
     labels: np.ndarray
+    groups: np.ndarray
+    """(conversation, step) id of each row, for conversation-level decisions."""
 
 
 def pair_rows(backend: str, offset: float, prepared) -> list[PairRows]:  # type: ignore[no-untyped-def]
     rows = []
     for sop_id, variant, index, artifacts_list in prepared:
-        features, labels = [], []
-        for artifacts in artifacts_list:
+        features, labels, groups = [], [], []
+        for number, artifacts in enumerate(artifacts_list):
             scores = score_units(artifacts.unit_vectors, index, offset)
             gold = gold_turns(artifacts.conversation)
             for column, prototypes in enumerate(index.steps):
@@ -54,9 +57,11 @@ def pair_rows(backend: str, offset: float, prepared) -> list[PairRows]:  # type:
                     unit_rows = np.flatnonzero(artifacts.unit_turn == turn.turn.index)
                     best = unit_rows[np.argmax(scores.sim[unit_rows, column])]
                     gap = position_gap(turn, column, len(index.steps))
-                    features.append((scores.sim[best, column], scores.margin[best, column], gap))
+                    has_examples = float(len(prototypes.example_vectors) > 0)
+                    features.append((scores.sim[best, column], scores.margin[best, column], gap, has_examples))
                     labels.append(turn.turn.index in gold.get(prototypes.step.id, set()))
-        rows.append(PairRows(sop_id, variant, np.asarray(features), np.asarray(labels, dtype=int)))
+                    groups.append(number * 1000 + column)
+        rows.append(PairRows(sop_id, variant, np.asarray(features), np.asarray(labels, dtype=int), np.asarray(groups)))
     return rows
 
 
@@ -78,20 +83,53 @@ def f1(labels: np.ndarray, predicted: np.ndarray) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
-def leave_one_sop_out(rows: list[PairRows]) -> dict[float, dict[str, float]]:
-    """Threshold -> variant -> mean held-out turn F1."""
-    sop_ids = sorted({r.sop_id for r in rows})
-    scores: dict[float, dict[str, list[float]]] = {t: {"examples": [], "description": []} for t in THRESHOLDS}
-    for held in sop_ids:
-        train = [r for r in rows if r.sop_id != held]
+def held_out_probabilities(rows: list[PairRows]) -> list[np.ndarray]:
+    """P(turn performs step) for every row, each SOP predicted by a model fitted on the other SOPs."""
+    predicted = []
+    for test in rows:
+        train = [r for r in rows if r.sop_id != test.sop_id]
         model = LogisticRegression(C=1.0).fit(
             np.vstack([r.features for r in train]), np.concatenate([r.labels for r in train])
         )
-        for test in (r for r in rows if r.sop_id == held):
-            probability = model.predict_proba(test.features)[:, 1]
-            for threshold in THRESHOLDS:
-                scores[threshold][test.variant].append(f1(test.labels, probability >= threshold))
+        predicted.append(model.predict_proba(test.features)[:, 1])
+    return predicted
+
+
+def leave_one_sop_out(rows: list[PairRows]) -> dict[float, dict[str, float]]:
+    """Threshold -> variant -> mean held-out turn F1."""
+    scores: dict[float, dict[str, list[float]]] = {t: {"examples": [], "description": []} for t in THRESHOLDS}
+    for test, probability in zip(rows, held_out_probabilities(rows), strict=True):
+        for threshold in THRESHOLDS:
+            scores[threshold][test.variant].append(f1(test.labels, probability >= threshold))
     return {t: {v: float(np.mean(s)) for v, s in by_variant.items()} for t, by_variant in scores.items()}
+
+
+def choose_done_threshold(rows: list[PairRows]) -> tuple[float, list[str]]:
+    """Conversation level: a step is done when its best turn reaches T.
+
+    T maximises (2 * share of performed steps called done + share of skipped steps called missing) / 3, averaged
+    over the two SOP variants: a wrong 'missing' flag costs a coach a review on one of many performed steps, so
+    it weighs twice a skipped step that goes unflagged (plain accuracy would ignore the rare skipped steps).
+    """
+    by_threshold: dict[float, list[float]] = {t: [] for t in THRESHOLDS}
+    lines = []
+    for variant in ("examples", "description"):
+        best_prob, gold_done = [], []
+        for test, probability in zip(rows, held_out_probabilities(rows), strict=True):
+            if test.variant != variant:
+                continue
+            for group in np.unique(test.groups):
+                mask = test.groups == group
+                best_prob.append(probability[mask].max())
+                gold_done.append(bool(test.labels[mask].any()))
+        best, done = np.asarray(best_prob), np.asarray(gold_done)
+        for threshold in THRESHOLDS:
+            found_done = float((best[done] >= threshold).mean())
+            found_missing = float((best[~done] < threshold).mean())
+            by_threshold[threshold].append((2 * found_done + found_missing) / 3)
+            lines.append(f"| {variant} | {threshold:.2f} | {found_done:.3f} | {found_missing:.3f} |")
+    chosen = max(THRESHOLDS, key=lambda t: float(np.mean(by_threshold[t])))
+    return chosen, lines
 
 
 def calibrate(backend: str) -> tuple[SemanticCalibration, list[str]]:
@@ -107,6 +145,7 @@ def calibrate(backend: str) -> tuple[SemanticCalibration, list[str]]:
     assert best is not None
     offset, threshold = best[0], best[1]
     rows = pair_rows(backend, offset, prepared)
+    done_threshold, done_lines = choose_done_threshold(rows)
     model = LogisticRegression(C=1.0).fit(
         np.vstack([r.features for r in rows]), np.concatenate([r.labels for r in rows])
     )
@@ -124,11 +163,22 @@ def calibrate(backend: str) -> tuple[SemanticCalibration, list[str]]:
         threshold=float(threshold),
         fitted_on=fitted_on,
         w_position=round(float(model.coef_[0][2]), 4),
+        w_examples=round(float(model.coef_[0][3]), 4),
+        done_threshold=float(done_threshold),
     )
     lines = [
         f"| {o:.2f} | {t:.2f} | {e:.3f} | {d:.3f} | {m:.3f} |"
         for o, t, e, d, m in table
         if abs(t - threshold) < 1e-9 or o == offset
+    ]
+    lines += [
+        "",
+        "Conversation level (held-out SOPs): share of performed steps called done, share of skipped steps "
+        "called missing",
+        "",
+        "| variant | done threshold | performed -> done | skipped -> missing |",
+        "|---|---|---|---|",
+        *done_lines,
     ]
     return calibration, lines
 
@@ -139,17 +189,26 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="save to auditor/detection/calibration.json")
     args = parser.parse_args()
     calibrations = load_calibrations()
+    sections = []
     for backend in args.backends:
         embedder_name = make_embedder(backend).name
         calibration, lines = calibrate(backend)
         calibrations[embedder_name] = calibration
-        print(f"\n## {backend} ({embedder_name})\nchosen: {calibration}\n")
-        print("| description offset | threshold | turn F1 examples | turn F1 description-only | mean |")
-        print("|---|---|---|---|---|")
-        print("\n".join(lines))
+        sections.append(
+            f"### {backend} ({embedder_name})\n\nchosen: description offset {calibration.description_offset}, "
+            f"evidence threshold {calibration.threshold}, done threshold {calibration.done_threshold}; weights "
+            f"sim {calibration.w_sim}, margin {calibration.w_margin}, position gap {calibration.w_position}, "
+            f"has examples {calibration.w_examples}, bias {calibration.bias}\n\n"
+            "Turn level (held-out SOPs; rows at the chosen offset or threshold):\n\n"
+            "| description offset | evidence threshold | turn F1 examples | turn F1 description-only | mean |\n"
+            "|---|---|---|---|---|\n" + "\n".join(lines)
+        )
+    text = "\n\n".join(sections)
+    print(text)
     if args.write:
         save_calibrations(calibrations)
-        print("\nwrote auditor/detection/calibration.json")
+        replace_section("calibration", "python -m bench.calibrate_detection --write", text)
+        print("\nwrote auditor/detection/calibration.json and docs/benchmarks.md")
 
 
 if __name__ == "__main__":

@@ -30,14 +30,27 @@ def evaluate_checklist(
     candidates: Sequence[StepHit],
     artifacts: ConversationArtifacts,
     conditions: Mapping[str, ConditionOutcome],
+    done_threshold: float = 0.5,
 ) -> ChecklistOutcome:
-    """Apply the SOP's required / order / position / condition rules to the detected hits."""
+    """Apply the SOP's required / order / position / condition rules to the detected hits.
+
+    A step is done when some hit reaches ``done_threshold``; only such decisive hits place the step in time
+    (order and position rules), while weaker hits are still shown as evidence of a done step.
+    """
     by_step: dict[str, list[StepHit]] = {step.id: [] for step in sop.steps}
     for hit in hits:
         by_step.setdefault(hit.step_id, []).append(hit)
-    first_turn = {step_id: min(h.turn_index for h in found) for step_id, found in by_step.items() if found}
+    decisive = {step_id: [h for h in found if h.confidence >= done_threshold] for step_id, found in by_step.items()}
+    first_turn = {step_id: min(h.turn_index for h in found) for step_id, found in decisive.items() if found}
+    closest: dict[str, StepHit] = {}
+    for hit in [*candidates, *hits]:
+        if hit.step_id not in closest or hit.confidence > closest[hit.step_id].confidence:
+            closest[hit.step_id] = hit
     results = [
-        _step_verdict(step, sop, by_step[step.id], candidates, first_turn, artifacts, conditions) for step in sop.steps
+        _step_verdict(
+            step, sop, decisive[step.id], by_step[step.id], closest.get(step.id), first_turn, artifacts, conditions
+        )
+        for step in sop.steps
     ]
     score = weighted_score(sop, results)
     critical_failures = [r.step_id for r in results if r.critical and r.status in {"missing", "out_of_order"}]
@@ -63,11 +76,14 @@ def _step_verdict(
     step: Step,
     sop: Sop,
     found: list[StepHit],
-    candidates: Sequence[StepHit],
+    evidence_hits: Sequence[StepHit],
+    closest: StepHit | None,
     first_turn: Mapping[str, int],
     artifacts: ConversationArtifacts,
     conditions: Mapping[str, ConditionOutcome],
 ) -> StepResult:
+    """Verdict of one step; ``found`` are its decisive hits, ``evidence_hits`` every hit shown as evidence."""
+
     def verdict(status: StepStatus, confidence: float, **details: Any) -> StepResult:
         return StepResult(
             step_id=step.id,
@@ -85,11 +101,12 @@ def _step_verdict(
             reason = f"condition {step.when!r} does not hold: {outcome.reason}"
             return verdict("not_applicable", outcome.confidence, reason=reason)
     if not found:
-        best = max((c.confidence for c in candidates if c.step_id == step.id), default=0.0)
         reason = "no turn performs this step" if step.required else "optional step not performed (not scored)"
-        expected = _expected_place(step, sop, first_turn, artifacts)
-        return verdict("missing", round(1.0 - best, 4), expected=expected, reason=reason)
-    ranked = sorted(found, key=lambda h: (-h.confidence, h.turn_index))
+        if closest is not None:
+            reason += f"; closest: turn {closest.turn_index} (confidence {closest.confidence:.2f})"
+        confidence = round(1.0 - (closest.confidence if closest else 0.0), 4)
+        return verdict("missing", confidence, expected=_expected_place(step, sop, first_turn, artifacts), reason=reason)
+    ranked = sorted(evidence_hits, key=lambda h: (-h.confidence, h.turn_index))
     evidence = [
         Evidence(turn_index=h.turn_index, text=h.text, score=h.score, method=h.method, confidence=h.confidence)
         for h in ranked

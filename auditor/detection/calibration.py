@@ -12,14 +12,15 @@ CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
 
 @dataclass(frozen=True)
 class SemanticCalibration:
-    """P(turn performs step) = sigmoid(w_sim * sim + w_margin * margin + w_position * position_gap + bias).
+    """P(turn performs step) = sigmoid(w_sim * sim + w_margin * margin + w_position * gap + w_examples * ex + bias).
 
     ``sim`` is the best cosine to the step's examples, or to its description plus ``description_offset``
     (descriptions sit further from real turns than examples do); ``margin`` is ``sim`` minus the best
     other step's ``sim`` for the same text (a turn usually performs one step); ``position_gap`` is how far
     the turn's relative place in the conversation is from the step's relative place in the SOP (0..1; SOP
-    steps are ordered, so a greeting near the end is unlikely). A turn is evidence when the probability
-    reaches ``threshold``.
+    steps are ordered, so a greeting near the end is unlikely); ``ex`` is 1 when the step has examples
+    (scores against examples and against descriptions sit on different scales). A turn is evidence when the
+    probability reaches ``threshold``.
     """
 
     backend: str
@@ -30,9 +31,13 @@ class SemanticCalibration:
     threshold: float
     fitted_on: str = "hand-set starting values"
     w_position: float = 0.0
+    w_examples: float = 0.0
+    done_threshold: float = 0.5
+    """A step counts as done (and is placed in time) only with a hit at least this probable."""
 
-    def probability(self, sim: float, margin: float, position_gap: float = 0.0) -> float:
+    def probability(self, sim: float, margin: float, position_gap: float = 0.0, has_examples: bool = False) -> float:
         z = self.w_sim * sim + self.w_margin * margin + self.w_position * position_gap + self.bias
+        z += self.w_examples * has_examples
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
 

@@ -70,8 +70,11 @@ class SemanticDetector:
                 if not len(rows):
                     continue
                 gap = position_gap(turn_artifacts, column, len(index.steps))
+                has_examples = bool(len(prototypes.example_vectors))
                 probabilities = [
-                    self.calibration.probability(float(scores.sim[row, column]), float(scores.margin[row, column]), gap)
+                    self.calibration.probability(
+                        float(scores.sim[row, column]), float(scores.margin[row, column]), gap, has_examples
+                    )
                     for row in rows
                 ]
                 best = int(np.argmax(probabilities))

@@ -47,7 +47,7 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
 
             self._model = SentenceTransformer(str(self.path), device=self.device, local_files_only=True)
-            self.dimension = int(self._model.get_sentence_embedding_dimension())
+            self.dimension = int(self._model.get_embedding_dimension())
         return self._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
