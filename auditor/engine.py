@@ -9,6 +9,7 @@ from auditor.checklist.verdicts import evaluate_checklist
 from auditor.detection.calibration import SemanticCalibration, calibration_for
 from auditor.detection.hybrid import merge_hits
 from auditor.detection.phrase import PhraseDetector
+from auditor.detection.registry import builtin_detectors
 from auditor.detection.semantic import SemanticDetector
 from auditor.detection.sop_index import build_sop_index
 from auditor.embeddings.base import Embedder
@@ -38,13 +39,17 @@ class Auditor:
         self.semantic = SemanticDetector(calibration or calibration_for(embedder.name))
         self.phrase = PhraseDetector(self.pipelines)
         self.conditions = builtin_conditions()
+        registry = builtin_detectors()
+        self.named_detectors = {step.id: registry[step.detector] for step in sop.steps if step.detector}
 
     @property
     def models(self) -> dict[str, str]:
         """Names and versions of everything that shaped a result, so an audit can be reproduced."""
+        detectors = [(self.phrase.name, self.phrase.version), (self.semantic.name, self.semantic.version)]
+        detectors += [(d.name, d.version) for d in self.named_detectors.values()]
         return {
             "embedder": f"{self.embedder.name} ({self.embedder.version})",
-            "detectors": f"{self.phrase.name}@{self.phrase.version},{self.semantic.name}@{self.semantic.version}",
+            "detectors": ",".join(sorted({f"{name}@{version}" for name, version in detectors})),
             "calibration": f"{self.semantic.calibration.backend}: {self.semantic.calibration.fitted_on}",
             "conditions": ",".join(f"{c.name}@{c.version}" for c in self.conditions.values()),
         }
@@ -60,7 +65,12 @@ class Auditor:
         conversation = artifacts.conversation
         candidates = self.semantic.candidates(artifacts, self.index)
         semantic_hits = [hit for hit in candidates if hit.confidence >= self.semantic.calibration.threshold]
-        hits = merge_hits([self.phrase.detect(artifacts, self.index), semantic_hits])
+        named_hits = [
+            hit
+            for step_id, detector in self.named_detectors.items()
+            for hit in detector.detect(artifacts, self.sop.step(step_id))
+        ]
+        hits = merge_hits([self.phrase.detect(artifacts, self.index), semantic_hits, named_hits])
         needed: set[str] = {step.when for step in self.sop.steps if step.when}
         conditions = {name: self.conditions[name].evaluate(artifacts, self.embedder) for name in needed}
         outcome = evaluate_checklist(

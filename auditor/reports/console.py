@@ -15,7 +15,7 @@ def _pct(value: float) -> str:
 
 def agents_table(agents: Sequence[AgentSummary], title: str = "Compliance per agent") -> Table:
     table = Table(title=title, title_justify="left")
-    table.add_column("agent")
+    table.add_column("agent", no_wrap=True)
     table.add_column("conversations", justify="right")
     table.add_column("mean score", justify="right")
     table.add_column("pass rate", justify="right")
@@ -29,7 +29,7 @@ def agents_table(agents: Sequence[AgentSummary], title: str = "Compliance per ag
 
 def steps_table(steps: Sequence[StepSummary], title: str = "Compliance per step") -> Table:
     table = Table(title=title, title_justify="left")
-    table.add_column("step")
+    table.add_column("step", no_wrap=True)
     table.add_column("done rate", justify="right")
     table.add_column("done", justify="right")
     table.add_column("missing", justify="right")

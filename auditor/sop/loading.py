@@ -66,9 +66,23 @@ def sop_from_mapping(raw: Mapping[str, Any], *, source: str = "<sop>") -> Sop:
     except ValidationError as error:
         field_problems = [_problem_from_pydantic(source, raw, item) for item in error.errors()]
         raise SopError(field_problems + problems) from error
+    problems += _detector_problems(sop, source)
     if problems:
         raise SopError(problems)
     return sop
+
+
+def _detector_problems(sop: Sop, source: str) -> list[SopProblem]:
+    from auditor.detection.registry import BUILTIN_DETECTOR_NAMES
+
+    known = ", ".join(BUILTIN_DETECTOR_NAMES)
+    return [
+        SopProblem(
+            source, "unknown_detector", f"no built-in detector {step.detector!r} (known: {known})", step.id, "detector"
+        )
+        for step in sop.steps
+        if step.detector and step.detector not in BUILTIN_DETECTOR_NAMES
+    ]
 
 
 def _order_graph(raw: Mapping[str, Any]) -> list[tuple[str, list[str]]]:

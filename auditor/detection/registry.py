@@ -1,0 +1,25 @@
+"""Built-in detectors an SOP step can name in ``detector:``; a fresh registry per auditor, no global state."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from auditor.detection.account_details import AccountDetailsDetector
+from auditor.detection.hits import StepHit
+from auditor.sop.schema import Step
+from auditor.text.artifacts import ConversationArtifacts
+
+BUILTIN_DETECTOR_NAMES = ("account_details",)
+
+
+class NamedStepDetector(Protocol):
+    """A code detector for one kind of step; returns hits for ``step`` in the conversation."""
+
+    name: str
+    version: str
+
+    def detect(self, artifacts: ConversationArtifacts, step: Step) -> list[StepHit]: ...
+
+
+def builtin_detectors() -> dict[str, NamedStepDetector]:
+    return {"account_details": AccountDetailsDetector()}
