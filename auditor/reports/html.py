@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 
 from auditor.reports.aggregates import AgentSummary, StepSummary
-from auditor.result import ConversationResult
+from auditor.result import ConversationResult, ExpectedPlace, StepResult, TurnSignal
+from auditor.text.normalise import VARIANTS, has_han, to_simplified
 from auditor.transcripts.conversation import Conversation
 
 STATUS_LABELS = {
@@ -20,10 +22,85 @@ STATUS_LABELS = {
     "not_applicable": "n/a",
 }
 
+STATUS_MEANINGS = {
+    "done": "performed, in order and on time",
+    "missing": "not found anywhere in the conversation",
+    "out_of_order": "performed, but before or after a step the SOP orders it against",
+    "late": "performed, but outside the position or time window the SOP sets",
+    "not_applicable": "the step's condition did not hold in this conversation",
+}
+
+MISPLACED = ("missing", "out_of_order", "late")
+
+
+@dataclass(frozen=True)
+class StepTag:
+    """A step a turn performs: the turn is evidence for it (``best``: the step's strongest evidence)."""
+
+    step_id: str
+    status: str
+    best: bool
+    score: float
+    method: str
+
+
+@dataclass(frozen=True)
+class PlaceMarker:
+    """A missing or misplaced step, shown in the transcript where the SOP expected it."""
+
+    step_id: str
+    name: str
+    status: str
+    critical: bool
+    window: str
+    reason: str
+
+
+@dataclass
+class TurnView:
+    index: int
+    speaker: str
+    role: str
+    text: str
+    start: str | None
+    tags: list[StepTag] = field(default_factory=list)
+    markers_before: list[PlaceMarker] = field(default_factory=list)
+    dissatisfaction: TurnSignal | None = None
+
+    @property
+    def highlight(self) -> str:
+        """CSS classes for an evidence turn: strong for a step's best evidence, amber when a step is misplaced."""
+        if not self.tags:
+            return ""
+        strength = "ev-best" if any(tag.best for tag in self.tags) else "ev-weak"
+        tone = "ev-warn" if any(tag.status != "done" for tag in self.tags) else "ev-ok"
+        return f"ev {strength} {tone}"
+
+
+@dataclass
+class ConversationView:
+    result: ConversationResult
+    turns: list[TurnView]
+    markers_at_end: list[PlaceMarker]
+    markers_by_step: dict[str, PlaceMarker]
+    text_lang: str
+    has_transcript: bool
+
+    @property
+    def has_issues(self) -> bool:
+        return bool(self.result.flags) or any(step.status in MISPLACED for step in self.result.steps)
+
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("auditor.reports", "templates"), autoescape=select_autoescape())
+    env = Environment(
+        loader=PackageLoader("auditor.reports", "templates"),
+        autoescape=True,  # select_autoescape() would not match the ".html.j2" name and leave it off
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["pct"] = lambda value: f"{value * 100:.0f}%"
+    env.filters["clip"] = _clip
+    env.filters["level"] = _level
     return env
 
 
@@ -37,8 +114,11 @@ def render_report(
     problems: Sequence[str] = (),
 ) -> str:
     """HTML text of the report; conversations are looked up by id to show their transcripts."""
-    worst_first = sorted(results, key=lambda r: (r.passed, r.score))
+    worst_first = sorted(results, key=lambda r: (r.passed, r.score, r.conversation_id))
     views = [_conversation_view(result, conversations.get(result.conversation_id)) for result in worst_first]
+    critical_steps = {s.step_id for r in results for s in r.steps if s.critical}
+    total = len(results)
+    passed = sum(r.passed for r in results)
     return (
         _environment()
         .get_template("report.html.j2")
@@ -48,14 +128,21 @@ def render_report(
             sop_version=results[0].sop_version if results else "",
             models=results[0].models if results else {},
             generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            total=len(results),
-            passed=sum(r.passed for r in results),
-            mean_score=sum(r.score for r in results) / len(results) if results else 0.0,
+            total=total,
+            passed=passed,
+            failed=total - passed,
+            with_issues=sum(view.has_issues for view in views),
+            critical_misses=sum(any(f.startswith("critical:") for f in r.flags) for r in results),
+            dissatisfied=sum(bool(r.dissatisfaction and r.dissatisfaction.flagged) for r in results),
+            anomalous=sum(bool(r.anomaly and r.anomaly.flagged) for r in results),
+            mean_score=sum(r.score for r in results) / total if total else 0.0,
             agents=agents,
             steps=steps,
+            critical_steps=critical_steps,
             conversations=views,
             problems=problems,
             status_labels=STATUS_LABELS,
+            status_meanings=STATUS_MEANINGS,
         )
     )
 
@@ -64,33 +151,96 @@ def write_report(path: Path, html: str) -> None:
     path.write_text(html, encoding="utf-8")
 
 
-def _conversation_view(result: ConversationResult, conversation: Conversation | None) -> dict[str, object]:
+def expected_anchor(expected: ExpectedPlace) -> int:
+    """Index of the turn a missing step's marker goes before (the window is exclusive at both ends).
+
+    The step should have happened before ``before_turn``, so the marker sits just above it; with only
+    ``after_turn`` known it sits just below that turn; with neither, at the top of the transcript.
+    """
+    after, before = expected.after_turn, expected.before_turn
+    if before is not None and (after is None or before > after):
+        return before
+    if after is not None:
+        return after + 1
+    return 0
+
+
+def _conversation_view(result: ConversationResult, conversation: Conversation | None) -> ConversationView:
     """Transcript rows annotated with the steps each turn performs and the missing steps expected there."""
-    performed: dict[int, list[tuple[str, str]]] = {}
+    tags: dict[int, list[StepTag]] = {}
     for step in result.steps:
-        for evidence in step.evidence:
-            performed.setdefault(evidence.turn_index, []).append((step.step_id, step.status))
-    expected_here: dict[int, list[str]] = {}
-    for step in result.steps:
-        if step.status == "missing" and step.expected is not None:
-            anchor = (
-                step.expected.before_turn
-                if step.expected.before_turn is not None
-                else ((step.expected.after_turn or -1) + 1)
+        for rank, evidence in enumerate(step.evidence):
+            tags.setdefault(evidence.turn_index, []).append(
+                StepTag(step.step_id, step.status, rank == 0, evidence.score, evidence.method)
             )
-            expected_here.setdefault(anchor, []).append(step.step_id)
+    markers: dict[int, list[PlaceMarker]] = {}
+    by_step: dict[str, PlaceMarker] = {}
+    for step in result.steps:
+        if step.status in MISPLACED and step.expected is not None:
+            by_step[step.step_id] = _marker(step, step.expected)
+            markers.setdefault(expected_anchor(step.expected), []).append(by_step[step.step_id])
+    unhappy = {t.turn_index: t for t in result.dissatisfaction.turns} if result.dissatisfaction else {}
     turns = []
     for turn in conversation.turns if conversation else []:
         turns.append(
-            {
-                "index": turn.index,
-                "speaker": turn.speaker,
-                "role": turn.role.value,
-                "text": turn.text,
-                "steps": performed.get(turn.index, []),
-                "missing_before": expected_here.get(turn.index, []),
-            }
+            TurnView(
+                index=turn.index,
+                speaker=turn.speaker,
+                role=turn.role.value,
+                text=turn.text,
+                start=_clock(turn.start),
+                tags=tags.get(turn.index, []),
+                markers_before=markers.get(turn.index, []),
+                dissatisfaction=unhappy.get(turn.index),
+            )
         )
-    last = len(turns)
-    trailing = [step_id for anchor, ids in expected_here.items() if anchor >= last for step_id in ids]
-    return {"result": result, "turns": turns, "missing_at_end": trailing}
+    last = turns[-1].index if turns else -1
+    trailing = [marker for anchor in sorted(markers) if anchor > last for marker in markers[anchor]]
+    return ConversationView(
+        result=result,
+        turns=turns,
+        markers_at_end=trailing,
+        markers_by_step=by_step,
+        text_lang=_text_lang(result, conversation),
+        has_transcript=conversation is not None,
+    )
+
+
+def _marker(step: StepResult, expected: ExpectedPlace) -> PlaceMarker:
+    after, before = expected.after_turn, expected.before_turn
+    if after is not None and before is not None and before > after:
+        window = f"after turn {after}, before turn {before}"
+    elif before is not None:
+        window = f"before turn {before}"
+    elif after is not None:
+        window = f"after turn {after}"
+    else:
+        window = "anywhere"
+    return PlaceMarker(step.step_id, step.name or step.step_id, step.status, step.critical, window, expected.reason)
+
+
+def _text_lang(result: ConversationResult, conversation: Conversation | None) -> str:
+    """BCP 47 tag for the transcript text, so browsers pick simplified or traditional Chinese glyphs."""
+    text = "".join(turn.text for turn in conversation.turns) if conversation else ""
+    if not has_han(text):
+        return result.lang or "en"
+    for regional_spelling in VARIANTS:  # simplified text that t2s would still rewrite (线上 -> 在线)
+        text = text.replace(regional_spelling, "")
+    return "zh-Hant" if to_simplified(text) != text else "zh-Hans"
+
+
+def _clock(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+def _clip(text: str, length: int = 90) -> str:
+    """Shorten by characters, not words, so Chinese (no spaces) is cut as cleanly as English."""
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
+def _level(rate: float) -> str:
+    """Colour band of a rate or score bar."""
+    return "good" if rate >= 0.9 else "fair" if rate >= 0.7 else "poor"
