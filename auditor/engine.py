@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from auditor.checklist.conditions import builtin_conditions
 from auditor.checklist.verdicts import evaluate_checklist
-from auditor.detection.calibration import SemanticCalibration, calibration_for
+from auditor.detection.calibration import StepScorer, calibration_for
 from auditor.detection.hybrid import merge_hits
 from auditor.detection.phrase import PhraseDetector
 from auditor.detection.registry import builtin_detectors
@@ -29,14 +29,14 @@ class Auditor:
         embedder: Embedder,
         *,
         pipelines: TextPipelines | None = None,
-        calibration: SemanticCalibration | None = None,
+        scorer: StepScorer | None = None,
     ):
         self.sop = sop
         self.embedder = embedder
         self.pipelines = pipelines or TextPipelines()
         self.index = build_sop_index(sop, embedder)
         self.builder = ArtifactBuilder(embedder, self.pipelines)
-        self.semantic = SemanticDetector(calibration or calibration_for(embedder.name))
+        self.semantic = SemanticDetector(scorer or calibration_for(embedder.name))
         self.phrase = PhraseDetector(self.pipelines)
         self.conditions = builtin_conditions()
         registry = builtin_detectors()
@@ -45,12 +45,13 @@ class Auditor:
     @property
     def models(self) -> dict[str, str]:
         """Names and versions of everything that shaped a result, so an audit can be reproduced."""
+        scorer = self.semantic.scorer
         detectors = [(self.phrase.name, self.phrase.version), (self.semantic.name, self.semantic.version)]
         detectors += [(d.name, d.version) for d in self.named_detectors.values()]
         return {
             "embedder": f"{self.embedder.name} ({self.embedder.version})",
             "detectors": ",".join(sorted({f"{name}@{version}" for name, version in detectors})),
-            "calibration": f"{self.semantic.calibration.backend}: {self.semantic.calibration.fitted_on}",
+            "step_scorer": f"{scorer.name}@{scorer.version} ({scorer.summary})",
             "conditions": ",".join(f"{c.name}@{c.version}" for c in self.conditions.values()),
         }
 
@@ -64,7 +65,7 @@ class Auditor:
     def _result(self, artifacts: ConversationArtifacts) -> ConversationResult:
         conversation = artifacts.conversation
         candidates = self.semantic.candidates(artifacts, self.index)
-        semantic_hits = [hit for hit in candidates if hit.confidence >= self.semantic.calibration.threshold]
+        semantic_hits = [hit for hit in candidates if hit.confidence >= self.semantic.scorer.threshold]
         named_hits = [
             hit
             for step_id, detector in self.named_detectors.items()
@@ -74,7 +75,7 @@ class Auditor:
         needed: set[str] = {step.when for step in self.sop.steps if step.when}
         conditions = {name: self.conditions[name].evaluate(artifacts, self.embedder) for name in needed}
         outcome = evaluate_checklist(
-            self.sop, hits, candidates, artifacts, conditions, done_threshold=self.semantic.calibration.done_threshold
+            self.sop, hits, candidates, artifacts, conditions, done_threshold=self.semantic.scorer.done_threshold
         )
         metadata = dict(conversation.metadata)
         if conversation.source:

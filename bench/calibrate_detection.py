@@ -19,12 +19,11 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from auditor.detection.calibration import SemanticCalibration, load_calibrations, save_calibrations
-from auditor.detection.semantic import position_gap, score_units
+from auditor.detection.pair_features import FEATURE_NAMES, pair_features
 from auditor.detection.sop_index import build_sop_index
 from auditor.embeddings.provider import make_embedder
 from auditor.evaluation.step_metrics import gold_turns
 from auditor.text.artifacts import ArtifactBuilder
-from auditor.transcripts.roles import Role
 from bench.corpora_data import builtin, corpora_by_sop, description_only
 from bench.report import replace_section
 
@@ -45,23 +44,23 @@ class PairRows:
     """(conversation, step) id of each row, for conversation-level decisions."""
 
 
+LINEAR_FEATURES = ("sim", "margin", "position_gap", "has_examples")
+"""The features the linear calibration uses (auditor/detection/calibration.py), in its weight order."""
+
+
 def pair_rows(backend: str, offset: float, prepared) -> list[PairRows]:  # type: ignore[no-untyped-def]
     rows = []
+    columns = [FEATURE_NAMES.index(name) for name in LINEAR_FEATURES]
     for sop_id, variant, index, artifacts_list in prepared:
         features, labels, groups = [], [], []
         for number, artifacts in enumerate(artifacts_list):
-            scores = score_units(artifacts.unit_vectors, index, offset)
+            pairs = pair_features(artifacts, index, offset)
             gold = gold_turns(artifacts.conversation)
-            for column, prototypes in enumerate(index.steps):
-                for turn in artifacts.by_role(Role(prototypes.step.speaker)):
-                    unit_rows = np.flatnonzero(artifacts.unit_turn == turn.turn.index)
-                    best = unit_rows[np.argmax(scores.sim[unit_rows, column])]
-                    gap = position_gap(turn, column, len(index.steps))
-                    has_examples = float(len(prototypes.example_vectors) > 0)
-                    features.append((scores.sim[best, column], scores.margin[best, column], gap, has_examples))
-                    labels.append(turn.turn.index in gold.get(prototypes.step.id, set()))
-                    groups.append(number * 1000 + column)
-        rows.append(PairRows(sop_id, variant, np.asarray(features), np.asarray(labels, dtype=int), np.asarray(groups)))
+            features.append(pairs.matrix[:, columns])
+            step_ids = [index.steps[int(c)].step.id for c in pairs.step_columns]
+            labels += [int(t) in gold.get(s, set()) for t, s in zip(pairs.turn_indices, step_ids, strict=True)]
+            groups += [number * 1000 + int(c) for c in pairs.step_columns]
+        rows.append(PairRows(sop_id, variant, np.vstack(features), np.asarray(labels, dtype=int), np.asarray(groups)))
     return rows
 
 

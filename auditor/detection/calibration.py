@@ -3,11 +3,41 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from auditor.detection.pair_features import PairFeatures
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
+
+
+class StepScorer(Protocol):
+    """Turns (turn, step) pair features into probabilities; also fixes the features' description offset."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def description_offset(self) -> float: ...
+
+    @property
+    def threshold(self) -> float: ...
+
+    @property
+    def done_threshold(self) -> float: ...
+
+    @property
+    def summary(self) -> str:
+        """What it was fitted on and how well it did, for the result's ``models`` record."""
+        ...
+
+    def probabilities(self, features: PairFeatures) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -35,10 +65,23 @@ class SemanticCalibration:
     done_threshold: float = 0.5
     """A step counts as done (and is placed in time) only with a hit at least this probable."""
 
-    def probability(self, sim: float, margin: float, position_gap: float = 0.0, has_examples: bool = False) -> float:
-        z = self.w_sim * sim + self.w_margin * margin + self.w_position * position_gap + self.bias
-        z += self.w_examples * has_examples
-        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+    name = "linear-calibration"
+    version = "2"
+
+    @property
+    def summary(self) -> str:
+        return f"{self.backend}: {self.fitted_on}"
+
+    def probabilities(self, features: PairFeatures) -> np.ndarray:
+        """P(turn performs step) for every feature row."""
+        z = (
+            self.w_sim * features.column("sim")
+            + self.w_margin * features.column("margin")
+            + self.w_position * features.column("position_gap")
+            + self.w_examples * features.column("has_examples")
+            + self.bias
+        )
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
 
 
 DEFAULT = SemanticCalibration("default", 0.1, 12.0, 6.0, -7.0, 0.5, w_position=-2.0)

@@ -54,6 +54,7 @@ class PlaceMarker:
     critical: bool
     window: str
     reason: str
+    done_at: int | None = None
 
 
 @dataclass
@@ -216,7 +217,10 @@ def _marker(step: StepResult, expected: ExpectedPlace) -> PlaceMarker:
         window = f"after turn {after}"
     else:
         window = "anywhere"
-    return PlaceMarker(step.step_id, step.name or step.step_id, step.status, step.critical, window, expected.reason)
+    done_at = step.evidence[0].turn_index if step.evidence else None
+    return PlaceMarker(
+        step.step_id, step.name or step.step_id, step.status, step.critical, window, expected.reason, done_at
+    )
 
 
 def _text_lang(result: ConversationResult, conversation: Conversation | None) -> str:

@@ -42,7 +42,7 @@ SOP = sop_from_mapping(
 
 @pytest.fixture(scope="module")
 def auditor(hashing_embedder, pipelines) -> Auditor:
-    return Auditor(SOP, hashing_embedder, pipelines=pipelines, calibration=NO_SEMANTIC)
+    return Auditor(SOP, hashing_embedder, pipelines=pipelines, scorer=NO_SEMANTIC)
 
 
 def statuses(auditor: Auditor, turns) -> dict[str, str]:
@@ -186,7 +186,7 @@ def test_within_first_seconds_uses_turn_start_times(hashing_embedder, pipelines)
             "steps": [{"id": "greet", "name": "Greet", "keywords": ["hello"], "within_first_seconds": 10}],
         }
     )
-    auditor = Auditor(sop, hashing_embedder, pipelines=pipelines, calibration=NO_SEMANTIC)
+    auditor = Auditor(sop, hashing_embedder, pipelines=pipelines, scorer=NO_SEMANTIC)
     late = auditor.audit(make_conversation([("customer", "hi?", 0.0), ("agent", "hello there", 25.0)]))
     on_time = auditor.audit(make_conversation([("customer", "hi?", 0.0), ("agent", "hello there", 4.0)]))
     assert late.steps[0].status == "late" and on_time.steps[0].status == "done"

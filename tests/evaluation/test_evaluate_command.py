@@ -45,7 +45,7 @@ def test_turn_and_conversation_metrics_count_hits_misses_and_false_alarms(hashin
         [("agent", "hello there"), ("customer", "hi"), ("agent", "your date of birth?"), ("agent", "hello again, bye")],
         ["greet", None, "verify", "close"],
     )
-    auditor = Auditor(SOP, hashing_embedder, pipelines=pipelines, calibration=NO_SEMANTIC)
+    auditor = Auditor(SOP, hashing_embedder, pipelines=pipelines, scorer=NO_SEMANTIC)
     metrics = score_results([(conversation, auditor.audit(conversation))])
     assert (metrics.turn["greet"].tp, metrics.turn["greet"].fp) == (1, 1)  # turn 3 says hello but is labelled close
     assert metrics.turn["verify"].f1 == 1.0
@@ -65,7 +65,7 @@ def test_removing_a_steps_turns_is_caught_as_missing(hashing_embedder, pipelines
     )
     reduced = without_turns(conversation, {2}, "#x")
     assert [t.index for t in reduced.turns] == [0, 1, 2, 3] and reduced.turns[2].text == "1 May"
-    auditor = Auditor(SOP, hashing_embedder, pipelines=pipelines, calibration=NO_SEMANTIC)
+    auditor = Auditor(SOP, hashing_embedder, pipelines=pipelines, scorer=NO_SEMANTIC)
     skips = measure_skipped_steps(auditor, [conversation])
     overall = skips.overall()
     assert overall.removed == 3 and overall.recall == 1.0 and overall.false_missing_rate == 0.0
