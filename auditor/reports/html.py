@@ -196,7 +196,7 @@ def _conversation_view(result: ConversationResult, conversation: Conversation | 
             )
         )
     last = turns[-1].index if turns else -1
-    trailing = [marker for anchor in sorted(markers) if anchor > last for marker in markers[anchor]]
+    trailing = [marker for anchor in sorted(markers) if anchor > last for marker in markers[anchor]] if turns else []
     return ConversationView(
         result=result,
         turns=turns,

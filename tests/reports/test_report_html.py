@@ -162,7 +162,7 @@ def test_missing_marker_sits_just_before_the_expected_turn(report):
     marker = report.index("missing here", report.index('id="c-c-fail"'))
     assert turn_position(report, "c-fail", 2) < marker < turn_position(report, "c-fail", 3)
     block = between(report[marker - 200 :], '<div class="marker m-missing"', "</div>")
-    assert "verify_identity" in block and "critical" in block and "after turn 0, before turn 3" in block
+    assert "verify_identity" in block and "critical" in block and "(after turn 0, before turn 3)" in block
 
 
 @pytest.mark.parametrize(
@@ -233,3 +233,10 @@ def test_long_chinese_evidence_is_clipped_by_characters():
 def test_report_is_self_contained(report):
     assert not re.search(r'(src|href)="(https?:)?//', report)
     assert "<link" not in report and "@import" not in report
+
+
+def test_conversation_without_transcript_still_shows_its_verdicts():
+    html = render([result("c-lost", "a-1", [missing("greet", after=None, before=2)], passed=False)], [])
+    body = between(html, 'id="c-c-lost"', "</details>")
+    assert "Transcript not available" in body and "no turn performs this step" in body
+    assert "missing here" not in body
