@@ -26,6 +26,11 @@ errors = Console(stderr=True, soft_wrap=True)
 
 EXIT_INPUT_PROBLEMS = 1
 EXIT_USAGE = 2
+STEP_MODEL_OPTION = typer.Option(
+    "--step-model",
+    help="Step scorer: a folder made by `auditor train`, or 'linear' for the fitted calibration. "
+    "Default: models/step-scorer when it matches the embedder.",
+)
 
 
 @app.command()
@@ -42,11 +47,9 @@ def audit(
         typer.Option(help="Embedding backend: use-m (multilingual, default), minilm (English), hashing, or a folder."),
     ] = "use-m",
     batch_size: Annotated[int, typer.Option(min=1, help="Conversations embedded per batch.")] = 32,
+    step_model: Annotated[str | None, STEP_MODEL_OPTION] = None,
 ) -> None:
     """Audit transcripts; write results.jsonl, agents.csv, steps.csv and report.html to --out."""
-    from auditor.embeddings.base import ModelUnavailableError
-    from auditor.embeddings.provider import make_embedder
-    from auditor.engine import Auditor
     from auditor.transcripts.loaders import load_inputs
 
     checked_sop = _resolve_sop_or_exit(sop)
@@ -56,11 +59,7 @@ def audit(
     if not loaded.conversations:
         errors.print("[red]no conversation could be loaded[/red]")
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
-    try:
-        auditor = Auditor(checked_sop, make_embedder(embedder))
-    except ModelUnavailableError as error:
-        errors.print(f"[red]model unavailable:[/red] {error}")
-        raise typer.Exit(EXIT_USAGE) from error
+    auditor = _make_auditor(checked_sop, embedder, step_model)
 
     from auditor.reports.files import ResultsWriter
 
@@ -119,12 +118,11 @@ def evaluate(
     skipped: Annotated[bool, typer.Option(help="Also measure skipped-step detection (re-audits).")] = True,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON here.")] = None,
     embedder: Annotated[str, typer.Option(help="Embedding backend (see `auditor audit --help`).")] = "use-m",
+    step_model: Annotated[str | None, STEP_MODEL_OPTION] = None,
 ) -> None:
     """Measure step detection against gold labels: per-step precision / recall / F1 and skipped-step detection."""
     import json
 
-    from auditor.embeddings.provider import make_embedder
-    from auditor.engine import Auditor
     from auditor.evaluation.gold_labels import LabelMapError, has_gold, load_label_map, with_gold_from_field
     from auditor.evaluation.skipped_steps import measure_skipped_steps
     from auditor.evaluation.step_metrics import score_results
@@ -147,7 +145,7 @@ def evaluate(
     if not labelled:
         errors.print(f"[red]no conversation carries gold labels in '{label_field}'[/red]")
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
-    auditor = Auditor(checked_sop, make_embedder(embedder))
+    auditor = _make_auditor(checked_sop, embedder, step_model)
     with _progress() as progress:
         task = progress.add_task("auditing", total=len(labelled))
         results = []
@@ -206,6 +204,75 @@ def check_sop(files: Annotated[list[Path], typer.Argument(help="SOP files to val
         console.print(f"[green]ok[/green] {path}: {sop.id} v{sop.version}, {len(sop.steps)} steps")
     if bad:
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
+
+
+def _make_auditor(sop, embedder: str, step_model: str | None):  # type: ignore[no-untyped-def]
+    """Build the Auditor, turning a missing or unusable model into a usage error that names it."""
+    from auditor.detection.scorers import choose_scorer
+    from auditor.detection.trained_scorer import ModelFileError
+    from auditor.embeddings.base import ModelUnavailableError
+    from auditor.embeddings.provider import make_embedder
+    from auditor.engine import Auditor
+
+    try:
+        embedding = make_embedder(embedder)
+        return Auditor(sop, embedding, scorer=choose_scorer(embedding.name, step_model))
+    except (ModelUnavailableError, ModelFileError) as error:
+        errors.print(f"[red]model unavailable:[/red] {error}")
+        raise typer.Exit(EXIT_USAGE) from error
+
+
+@app.command()
+def train(
+    manifest: Annotated[
+        Path, typer.Option(help="Training manifest (YAML): labelled transcripts and their SOPs.")
+    ] = Path("models/training.yaml"),
+    out: Annotated[Path, typer.Option(help="Folder for the model, its metadata and model card.")] = Path(
+        "models/step-scorer"
+    ),
+    embedder: Annotated[str | None, typer.Option(help="Embedding backend (default: the manifest's).")] = None,
+) -> None:
+    """Train the step scorer from labelled transcripts; measure it on SOPs held out; save it with a model card."""
+    from auditor.embeddings.provider import make_embedder
+    from auditor.training.manifest import ManifestError, load_manifest
+    from auditor.training.pairs import build_dataset
+    from auditor.training.step_model import DESCRIPTION_OFFSET, model_card, train_step_scorer
+
+    try:
+        plan = load_manifest(manifest)
+    except ManifestError as error:
+        errors.print(str(error), markup=False)
+        raise typer.Exit(EXIT_USAGE) from error
+    embedding = make_embedder(embedder or plan.embedder)
+    with _progress() as progress:
+        task = progress.add_task("collecting labelled pairs", total=None)
+        dataset = build_dataset(
+            plan,
+            manifest.parent,
+            embedding,
+            DESCRIPTION_OFFSET,
+            progress=lambda text: progress.update(task, description=text),
+        )
+    for name in dataset.skipped_sets:
+        errors.print(f"[yellow]skipped set {name}: its transcripts are not on this machine[/yellow]")
+    if len({g.name for g in dataset.groups}) < 2:
+        errors.print("[red]need labelled data for at least two SOPs (one is held out to measure)[/red]")
+        raise typer.Exit(EXIT_INPUT_PROBLEMS)
+    scorer = train_step_scorer(dataset, embedding.name, plan.variants)
+    scorer.save(out, model_card(scorer, manifest.read_text(encoding="utf-8")))
+    table = Table(title="Leave-one-SOP-out (SOPs the model never saw)", title_justify="left")
+    for column in ("variant", "turn F1", "performed -> done", "skipped -> missing", "ECE"):
+        table.add_column(column)
+    for variant, m in scorer.metadata.metrics["leave_one_sop_out"].items():
+        table.add_row(
+            variant,
+            f"{m['turn_f1']:.3f}",
+            f"{m['performed_called_done']:.3f}",
+            f"{m['skipped_called_missing']:.3f}",
+            f"{m['ece']:.3f}",
+        )
+    console.print(table)
+    console.print(f"Wrote {out} (step_scorer.skops, metadata.json, model_card.md)")
 
 
 def _resolve_sop_or_exit(reference: str):  # type: ignore[no-untyped-def]

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 from auditor.checklist.conditions import builtin_conditions
 from auditor.checklist.verdicts import evaluate_checklist
-from auditor.detection.calibration import StepScorer, calibration_for
+from auditor.detection.calibration import StepScorer
 from auditor.detection.hybrid import merge_hits
 from auditor.detection.phrase import PhraseDetector
 from auditor.detection.registry import builtin_detectors
+from auditor.detection.scorers import choose_scorer
 from auditor.detection.semantic import SemanticDetector
 from auditor.detection.sop_index import build_sop_index
 from auditor.embeddings.base import Embedder
@@ -36,7 +37,7 @@ class Auditor:
         self.pipelines = pipelines or TextPipelines()
         self.index = build_sop_index(sop, embedder)
         self.builder = ArtifactBuilder(embedder, self.pipelines)
-        self.semantic = SemanticDetector(scorer or calibration_for(embedder.name))
+        self.semantic = SemanticDetector(scorer or choose_scorer(embedder.name))
         self.phrase = PhraseDetector(self.pipelines)
         self.conditions = builtin_conditions()
         registry = builtin_detectors()
@@ -65,7 +66,9 @@ class Auditor:
     def _result(self, artifacts: ConversationArtifacts) -> ConversationResult:
         conversation = artifacts.conversation
         candidates = self.semantic.candidates(artifacts, self.index)
-        semantic_hits = [hit for hit in candidates if hit.confidence >= self.semantic.scorer.threshold]
+        scorer = self.semantic.scorer
+        floor = min(scorer.threshold, scorer.done_threshold)
+        semantic_hits = [hit for hit in candidates if hit.confidence >= floor]
         named_hits = [
             hit
             for step_id, detector in self.named_detectors.items()
@@ -75,7 +78,7 @@ class Auditor:
         needed: set[str] = {step.when for step in self.sop.steps if step.when}
         conditions = {name: self.conditions[name].evaluate(artifacts, self.embedder) for name in needed}
         outcome = evaluate_checklist(
-            self.sop, hits, candidates, artifacts, conditions, done_threshold=self.semantic.scorer.done_threshold
+            self.sop, hits, candidates, artifacts, conditions, done_threshold=scorer.done_threshold
         )
         metadata = dict(conversation.metadata)
         if conversation.source:

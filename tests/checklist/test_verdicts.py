@@ -9,8 +9,8 @@ from auditor.engine import Auditor
 from auditor.sop.loading import sop_from_mapping
 from tests.conftest import make_conversation
 
-NO_SEMANTIC = SemanticCalibration("off", 0.0, 1.0, 0.0, 0.0, threshold=1.01)
-"""Only the phrase detector fires, so verdicts depend on the rules under test alone."""
+NO_SEMANTIC = SemanticCalibration("off", 0.0, 1.0, 0.0, 0.0, threshold=1.01, done_threshold=0.9)
+"""Only the phrase detector fires (semantic probabilities here stay below 0.75), so verdicts test the rules alone."""
 
 SOP = sop_from_mapping(
     {

@@ -17,7 +17,7 @@ from auditor.sop.loading import sop_from_mapping
 from tests.conftest import REPO, make_conversation
 
 runner = CliRunner()
-NO_SEMANTIC = SemanticCalibration("off", 0.0, 1.0, 0.0, 0.0, threshold=1.01)
+NO_SEMANTIC = SemanticCalibration("off", 0.0, 1.0, 0.0, 0.0, threshold=1.01, done_threshold=0.9)
 SOP = sop_from_mapping(
     {
         "id": "kw",

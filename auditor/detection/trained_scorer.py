@@ -1,0 +1,103 @@
+"""A step scorer learned from labelled transcripts (``auditor train``), stored with skops and a model card.
+
+The file is loaded with skops and an explicit list of trusted types, never with pickle, so a model file from
+an untrusted place cannot run code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from auditor.detection.pair_features import FEATURE_NAMES, PairFeatures
+
+MODEL_FILE = "step_scorer.skops"
+CARD_FILE = "model_card.md"
+METADATA_FILE = "metadata.json"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "step-scorer"
+
+TRUSTED_TYPES = [
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.linear_model._logistic.LogisticRegression",
+]
+"""Everything a step-scorer file may contain besides plain numpy and builtins; anything else is refused."""
+
+
+class ModelFileError(RuntimeError):
+    """A step-scorer folder is missing, incomplete, or holds types that are not trusted."""
+
+
+@dataclass
+class ScorerMetadata:
+    """What a trained scorer needs at run time, and what it was trained and measured on."""
+
+    embedder: str
+    description_offset: float
+    threshold: float
+    done_threshold: float
+    feature_names: list[str]
+    trained_on: str
+    created: str
+    versions: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+class TrainedStepScorer:
+    """A fitted scikit-learn pipeline over pair features, with its thresholds."""
+
+    name = "trained-step-scorer"
+    version = "1"
+
+    def __init__(self, estimator: Any, metadata: ScorerMetadata):
+        if list(metadata.feature_names) != list(FEATURE_NAMES):
+            raise ModelFileError(
+                f"model was trained on features {metadata.feature_names}, this auditor computes {list(FEATURE_NAMES)}"
+            )
+        self.estimator = estimator
+        self.metadata = metadata
+
+    @property
+    def description_offset(self) -> float:
+        return self.metadata.description_offset
+
+    @property
+    def threshold(self) -> float:
+        return self.metadata.threshold
+
+    @property
+    def done_threshold(self) -> float:
+        return self.metadata.done_threshold
+
+    @property
+    def summary(self) -> str:
+        return f"{self.metadata.trained_on}; created {self.metadata.created}"
+
+    def probabilities(self, features: PairFeatures) -> np.ndarray:
+        return np.asarray(self.estimator.predict_proba(features.matrix)[:, 1])
+
+    def save(self, folder: Path, card: str) -> None:
+        import skops.io
+
+        folder.mkdir(parents=True, exist_ok=True)
+        skops.io.dump(self.estimator, folder / MODEL_FILE)
+        (folder / METADATA_FILE).write_text(json.dumps(asdict(self.metadata), indent=2) + "\n", encoding="utf-8")
+        (folder / CARD_FILE).write_text(card, encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> TrainedStepScorer:
+        import skops.io
+
+        model_path, metadata_path = folder / MODEL_FILE, folder / METADATA_FILE
+        if not model_path.exists() or not metadata_path.exists():
+            raise ModelFileError(f"{folder}: expected {MODEL_FILE} and {METADATA_FILE} (made by `auditor train`)")
+        untrusted = [t for t in skops.io.get_untrusted_types(file=model_path) if t not in TRUSTED_TYPES]
+        if untrusted:
+            raise ModelFileError(f"{model_path}: refusing to load untrusted types {untrusted}")
+        estimator = skops.io.load(model_path, trusted=TRUSTED_TYPES)
+        metadata = ScorerMetadata(**json.loads(metadata_path.read_text(encoding="utf-8")))
+        return cls(estimator, metadata)

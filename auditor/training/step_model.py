@@ -1,0 +1,194 @@
+"""Train the step scorer: logistic regression over pair features, thresholds and metrics from held-out SOPs."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from importlib.metadata import version
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from auditor.detection.pair_features import FEATURE_NAMES
+from auditor.detection.trained_scorer import ScorerMetadata, TrainedStepScorer
+from auditor.training.pairs import LabelledGroup, PairDataset, stack
+
+THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.15, 0.86, 0.05))
+DESCRIPTION_OFFSET = 0.05
+
+
+def fit_estimator(features: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> Pipeline:
+    model = Pipeline([("scale", StandardScaler()), ("classify", LogisticRegression(C=1.0, max_iter=2000))])
+    model.fit(features, labels, classify__sample_weight=weights)
+    return model
+
+
+@dataclass
+class HeldOut:
+    """Probabilities for one group predicted by a model that never saw its SOP."""
+
+    group: LabelledGroup
+    probabilities: np.ndarray
+
+
+def held_out_predictions(dataset: PairDataset) -> list[HeldOut]:
+    """Leave one SOP out (all its variants together), fit on the rest, predict it."""
+    names = sorted({g.name for g in dataset.groups})
+    predictions = []
+    for held in names:
+        model = fit_estimator(*stack([g for g in dataset.groups if g.name != held]))
+        predictions += [HeldOut(g, model.predict_proba(g.features)[:, 1]) for g in dataset.groups if g.name == held]
+    return predictions
+
+
+def turn_f1(labels: np.ndarray, predicted: np.ndarray) -> float:
+    tp = int((predicted & (labels == 1)).sum())
+    return 2 * tp / (int(predicted.sum()) + int((labels == 1).sum())) if tp else 0.0
+
+
+def conversation_decisions(held: Sequence[HeldOut]) -> tuple[np.ndarray, np.ndarray]:
+    """Best probability per (conversation, step) and whether the gold says the step was performed."""
+    best, performed = [], []
+    for item in held:
+        for key in np.unique(item.group.conversation_steps):
+            rows = item.group.conversation_steps == key
+            best.append(item.probabilities[rows].max())
+            performed.append(bool(item.group.labels[rows].any()))
+    return np.asarray(best), np.asarray(performed)
+
+
+def done_objective(best: np.ndarray, performed: np.ndarray, threshold: float) -> tuple[float, float, float]:
+    """(objective, share of performed steps called done, share of skipped steps called missing).
+
+    A wrong 'missing' flag costs a coach a review on one of many performed steps, so it weighs twice a skipped
+    step that goes unflagged; plain accuracy would ignore the rare skipped steps.
+    """
+    found_done = float((best[performed] >= threshold).mean()) if performed.any() else 1.0
+    found_missing = float((best[~performed] < threshold).mean()) if (~performed).any() else 1.0
+    return (2 * found_done + found_missing) / 3, found_done, found_missing
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
+    which = np.minimum((probabilities * bins).astype(int), bins - 1)
+    error = 0.0
+    for b in range(bins):
+        rows = which == b
+        if rows.any():
+            error += rows.mean() * abs(probabilities[rows].mean() - labels[rows].mean())
+    return float(error)
+
+
+def choose_thresholds(held: Sequence[HeldOut], variants: Sequence[str]) -> tuple[float, float]:
+    """Evidence threshold by mean held-out turn F1 and done threshold by the done objective, over variants."""
+
+    def by_variant(variant: str) -> list[HeldOut]:
+        return [h for h in held if h.group.variant == variant]
+
+    def mean_turn_f1(threshold: float) -> float:
+        scores = []
+        for variant in variants:
+            items = by_variant(variant)
+            labels = np.concatenate([h.group.labels for h in items])
+            probabilities = np.concatenate([h.probabilities for h in items])
+            scores.append(turn_f1(labels, probabilities >= threshold))
+        return float(np.mean(scores))
+
+    def mean_done(threshold: float) -> float:
+        return float(np.mean([done_objective(*conversation_decisions(by_variant(v)), threshold)[0] for v in variants]))
+
+    return max(THRESHOLDS, key=mean_turn_f1), max(THRESHOLDS, key=mean_done)
+
+
+def held_out_metrics(held: Sequence[HeldOut], threshold: float, done_threshold: float) -> dict[str, Any]:
+    """Per SOP variant and overall: turn F1, conversation-level done / skipped detection, ECE."""
+    metrics: dict[str, Any] = {}
+    for variant in sorted({h.group.variant for h in held}):
+        items = [h for h in held if h.group.variant == variant]
+        labels = np.concatenate([h.group.labels for h in items])
+        probabilities = np.concatenate([h.probabilities for h in items])
+        _, found_done, found_missing = done_objective(*conversation_decisions(items), done_threshold)
+        per_sop = {h.group.name: round(turn_f1(h.group.labels, h.probabilities >= threshold), 4) for h in items}
+        metrics[variant] = {
+            "turn_f1": round(turn_f1(labels, probabilities >= threshold), 4),
+            "performed_called_done": round(found_done, 4),
+            "skipped_called_missing": round(found_missing, 4),
+            "ece": round(expected_calibration_error(probabilities, labels), 4),
+            "turn_f1_per_sop": per_sop,
+        }
+    return metrics
+
+
+def train_step_scorer(dataset: PairDataset, embedder_name: str, variants: Sequence[str]) -> TrainedStepScorer:
+    """Fit on every group; thresholds and reported metrics come from leave-one-SOP-out predictions."""
+    held = held_out_predictions(dataset)
+    threshold, done_threshold = choose_thresholds(held, variants)
+    names = sorted({g.name for g in dataset.groups})
+    metadata = ScorerMetadata(
+        embedder=embedder_name,
+        description_offset=DESCRIPTION_OFFSET,
+        threshold=threshold,
+        done_threshold=done_threshold,
+        feature_names=list(FEATURE_NAMES),
+        trained_on=f"{len(names)} SOPs x {len(variants)} variants, {dataset.size} turn-step pairs",
+        created=date.today().isoformat(),
+        versions={name: version(name) for name in ("scikit-learn", "skops", "numpy")}
+        | {"python": platform.python_version()},
+        metrics={
+            "leave_one_sop_out": held_out_metrics(held, threshold, done_threshold),
+            "sops": names,
+            "skipped_sets": dataset.skipped_sets,
+        },
+    )
+    return TrainedStepScorer(fit_estimator(*stack(dataset.groups)), metadata)
+
+
+def model_card(scorer: TrainedStepScorer, manifest_text: str) -> str:
+    """A short model card: what it is, what it was trained on, how it did on SOPs it never saw."""
+    meta = scorer.metadata
+    held = meta.metrics["leave_one_sop_out"]
+    rows = "\n".join(
+        f"| {variant} | {m['turn_f1']:.3f} | {m['performed_called_done']:.3f} | {m['skipped_called_missing']:.3f} "
+        f"| {m['ece']:.3f} |"
+        for variant, m in held.items()
+    )
+    coefficients = scorer.estimator.named_steps["classify"].coef_[0]
+    weights = "\n".join(
+        f"| {name} | {value:+.3f} |" for name, value in zip(meta.feature_names, coefficients, strict=True)
+    )
+    return f"""# Step scorer (trained)
+
+Logistic regression (scikit-learn, standardised features) giving P(agent turn performs SOP step) from
+SOP-relative features of each (turn, step) pair: similarity to the step's examples and description with the
+**{meta.embedder}** embedder, margin over the SOP's other steps, the step's rank for the turn, the turn's and
+the step's relative places. No feature names a step, so the model applies to SOPs it has never seen.
+
+- Created: {meta.created}; versions: {", ".join(f"{k} {v}" for k, v in meta.versions.items())}
+- Trained on: {meta.trained_on}; SOPs: {", ".join(meta.metrics["sops"])}
+- Skipped sets (data absent when trained): {", ".join(meta.metrics["skipped_sets"]) or "none"}
+- Evidence threshold {meta.threshold}, done threshold {meta.done_threshold}, description offset
+  {meta.description_offset} (all chosen on leave-one-SOP-out predictions).
+- Load with `TrainedStepScorer.load(folder)`: skops with an explicit trusted-type list, never pickle.
+
+## Leave-one-SOP-out (each SOP predicted by a model that never saw it)
+
+| SOP variant | turn F1 | performed steps called done | skipped steps called missing | ECE |
+|---|---|---|---|---|
+{rows}
+
+## Weights (standardised features)
+
+| feature | weight |
+|---|---|
+{weights}
+
+## Training manifest
+
+```yaml
+{manifest_text.strip()}
+```
+"""
