@@ -1,7 +1,10 @@
 """Step-detection and verdict accuracy on the project's gold-labelled corpora, per SOP, language and backend.
 
 Prints tables and, with --write, puts them into docs/benchmarks.md between markers. Description-only rows
-use the same SOPs with examples and keywords removed (what a QA lead writes first).
+use the same SOPs with examples and keywords removed (what a QA lead writes first). Each backend runs with
+its default step scorer (the trained one in models/ when it matches), and the first backend once more with
+the fitted linear calibration for comparison. The trained scorer saw these corpora in training: its
+held-out (leave-one-SOP-out) figures are in models/step-scorer/model_card.md and the STAR benchmark.
 
     python -m bench.corpora_accuracy [--backends use-m minilm] [--write]
 """
@@ -12,6 +15,7 @@ import argparse
 import time
 from collections import defaultdict
 
+from auditor.detection.scorers import choose_scorer
 from auditor.embeddings.provider import make_embedder
 from auditor.engine import Auditor
 from auditor.evaluation.step_metrics import StepMetrics, score_results
@@ -25,8 +29,10 @@ def corpus_lang(conversation_id: str) -> str:
     return {"en": "en", "zhs": "zh-Hans", "zht": "zh-Hant"}[conversation_id.split("-")[0]]
 
 
-def measure(backend: str) -> tuple[list[str], dict[str, list[str]]]:
+def measure(backend: str, step_model: str | None) -> tuple[list[str], dict[str, list[str]]]:
     embedder = make_embedder(backend)
+    scorer = choose_scorer(embedder.name, step_model)
+    label = f"{backend}, {scorer.name}"
     rows: list[str] = []
     per_step: dict[str, list[str]] = defaultdict(list)
     for variant in ("examples", "description-only"):
@@ -35,7 +41,7 @@ def measure(backend: str) -> tuple[list[str], dict[str, list[str]]]:
         count = 0
         for sop_id, conversations in sorted(corpora_by_sop(LANGUAGES[backend]).items()):
             sop = builtin(sop_id) if variant == "examples" else description_only(builtin(sop_id))
-            auditor = Auditor(sop, embedder)
+            auditor = Auditor(sop, embedder, scorer=scorer)
             results = auditor.audit_many(conversations)
             count += len(results)
             for conversation, result in zip(conversations, results, strict=True):
@@ -49,11 +55,11 @@ def measure(backend: str) -> tuple[list[str], dict[str, list[str]]]:
             metrics = score_results(pairs)
             turn, conv = metrics.overall("turn"), metrics.overall("conversation")
             rows.append(
-                f"| {backend} | {variant} | {lang} | {len(pairs)} | {turn.precision:.3f} | {turn.recall:.3f} | "
+                f"| {label} | {variant} | {lang} | {len(pairs)} | {turn.precision:.3f} | {turn.recall:.3f} | "
                 f"{turn.f1:.3f} | {conv.precision:.3f} | {conv.recall:.3f} | {conv.f1:.3f} | "
                 f"{metrics.status_accuracy:.3f} |"
             )
-        rows.append(f"| {backend} | {variant} | (time) | {count} | {seconds:.1f} s incl. model load | | | | | | |")
+        rows.append(f"| {label} | {variant} | (time) | {count} | {seconds:.1f} s incl. model load | | | | | | |")
     return rows, per_step
 
 
@@ -68,7 +74,8 @@ def step_lines(metrics: StepMetrics) -> list[str]:
 
 
 HEADER = (
-    "| backend | SOP variant | corpus | conversations | turn P | turn R | turn F1 | conv P | conv R | conv F1 "
+    "| backend, step scorer | SOP variant | corpus | conversations | turn P | turn R | turn F1 | conv P | conv R "
+    "| conv F1 "
     "| verdict accuracy |\n|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
@@ -80,10 +87,11 @@ def main() -> None:
     args = parser.parse_args()
     table = [HEADER]
     steps_text = []
-    for backend in args.backends:
-        rows, per_step = measure(backend)
+    runs = [(backend, None) for backend in args.backends] + [(args.backends[0], "linear")]
+    for backend, step_model in runs:
+        rows, per_step = measure(backend, step_model)
         table += rows
-        if backend == args.backends[0]:
+        if backend == args.backends[0] and step_model is None:
             for sop_id, lines in per_step.items():
                 steps_text.append(
                     f"\n**{sop_id}** ({backend}, SOP with examples)\n\n| step | turn P | turn R | conv P | conv R |\n"
