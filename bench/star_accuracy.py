@@ -51,6 +51,7 @@ from auditor.sop.schema import Sop
 from auditor.text.normalise import normalise_text
 from auditor.transcripts.conversation import Conversation
 from auditor.transcripts.roles import Role
+from bench.loto_factory import leave_one_task_out_auditor
 from bench.report import replace_section
 from bench.star_data import TASKS, VARIANTS, is_free_typed, load_star, star_sop, step_label
 from bench.stt_noise import noisy_conversation
@@ -82,7 +83,11 @@ def shipped_auditor(task: str, sop: Sop, embedder: Embedder) -> Auditor:
     return Auditor(sop, embedder)
 
 
-FACTORIES: dict[str, AuditorFactory] = {"zero-shot": zero_shot_auditor, "shipped": shipped_auditor}
+FACTORIES: dict[str, AuditorFactory] = {
+    "zero-shot": zero_shot_auditor,
+    "shipped": shipped_auditor,
+    "leave-one-task-out": leave_one_task_out_auditor,
+}
 
 
 def load_factory(spec: str) -> AuditorFactory:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from auditor.detection.calibration import StepScorer
 from auditor.detection.hits import StepHit
 from auditor.detection.pair_features import pair_features
@@ -15,8 +17,9 @@ class SemanticDetector:
     name = "semantic"
     version = "2"
 
-    def __init__(self, scorer: StepScorer):
+    def __init__(self, scorer: StepScorer, one_step_per_unit: bool = True):
         self.scorer = scorer
+        self.one_step_per_unit = one_step_per_unit
 
     def candidates(self, artifacts: ConversationArtifacts, index: SopIndex) -> list[StepHit]:
         """Every (turn, step) pair whose speaker fits the step, with its probability, thresholded or not."""
@@ -24,6 +27,8 @@ class SemanticDetector:
         if not len(features.matrix):
             return []
         probabilities = self.scorer.probabilities(features)
+        if self.one_step_per_unit:
+            probabilities = best_step_per_unit(probabilities, features.unit_rows)
         sims = features.column("sim")
         hits = []
         for row, (turn_index, column) in enumerate(zip(features.turn_indices, features.step_columns, strict=True)):
@@ -41,3 +46,14 @@ class SemanticDetector:
 
     def detect(self, artifacts: ConversationArtifacts, index: SopIndex) -> list[StepHit]:
         return [hit for hit in self.candidates(artifacts, index) if hit.confidence >= self.scorer.threshold]
+
+
+def best_step_per_unit(probabilities: np.ndarray, unit_rows: np.ndarray) -> np.ndarray:
+    """A sentence performs one step: pairs that lean on the same text unit keep only the most probable step.
+
+    The others keep a tenth of their probability, so they still show as the closest candidate of a missing
+    step but no longer count as evidence. A turn still performs several steps when different sentences do.
+    """
+    best = np.zeros(int(unit_rows.max()) + 1 if len(unit_rows) else 0)
+    np.maximum.at(best, unit_rows, probabilities)
+    return np.where(probabilities >= best[unit_rows], probabilities, probabilities * 0.1)

@@ -39,6 +39,8 @@ class LabelledGroup:
     labels: np.ndarray
     conversation_steps: np.ndarray
     """Same value for the rows of one (conversation, step), for conversation-level decisions."""
+    units: np.ndarray
+    """Same value for rows that lean on the same text unit (the detector keeps one step per unit)."""
 
 
 @dataclass
@@ -115,7 +117,7 @@ def build_dataset(
 
 def _group(name, variant, sop, artifacts_list, embedder, description_offset) -> LabelledGroup:  # type: ignore[no-untyped-def]
     index = build_sop_index(sop, embedder)
-    features, labels, conversation_steps = [], [], []
+    features, labels, conversation_steps, units = [], [], [], []
     for number, artifacts in enumerate(artifacts_list):
         pairs = pair_features(artifacts, index, description_offset)
         gold = gold_turns(artifacts.conversation)
@@ -125,8 +127,14 @@ def _group(name, variant, sop, artifacts_list, embedder, description_offset) -> 
             int(turn) in gold.get(step_id, set()) for turn, step_id in zip(pairs.turn_indices, step_ids, strict=True)
         ]
         conversation_steps += [number * 1000 + int(column) for column in pairs.step_columns]
+        units += [number * 100_000 + int(unit) for unit in pairs.unit_rows]
     return LabelledGroup(
-        name, variant, np.vstack(features), np.asarray(labels, dtype=int), np.asarray(conversation_steps)
+        name,
+        variant,
+        np.vstack(features),
+        np.asarray(labels, dtype=int),
+        np.asarray(conversation_steps),
+        np.unique(np.asarray(units), return_inverse=True)[1],
     )
 
 

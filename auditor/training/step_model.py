@@ -15,6 +15,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from auditor.detection.pair_features import FEATURE_NAMES
+from auditor.detection.semantic import best_step_per_unit
 from auditor.detection.trained_scorer import ScorerMetadata, TrainedStepScorer
 from auditor.training.pairs import LabelledGroup, PairDataset, stack
 
@@ -37,12 +38,16 @@ class HeldOut:
 
 
 def held_out_predictions(dataset: PairDataset) -> list[HeldOut]:
-    """Leave one SOP out (all its variants together), fit on the rest, predict it."""
+    """Leave one SOP out (all its variants together), fit on the rest, predict it as the detector would."""
     names = sorted({g.name for g in dataset.groups})
     predictions = []
     for held in names:
         model = fit_estimator(*stack([g for g in dataset.groups if g.name != held]))
-        predictions += [HeldOut(g, model.predict_proba(g.features)[:, 1]) for g in dataset.groups if g.name == held]
+        predictions += [
+            HeldOut(g, best_step_per_unit(model.predict_proba(g.features)[:, 1], g.units))
+            for g in dataset.groups
+            if g.name == held
+        ]
     return predictions
 
 
