@@ -24,7 +24,8 @@ from auditor.detection.sop_index import build_sop_index
 from auditor.embeddings.provider import make_embedder
 from auditor.evaluation.step_metrics import gold_turns
 from auditor.text.artifacts import ArtifactBuilder
-from bench.corpora_data import builtin, corpora_by_sop, description_only
+from auditor.training.pairs import description_only
+from bench.corpora_data import builtin, corpora_by_sop
 from bench.report import replace_section
 
 OFFSETS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25)

@@ -19,7 +19,8 @@ from auditor.detection.scorers import choose_scorer
 from auditor.embeddings.provider import make_embedder
 from auditor.engine import Auditor
 from auditor.evaluation.step_metrics import StepMetrics, score_results
-from bench.corpora_data import builtin, corpora_by_sop, description_only
+from auditor.training.pairs import description_only
+from bench.corpora_data import builtin, corpora_by_sop
 from bench.report import replace_section
 
 LANGUAGES = {"use-m": ("en", "zh-Hans", "zh-Hant"), "minilm": ("en",)}

@@ -25,10 +25,5 @@ def corpora_by_sop(languages: tuple[str, ...] = ("en", "zh-Hans", "zh-Hant")) ->
     return dict(grouped)
 
 
-def description_only(sop: Sop) -> Sop:
-    """The same SOP as a QA lead first writes it: names and descriptions, no examples or keywords."""
-    return sop.model_copy(update={"steps": [s.model_copy(update={"examples": [], "keywords": []}) for s in sop.steps]})
-
-
 def builtin(sop_id: str) -> Sop:
     return resolve_sop(sop_id)

@@ -49,6 +49,7 @@ from auditor.evaluation.step_metrics import Counts, StepMetrics, score_results
 from auditor.result import ConversationResult
 from auditor.sop.schema import Sop
 from auditor.text.normalise import normalise_text
+from auditor.training.step_model import expected_calibration_error
 from auditor.transcripts.conversation import Conversation
 from auditor.transcripts.roles import Role
 from bench.loto_factory import leave_one_task_out_auditor
@@ -206,19 +207,6 @@ class Totals:
     @property
     def top_ece(self) -> float:
         return expected_calibration_error(np.asarray(self.top_confidences), np.asarray(self.top_correct))
-
-
-def expected_calibration_error(confidences: np.ndarray, correct: np.ndarray, bins: int = BINS) -> float:
-    """Sum over equal-width confidence bins of (share of pairs) x |mean confidence - observed frequency|."""
-    if not len(confidences):
-        return 0.0
-    which = np.minimum((confidences * bins).astype(int), bins - 1)
-    error = 0.0
-    for number in range(bins):
-        mask = which == number
-        if mask.any():
-            error += mask.mean() * abs(confidences[mask].mean() - correct[mask].mean())
-    return float(error)
 
 
 def reliability(confidences: np.ndarray, correct: np.ndarray, bins: int = BINS) -> list[tuple[int, float, float]]:

@@ -13,10 +13,10 @@ from pathlib import Path
 from auditor.evaluation.gold_labels import with_gold_from_field
 from auditor.sop.loading import load_sop
 from auditor.sop.schema import Sop
+from auditor.training.pairs import description_only
 from auditor.transcripts.conversation import Conversation, Turn
 from auditor.transcripts.loaders import conversation_from_mapping
 from auditor.transcripts.roles import Role
-from bench.corpora_data import description_only
 
 REPO = Path(__file__).resolve().parents[1]
 EXTERNAL = REPO.parent / "shared" / "data" / "external"

@@ -79,6 +79,9 @@ def done_objective(best: np.ndarray, performed: np.ndarray, threshold: float) ->
 
 
 def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
+    """Sum over equal-width probability bins of (share of rows) x |mean probability - observed frequency|."""
+    if not len(probabilities):
+        return 0.0
     which = np.minimum((probabilities * bins).astype(int), bins - 1)
     error = 0.0
     for b in range(bins):

@@ -7,7 +7,8 @@ import pytest
 from auditor.embeddings.provider import make_embedder
 from auditor.engine import Auditor
 from auditor.evaluation.step_metrics import score_results
-from bench.corpora_data import builtin, corpora_by_sop, description_only
+from auditor.training.pairs import description_only
+from bench.corpora_data import builtin, corpora_by_sop
 
 pytestmark = pytest.mark.slow
 
