@@ -1,0 +1,45 @@
+"""Fill the result contract's ``anomaly`` block (and the ``anomalous`` flag) for a batch of audited conversations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from auditor.anomaly.detector import AnomalyDetector
+from auditor.anomaly.features import conversation_features
+from auditor.result import ConversationResult
+from auditor.transcripts.conversation import Conversation
+
+ANOMALOUS_FLAG = "anomalous"
+MODELS_KEY = "anomaly"
+
+
+def with_anomalies(
+    detector: AnomalyDetector,
+    conversations: Sequence[Conversation],
+    results: Sequence[ConversationResult],
+    *,
+    extras: Sequence[Mapping[str, float] | None] | None = None,
+) -> list[ConversationResult]:
+    """Copies of ``results`` (same order as ``conversations``) with ``anomaly``, the flag and the model recorded.
+
+    The dissatisfaction score is read from each result's ``dissatisfaction`` block when it is filled, so call this
+    after dissatisfaction scoring. ``extras`` are extra features per conversation (e.g. from the dissatisfaction
+    module); only those the detector was fitted on are used.
+    """
+    if len(conversations) != len(results):
+        raise ValueError(f"{len(conversations)} conversations but {len(results)} results")
+    rows = []
+    for index, (conversation, result) in enumerate(zip(conversations, results, strict=True)):
+        if conversation.id != result.conversation_id:
+            raise ValueError(f"result {result.conversation_id!r} is not for conversation {conversation.id!r}")
+        dissatisfaction = result.dissatisfaction.score if result.dissatisfaction is not None else None
+        extra = extras[index] if extras is not None else None
+        rows.append(conversation_features(conversation, result, dissatisfaction_score=dissatisfaction, extra=extra))
+    annotated = []
+    for result, anomaly in zip(results, detector.score_many(rows), strict=True):
+        flags = [flag for flag in result.flags if flag != ANOMALOUS_FLAG]
+        if anomaly.flagged:
+            flags.append(ANOMALOUS_FLAG)
+        models = {**result.models, MODELS_KEY: detector.summary}
+        annotated.append(result.model_copy(update={"anomaly": anomaly, "flags": flags, "models": models}))
+    return annotated
