@@ -59,7 +59,8 @@ def audit(
     if not loaded.conversations:
         errors.print("[red]no conversation could be loaded[/red]")
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
-    auditor = _make_auditor(checked_sop, embedder, step_model)
+    # anomalies are scored once the whole audit is in (a large audit is its own baseline), not per batch
+    auditor = _make_auditor(checked_sop, embedder, step_model, anomalies=False)
 
     from auditor.reports.files import ResultsWriter
 
@@ -74,28 +75,59 @@ def audit(
             results.extend(batch)
             progress.advance(task, len(batch))
 
+    results = _with_anomalies(conversations, results, out / "results.jsonl")
     _write_reports(out, results, {c.id: c for c in conversations}, checked_sop.name, [str(p) for p in loaded.problems])
     console.print(
-        f"Wrote {len(results)} results to [bold]{out}[/bold] (results.jsonl, agents.csv, steps.csv, report.html)"
+        f"Wrote {len(results)} results to [bold]{out}[/bold] (results.jsonl, agents.csv, steps.csv, agent_steps.csv, "
+        "report.html)"
     )
     if loaded.problems:
         errors.print(f"[yellow]{len(loaded.problems)} input problem(s); see above[/yellow]")
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
 
 
+def _with_anomalies(conversations, results, path: Path):  # type: ignore[no-untyped-def]
+    """Score anomalies once every conversation is audited (a large audit is its own baseline), then rewrite
+    results.jsonl with them; the file written batch by batch stays valid until the atomic replace."""
+    from auditor.anomaly.attach import detector_for_batch, with_anomalies
+    from auditor.reports.files import ResultsWriter
+
+    detector = detector_for_batch(conversations, results, _anomaly_baseline())
+    if detector is None:
+        return results
+    results = with_anomalies(detector, conversations, results)
+    partial = path.with_suffix(".jsonl.partial")
+    with ResultsWriter(partial) as writer:
+        writer.write(results)
+    partial.replace(path)
+    return results
+
+
 def _write_reports(out, results, conversations, sop_name, problems) -> None:  # type: ignore[no-untyped-def]
+    from auditor.anomaly.agent_steps import agent_step_deviations, flagged_deviations
     from auditor.reports.aggregates import summarise_agents, summarise_steps
-    from auditor.reports.console import agents_table, steps_table
-    from auditor.reports.files import write_agents_csv, write_steps_csv
+    from auditor.reports.console import agents_table, deviations_table, flagged_table, steps_table
+    from auditor.reports.files import write_agent_steps_csv, write_agents_csv, write_steps_csv
     from auditor.reports.html import render_report, write_report
 
     agents = summarise_agents(results)
     steps = summarise_steps(results)
+    cells = agent_step_deviations(results)
+    coach = flagged_deviations(cells)
     write_agents_csv(out / "agents.csv", agents)
     write_steps_csv(out / "steps.csv", steps)
-    write_report(
-        out / "report.html", render_report(results, agents, steps, conversations, sop_name=sop_name, problems=problems)
+    write_agent_steps_csv(out / "agent_steps.csv", cells)
+    html = render_report(
+        results,
+        agents,
+        steps,
+        conversations,
+        sop_name=sop_name,
+        problems=problems,
+        deviations=coach,
+        deviation_cells=len(cells),
     )
+    write_report(out / "report.html", html)
     passed = sum(r.passed for r in results)
     console.print(
         f"\n[bold]{sop_name}[/bold]: {len(results)} conversations, {passed} passed "
@@ -103,6 +135,16 @@ def _write_reports(out, results, conversations, sop_name, problems) -> None:  # 
     )
     console.print(agents_table(agents))
     console.print(steps_table(steps))
+    if coach:
+        console.print(deviations_table(coach, len(cells)))
+    else:
+        console.print(f"No agent misses a step significantly more than peers ({len(cells)} agent x step cells tested).")
+    for table in (
+        flagged_table(results, "dissatisfaction", "Most dissatisfied customers"),
+        flagged_table(results, "anomaly", "Most unusual conversations"),
+    ):
+        if table is not None:
+            console.print(table)
 
 
 @app.command()
@@ -206,7 +248,18 @@ def check_sop(files: Annotated[list[Path], typer.Argument(help="SOP files to val
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
 
 
-def _make_auditor(sop, embedder: str, step_model: str | None):  # type: ignore[no-untyped-def]
+def _anomaly_baseline():  # type: ignore[no-untyped-def]
+    """The shipped anomaly baseline, or None when absent; an unusable file is a usage error naming it."""
+    from auditor.anomaly.detector import ModelFileError, load_default_detector
+
+    try:
+        return load_default_detector()
+    except ModelFileError as error:
+        errors.print(f"[red]model unavailable:[/red] {error}")
+        raise typer.Exit(EXIT_USAGE) from error
+
+
+def _make_auditor(sop, embedder: str, step_model: str | None, anomalies: bool = True):  # type: ignore[no-untyped-def]
     """Build the Auditor, turning a missing or unusable model into a usage error that names it."""
     from auditor.detection.scorers import choose_scorer
     from auditor.detection.trained_scorer import ModelFileError
@@ -216,10 +269,11 @@ def _make_auditor(sop, embedder: str, step_model: str | None):  # type: ignore[n
 
     try:
         embedding = make_embedder(embedder)
-        return Auditor(sop, embedding, scorer=choose_scorer(embedding.name, step_model))
+        scorer = choose_scorer(embedding.name, step_model)
     except (ModelUnavailableError, ModelFileError) as error:
         errors.print(f"[red]model unavailable:[/red] {error}")
         raise typer.Exit(EXIT_USAGE) from error
+    return Auditor(sop, embedding, scorer=scorer, anomaly_detector=_anomaly_baseline() if anomalies else None)
 
 
 @app.command()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from auditor.anomaly.attach import with_anomalies
+from auditor.anomaly.detector import AnomalyDetector
 from auditor.checklist.conditions import builtin_conditions
 from auditor.checklist.verdicts import evaluate_checklist
 from auditor.detection.calibration import StepScorer
@@ -31,6 +33,7 @@ class Auditor:
         *,
         pipelines: TextPipelines | None = None,
         scorer: StepScorer | None = None,
+        anomaly_detector: AnomalyDetector | None = None,
     ):
         self.sop = sop
         self.embedder = embedder
@@ -42,6 +45,7 @@ class Auditor:
         self.conditions = builtin_conditions()
         registry = builtin_detectors()
         self.named_detectors = {step.id: registry[step.detector] for step in sop.steps if step.detector}
+        self.anomaly_detector = anomaly_detector
 
     @property
     def models(self) -> dict[str, str]:
@@ -61,7 +65,10 @@ class Auditor:
 
     def audit_many(self, conversations: Sequence[Conversation]) -> list[ConversationResult]:
         """Audit a batch; texts of the whole batch are embedded in one call."""
-        return [self._result(artifacts) for artifacts in self.builder.build_many(conversations)]
+        results = [self._result(artifacts) for artifacts in self.builder.build_many(conversations)]
+        if self.anomaly_detector is not None:
+            results = with_anomalies(self.anomaly_detector, conversations, results)
+        return results
 
     def _result(self, artifacts: ConversationArtifacts) -> ConversationResult:
         conversation = artifacts.conversation

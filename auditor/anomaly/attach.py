@@ -4,13 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from auditor.anomaly.detector import AnomalyDetector
+from auditor.anomaly.detector import AnomalyDetector, fit_anomaly_detector
 from auditor.anomaly.features import conversation_features
 from auditor.result import ConversationResult
 from auditor.transcripts.conversation import Conversation
 
 ANOMALOUS_FLAG = "anomalous"
 MODELS_KEY = "anomaly"
+BATCH_BASELINE_MIN = 50
+"""From this many conversations on, an audit is its own baseline: unusual means unusual among these calls."""
+
+
+def detector_for_batch(
+    conversations: Sequence[Conversation],
+    results: Sequence[ConversationResult],
+    fallback: AnomalyDetector | None,
+) -> AnomalyDetector | None:
+    """A detector fitted on this audit's own conversations when there are enough of them, else ``fallback``.
+
+    The shipped baseline describes other teams' calls (STAR and the project corpora); a QA lead auditing a
+    folder of their own calls wants what is unusual among those, so a large enough audit is its own baseline.
+    """
+    if len(results) < BATCH_BASELINE_MIN:
+        return fallback
+    rows = [
+        conversation_features(c, r, dissatisfaction_score=r.dissatisfaction.score if r.dissatisfaction else None)
+        for c, r in zip(conversations, results, strict=True)
+    ]
+    try:
+        return fit_anomaly_detector(rows, trained_on=f"this audit's {len(rows)} conversations")
+    except ValueError:
+        return fallback
 
 
 def with_anomalies(

@@ -60,10 +60,12 @@ MAX_REASONS = 3
 MIN_PRESENT_SHARE = 0.8
 """A feature is modelled only when measured in this share of the baseline (timing needs timestamped baselines)."""
 MIN_BASELINE = 20
+COMBINATION_REASON = "an unusual combination of features (none alone is outside the baseline's 5-95% range)"
+"""Why a flagged conversation is unusual when no single feature is: every flag explains itself."""
 N_ESTIMATORS = 200
 SCORE_GRID = 1001
 """Baseline raw scores are kept as this many quantiles; a new score's rank is interpolated between them."""
-NOT_MODELLED_KINDS = frozenset({"indicator"})
+NOT_MODELLED_KINDS = frozenset({"indicator", "context"})
 
 
 class ModelFileError(RuntimeError):
@@ -182,14 +184,12 @@ class AnomalyDetector:
         ranks = self.rank(raw)
         scores = np.where(self._beyond(values, measured), np.maximum(ranks, self.metadata.flag_quantile), ranks)
         reasons = self._reasons(values, measured, raw)
-        return [
-            Anomaly(
-                score=round(float(s), 4),
-                flagged=bool(s >= self.metadata.flag_quantile),
-                reasons=[reason.text for reason in r],
-            )
-            for s, r in zip(scores, reasons, strict=True)
-        ]
+        anomalies = []
+        for score, found in zip(scores, reasons, strict=True):
+            flagged = bool(score >= self.metadata.flag_quantile)
+            texts = [reason.text for reason in found] or ([COMBINATION_REASON] if flagged else [])
+            anomalies.append(Anomaly(score=round(float(score), 4), flagged=flagged, reasons=texts))
+        return anomalies
 
     def explain_many(self, rows: Sequence[Mapping[str, float]]) -> list[list[Reason]]:
         """The structured reasons behind ``score_many`` (feature names and numbers, for reports and tests)."""
@@ -313,7 +313,7 @@ def fit_anomaly_detector(
         column = np.array([_as_float(row.get(name)) for row in feature_rows], dtype=float)
         present = column[np.isfinite(column)]
         if spec_for(name).kind in NOT_MODELLED_KINDS:
-            not_modelled[name] = "indicator of whether another feature was measurable"
+            not_modelled[name] = "reported for context, not modelled: " + spec_for(name).description
         elif len(present) < max(MIN_BASELINE, MIN_PRESENT_SHARE * len(column)):
             not_modelled[name] = f"measured in {len(present)} of {len(column)} baseline conversations"
         elif np.ptp(present) == 0:

@@ -63,8 +63,9 @@ FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec("compliance_score", "score", "The auditor's compliance score (0..1).", "compliance score {}", "{:.2f}"),
     FeatureSpec(
         "missing_steps",
-        "count",
-        "Applicable steps (required or optional) the agent never performed.",
+        "context",
+        "Applicable steps (required or optional) the agent never performed; reported, not modelled: SOPs differ in"
+        " how many optional branch steps they list.",
         "{} steps not performed",
     ),
     FeatureSpec(
@@ -76,8 +77,8 @@ FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec(
         "missing_share",
         "share",
-        "Missing steps over applicable steps.",
-        "{} of applicable steps not performed",
+        "Required steps missing over applicable required steps (optional steps are not a deviation).",
+        "{} of required steps not performed",
         "{:.0%}",
     ),
     FeatureSpec("out_of_order_steps", "count", "Steps done in the wrong order.", "{} steps out of order"),
@@ -85,8 +86,8 @@ FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec(
         "missed_share",
         "share",
-        "Steps missing, out of order or late, over applicable steps.",
-        "{} of applicable steps missed, misplaced or late",
+        "Required steps missing, out of order or late, over applicable required steps.",
+        "{} of required steps missed, misplaced or late",
         "{:.0%}",
     ),
     FeatureSpec(
@@ -209,15 +210,17 @@ def conversation_features(
 def _step_features(result: ConversationResult) -> dict[str, float]:
     applicable = [step for step in result.steps if step.status != "not_applicable"]
     missing = [step for step in applicable if step.status == "missing"]
-    missed = [step for step in applicable if step.status in MISSED_STATUSES]
+    required = [step for step in applicable if step.required]
+    required_missing = [step for step in required if step.status == "missing"]
+    required_missed = [step for step in required if step.status in MISSED_STATUSES]
     return {
         "compliance_score": float(result.score),
         "missing_steps": float(len(missing)),
         "missing_required": float(sum(step.required for step in missing)),
-        "missing_share": len(missing) / len(applicable) if applicable else 0.0,
+        "missing_share": len(required_missing) / len(required) if required else 0.0,
         "out_of_order_steps": float(sum(step.status == "out_of_order" for step in applicable)),
         "late_steps": float(sum(step.status == "late" for step in applicable)),
-        "missed_share": len(missed) / len(applicable) if applicable else 0.0,
+        "missed_share": len(required_missed) / len(required) if required else 0.0,
         "critical_missing": float(sum(step.critical for step in missing)),
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from auditor.result import ConversationResult
 
@@ -84,3 +85,11 @@ def summarise_steps(results: Sequence[ConversationResult]) -> list[StepSummary]:
             )
         )
     return rows
+
+
+def most_flagged(
+    results: Sequence[ConversationResult], block: Literal["dissatisfaction", "anomaly"], top: int = 5
+) -> list[ConversationResult]:
+    """The flagged conversations with the highest score in their ``dissatisfaction`` or ``anomaly`` block."""
+    flagged = [r for r in results if (outcome := getattr(r, block)) is not None and outcome.flagged]
+    return sorted(flagged, key=lambda r: -getattr(r, block).score)[:top]

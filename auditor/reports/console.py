@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from rich.table import Table
 
-from auditor.reports.aggregates import AgentSummary, StepSummary
+from auditor.anomaly.agent_steps import AgentStepDeviation
+from auditor.reports.aggregates import AgentSummary, StepSummary, most_flagged
+from auditor.result import ConversationResult
 
 
 def _pct(value: float) -> str:
@@ -48,4 +51,42 @@ def steps_table(steps: Sequence[StepSummary], title: str = "Compliance per step"
             str(s.not_applicable),
             style=style,
         )
+    return table
+
+
+def deviations_table(deviations: Sequence[AgentStepDeviation], cells: int) -> Table:
+    """Agents who miss a step significantly more than their peers: what to coach."""
+    table = Table(title=f"What to coach (agent x step, {cells} cells tested, q < 0.05)", title_justify="left")
+    table.add_column("agent", no_wrap=True)
+    table.add_column("step", no_wrap=True)
+    table.add_column("agent missed", justify="right")
+    table.add_column("peers missed", justify="right")
+    table.add_column("q", justify="right")
+    for d in deviations:
+        table.add_row(
+            d.agent_id,
+            d.step_id,
+            f"{d.agent_misses}/{d.agent_conversations} ({_pct(d.agent_rate)})",
+            f"{d.peer_misses}/{d.peer_conversations} ({_pct(d.peer_rate)})",
+            f"{d.q_value:.2g}",
+        )
+    return table
+
+
+def flagged_table(
+    results: Sequence[ConversationResult], block: Literal["dissatisfaction", "anomaly"], title: str, top: int = 5
+) -> Table | None:
+    """The most dissatisfied or most unusual flagged conversations, with what drove them; None if none."""
+    flagged = most_flagged(results, block, top)
+    if not flagged:
+        return None
+    table = Table(title=title, title_justify="left")
+    table.add_column("conversation", no_wrap=True)
+    table.add_column("agent", no_wrap=True)
+    table.add_column("score", justify="right")
+    table.add_column("why")
+    for r in flagged:
+        outcome = getattr(r, block)
+        why = outcome.reasons if block == "anomaly" else sorted({s for t in outcome.turns for s in t.signals})
+        table.add_row(r.conversation_id, r.agent_id or "-", f"{outcome.score:.2f}", "; ".join(why) or "-")
     return table

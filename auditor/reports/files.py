@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from auditor.anomaly.agent_steps import AgentStepDeviation
 from auditor.reports.aggregates import AgentSummary, StepSummary
 from auditor.result import ConversationResult
 
@@ -76,5 +77,42 @@ def write_steps_csv(path: Path, steps: Sequence[StepSummary]) -> None:
                     s.out_of_order,
                     s.late,
                     s.not_applicable,
+                ]
+            )
+
+
+def write_agent_steps_csv(path: Path, cells: Sequence[AgentStepDeviation]) -> None:
+    """Every agent x step cell that was tested against peers, most significant first."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "agent_id",
+                "sop_id",
+                "step_id",
+                "agent_misses",
+                "agent_conversations",
+                "peer_misses",
+                "peer_conversations",
+                "p_value",
+                "q_value",
+                "direction",
+                "flagged",
+            ]
+        )
+        for c in cells:
+            writer.writerow(
+                [
+                    c.agent_id,
+                    c.sop_id,
+                    c.step_id,
+                    c.agent_misses,
+                    c.agent_conversations,
+                    c.peer_misses,
+                    c.peer_conversations,
+                    f"{c.p_value:.4g}",
+                    f"{c.q_value:.4g}",
+                    c.direction,
+                    c.flagged,
                 ]
             )

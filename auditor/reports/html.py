@@ -9,7 +9,8 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader
 
-from auditor.reports.aggregates import AgentSummary, StepSummary
+from auditor.anomaly.agent_steps import AgentStepDeviation
+from auditor.reports.aggregates import AgentSummary, StepSummary, most_flagged
 from auditor.result import ConversationResult, ExpectedPlace, StepResult, TurnSignal
 from auditor.text.normalise import VARIANTS, has_han, to_simplified
 from auditor.transcripts.conversation import Conversation
@@ -113,8 +114,15 @@ def render_report(
     *,
     sop_name: str,
     problems: Sequence[str] = (),
+    deviations: Sequence[AgentStepDeviation] = (),
+    deviation_cells: int = 0,
+    top: int = 5,
 ) -> str:
-    """HTML text of the report; conversations are looked up by id to show their transcripts."""
+    """HTML text of the report; conversations are looked up by id to show their transcripts.
+
+    ``deviations`` are the flagged agent x step rows (``deviation_cells`` how many cells were tested); the
+    ``top`` most dissatisfied and most unusual flagged conversations get tables of their own.
+    """
     worst_first = sorted(results, key=lambda r: (r.passed, r.score, r.conversation_id))
     views = [_conversation_view(result, conversations.get(result.conversation_id)) for result in worst_first]
     critical_steps = {s.step_id for r in results for s in r.steps if s.critical}
@@ -144,6 +152,10 @@ def render_report(
             problems=problems,
             status_labels=STATUS_LABELS,
             status_meanings=STATUS_MEANINGS,
+            deviations=deviations,
+            deviation_cells=deviation_cells,
+            most_dissatisfied=most_flagged(results, "dissatisfaction", top),
+            most_anomalous=most_flagged(results, "anomaly", top),
         )
     )
 

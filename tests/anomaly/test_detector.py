@@ -29,7 +29,7 @@ def baseline_rows(n: int = 300, *, timed: bool = True, seed: int = 7) -> list[di
     for _ in range(n):
         rows.append(
             {
-                "missing_steps": float(rng.poisson(1.0)),
+                "missing_required": float(rng.poisson(1.0)),
                 "spoken_turns": float(rng.integers(10, 19)),
                 "agent_talk_share": float(rng.uniform(0.4, 0.6)),
                 "has_timestamps": 1.0 if timed else 0.0,
@@ -41,7 +41,7 @@ def baseline_rows(n: int = 300, *, timed: bool = True, seed: int = 7) -> list[di
 
 
 def typical() -> dict[str, float]:
-    return {"missing_steps": 1.0, "spoken_turns": 14.0, "agent_talk_share": 0.5, "longest_gap_s": 10.0}
+    return {"missing_required": 1.0, "spoken_turns": 14.0, "agent_talk_share": 0.5, "longest_gap_s": 10.0}
 
 
 def shifted(**changes: float) -> dict[str, float]:
@@ -54,12 +54,12 @@ def detector() -> AnomalyDetector:
 
 
 def test_an_obvious_outlier_gets_the_top_score_and_the_right_reason(detector):
-    rows = [typical(), shifted(missing_steps=12.0), shifted(spoken_turns=15.0)]
+    rows = [typical(), shifted(missing_required=12.0), shifted(spoken_turns=15.0)]
     anomalies = detector.score_many(rows)
     assert anomalies[1].score == max(a.score for a in anomalies)
     assert anomalies[1].score >= 0.95 and anomalies[1].flagged
-    assert anomalies[1].reasons[0].startswith("12 steps not performed (baseline median 1")
-    assert detector.explain_many(rows)[1][0].feature == "missing_steps"
+    assert anomalies[1].reasons[0].startswith("12 required steps missing (baseline median 1")
+    assert detector.explain_many(rows)[1][0].feature == "missing_required"
     assert not anomalies[0].flagged and anomalies[0].reasons == []
     assert 0.0 <= anomalies[0].score < 0.9
 
@@ -101,7 +101,7 @@ def test_features_the_baseline_cannot_model_are_listed_not_used():
     detector = fit_anomaly_detector(rows, n_estimators=50)
     assert "longest_gap_s" not in detector.feature_names
     assert "measured in 10 of 110" in detector.metadata.not_modelled["longest_gap_s"]
-    assert "indicator" in detector.metadata.not_modelled["has_timestamps"]
+    assert "reported for context, not modelled" in detector.metadata.not_modelled["has_timestamps"]
     assert "constant" in detector.metadata.not_modelled["customer_repeat_share"]
     assert "dissatisfaction_score" in detector.metadata.not_modelled
     assert not detector.score(shifted(longest_gap_s=500.0)).reasons
@@ -121,10 +121,10 @@ def test_fit_needs_a_real_baseline():
 def test_save_and_load_round_trip_with_a_model_card(detector, tmp_path):
     detector.save(tmp_path)
     loaded = AnomalyDetector.load(tmp_path)
-    rows = [typical(), shifted(missing_steps=12.0)]
+    rows = [typical(), shifted(missing_required=12.0)]
     assert loaded.score_many(rows) == detector.score_many(rows)
     card = (tmp_path / CARD_FILE).read_text(encoding="utf-8")
-    assert "missing_steps" in card and "scikit-learn" in card and "synthetic" in card
+    assert "missing_required" in card and "scikit-learn" in card and "synthetic" in card
     assert json.loads((tmp_path / METADATA_FILE).read_text(encoding="utf-8"))["feature_names"] == loaded.feature_names
     assert load_default_detector(tmp_path) is not None
     assert load_default_detector(tmp_path / "absent") is None
@@ -149,3 +149,10 @@ def test_a_file_without_a_detector_is_refused(detector, tmp_path):
         AnomalyDetector.load(tmp_path)
     with pytest.raises(ModelFileError, match="expected"):
         AnomalyDetector.load(tmp_path / "nowhere")
+
+
+def test_a_flagged_conversation_always_says_why():
+    detector = fit_anomaly_detector(baseline_rows(), trained_on="synthetic")
+    rows = baseline_rows(200, seed=11)
+    for anomaly in detector.score_many(rows):
+        assert anomaly.reasons or not anomaly.flagged

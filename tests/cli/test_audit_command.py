@@ -22,7 +22,13 @@ def audit(*args: str):
 def test_audit_writes_the_four_files_and_prints_both_tables(tmp_path):
     result = audit(str(CORPUS), "--sop", "general-inbound-call", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
-    assert {p.name for p in tmp_path.iterdir()} >= {"results.jsonl", "agents.csv", "steps.csv", "report.html"}
+    assert {p.name for p in tmp_path.iterdir()} >= {
+        "results.jsonl",
+        "agents.csv",
+        "steps.csv",
+        "agent_steps.csv",
+        "report.html",
+    }
     assert "Compliance per agent" in result.output and "Compliance per step" in result.output
     lines = (tmp_path / "results.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == sum(1 for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip())
@@ -102,3 +108,24 @@ def test_report_html_shows_failing_conversations_with_their_transcript(tmp_path)
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "Compliance per agent" in html and "en-gi-001" in html
     assert "Thank you for calling Northwind Telecom" in html
+
+
+def test_every_result_carries_an_anomaly_score_with_reasons_when_flagged(tmp_path):
+    result = audit(str(CORPUS), "--sop", "general-inbound-call", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert all(0.0 <= row["anomaly"]["score"] <= 1.0 for row in rows)
+    assert all(row["anomaly"]["reasons"] for row in rows if row["anomaly"]["flagged"])
+    assert all(("anomalous" in row["flags"]) == row["anomaly"]["flagged"] for row in rows)
+    assert "anomaly" in rows[0]["models"]
+
+
+def test_a_large_audit_is_its_own_anomaly_baseline(tmp_path):
+    corpora = REPO / "corpora"
+    result = audit(str(corpora), "--sop", "general-inbound-call", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) >= 50
+    assert "this audit's" in rows[0]["models"]["anomaly"]
+    flagged = sum(row["anomaly"]["flagged"] for row in rows)
+    assert 0 < flagged <= len(rows) // 5, "unusual means unusual among these calls: a few, not all"
