@@ -20,7 +20,7 @@ from auditor.result import ConversationResult
 from auditor.transcripts.conversation import Conversation, Turn
 from auditor.transcripts.roles import Role
 
-FeatureKind = Literal["count", "share", "seconds", "score", "flag", "words", "indicator"]
+FeatureKind = Literal["count", "share", "seconds", "score", "flag", "words", "indicator", "context"]
 """How a feature reads: ``indicator`` features say whether another one was measurable and are never modelled."""
 
 MISSED_STATUSES = frozenset({"missing", "out_of_order", "late"})
