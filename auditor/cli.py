@@ -259,6 +259,21 @@ def _anomaly_baseline():  # type: ignore[no-untyped-def]
         raise typer.Exit(EXIT_USAGE) from error
 
 
+def _dissatisfaction_model(embedder_name: str):  # type: ignore[no-untyped-def]
+    """The shipped dissatisfaction model when it exists and fits the embedder; None (and a note) otherwise."""
+    from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR, DissatisfactionModelError, DissatisfactionScorer
+
+    if not DEFAULT_MODEL_DIR.exists():
+        return None
+    try:
+        scorer = DissatisfactionScorer.load(DEFAULT_MODEL_DIR)
+        scorer.check_embedder(embedder_name)
+    except DissatisfactionModelError as error:
+        errors.print(f"[yellow]dissatisfaction not scored:[/yellow] {error}")
+        return None
+    return scorer
+
+
 def _make_auditor(sop, embedder: str, step_model: str | None, anomalies: bool = True):  # type: ignore[no-untyped-def]
     """Build the Auditor, turning a missing or unusable model into a usage error that names it."""
     from auditor.detection.scorers import choose_scorer
@@ -273,7 +288,13 @@ def _make_auditor(sop, embedder: str, step_model: str | None, anomalies: bool = 
     except (ModelUnavailableError, ModelFileError) as error:
         errors.print(f"[red]model unavailable:[/red] {error}")
         raise typer.Exit(EXIT_USAGE) from error
-    return Auditor(sop, embedding, scorer=scorer, anomaly_detector=_anomaly_baseline() if anomalies else None)
+    return Auditor(
+        sop,
+        embedding,
+        scorer=scorer,
+        anomaly_detector=_anomaly_baseline() if anomalies else None,
+        dissatisfaction=_dissatisfaction_model(embedding.name),
+    )
 
 
 @app.command()
@@ -327,6 +348,52 @@ def train(
         )
     console.print(table)
     console.print(f"Wrote {out} (step_scorer.skops, metadata.json, model_card.md)")
+
+
+@app.command("train-dissatisfaction")
+def train_dissatisfaction_command(
+    plan: Annotated[Path, typer.Option(help="Training plan (YAML).")] = Path("models/dissatisfaction/training.yaml"),
+    out: Annotated[Path, typer.Option(help="Folder for the model, metadata and model card.")] = Path(
+        "models/dissatisfaction"
+    ),
+) -> None:
+    """Train the dissatisfaction scorer (per customer turn and per conversation) from a training plan."""
+    from auditor.dissatisfaction.training import TrainingPlanError, load_plan, model_card, train_dissatisfaction
+    from auditor.embeddings.provider import make_embedder
+
+    try:
+        training_plan = load_plan(plan)
+    except (TrainingPlanError, OSError) as error:
+        errors.print(str(error), markup=False)
+        raise typer.Exit(EXIT_USAGE) from error
+    with _progress() as progress:
+        task = progress.add_task("training", total=None)
+        scorer = train_dissatisfaction(
+            training_plan,
+            make_embedder(training_plan.embedder),
+            progress=lambda text: progress.update(task, description=text),
+        )
+    scorer.save(out, model_card(scorer, training_plan.text))
+    console.print(f"Wrote {out} (model, metadata.json, model_card.md)")
+
+
+@app.command("train-anomaly")
+def train_anomaly_command(
+    results: Annotated[list[Path], typer.Argument(help="results.jsonl files of audits to use as the baseline.")],
+    transcripts: Annotated[list[Path], typer.Option(help="The transcripts those results came from.")],
+    out: Annotated[Path, typer.Option(help="Folder for the detector and its model card.")] = Path("models/anomaly"),
+) -> None:
+    """Fit the anomaly baseline on audited conversations (your own calls make the best baseline)."""
+    from auditor.anomaly.training import train_from_audit
+
+    try:
+        detector, unmatched = train_from_audit(results, transcripts, out)
+    except ValueError as error:
+        errors.print(f"[red]cannot fit the baseline:[/red] {error}")
+        raise typer.Exit(EXIT_INPUT_PROBLEMS) from error
+    if unmatched:
+        errors.print(f"[yellow]{len(unmatched)} results had no transcript and were left out[/yellow]")
+    console.print(f"Wrote {out}: {len(detector.feature_names)} features modelled ({detector.summary})")
 
 
 def _resolve_sop_or_exit(reference: str):  # type: ignore[no-untyped-def]

@@ -15,12 +15,15 @@ from auditor.detection.registry import builtin_detectors
 from auditor.detection.scorers import choose_scorer
 from auditor.detection.semantic import SemanticDetector
 from auditor.detection.sop_index import build_sop_index
+from auditor.dissatisfaction.model import DissatisfactionScorer
 from auditor.embeddings.base import Embedder
 from auditor.result import ConversationResult
 from auditor.sop.schema import Sop
 from auditor.text.artifacts import ArtifactBuilder, ConversationArtifacts
 from auditor.text.pipelines import TextPipelines
 from auditor.transcripts.conversation import Conversation
+
+DISSATISFIED_FLAG = "dissatisfied"
 
 
 class Auditor:
@@ -34,6 +37,7 @@ class Auditor:
         pipelines: TextPipelines | None = None,
         scorer: StepScorer | None = None,
         anomaly_detector: AnomalyDetector | None = None,
+        dissatisfaction: DissatisfactionScorer | None = None,
     ):
         self.sop = sop
         self.embedder = embedder
@@ -46,6 +50,9 @@ class Auditor:
         registry = builtin_detectors()
         self.named_detectors = {step.id: registry[step.detector] for step in sop.steps if step.detector}
         self.anomaly_detector = anomaly_detector
+        if dissatisfaction is not None:
+            dissatisfaction.check_embedder(embedder.name)
+        self.dissatisfaction = dissatisfaction
 
     @property
     def models(self) -> dict[str, str]:
@@ -58,7 +65,7 @@ class Auditor:
             "detectors": ",".join(sorted({f"{name}@{version}" for name, version in detectors})),
             "step_scorer": f"{scorer.name}@{scorer.version} ({scorer.summary})",
             "conditions": ",".join(f"{c.name}@{c.version}" for c in self.conditions.values()),
-        }
+        } | (self.dissatisfaction.models if self.dissatisfaction is not None else {})
 
     def audit(self, conversation: Conversation) -> ConversationResult:
         return self.audit_many([conversation])[0]
@@ -90,6 +97,11 @@ class Auditor:
         metadata = dict(conversation.metadata)
         if conversation.source:
             metadata.setdefault("source", conversation.source)
+        flags, models, unhappy = list(outcome.flags), self.models, None
+        if self.dissatisfaction is not None:
+            scored = self.dissatisfaction.score(artifacts)
+            unhappy = scored.block.model_copy(update={"trajectory": scored.trajectory.as_dict()})
+            flags += [DISSATISFIED_FLAG] if unhappy.flagged else []
         return ConversationResult(
             conversation_id=conversation.id,
             agent_id=conversation.agent_id,
@@ -99,7 +111,8 @@ class Auditor:
             score=outcome.score,
             passed=outcome.passed,
             steps=outcome.steps,
-            flags=outcome.flags,
-            models=self.models,
+            dissatisfaction=unhappy,
+            flags=flags,
+            models=models,
             metadata=metadata,
         )

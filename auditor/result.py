@@ -47,6 +47,8 @@ class Dissatisfaction(BaseModel):
     score: float = Field(ge=0, le=1)
     flagged: bool
     turns: list[TurnSignal] = Field(default_factory=list)
+    trajectory: dict[str, Any] | None = None
+    """The turn-score curve and whether it recovered after the agent apologised (an extension of the contract)."""
 
 
 class Anomaly(BaseModel):

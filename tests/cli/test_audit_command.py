@@ -129,3 +129,39 @@ def test_a_large_audit_is_its_own_anomaly_baseline(tmp_path):
     assert "this audit's" in rows[0]["models"]["anomaly"]
     flagged = sum(row["anomaly"]["flagged"] for row in rows)
     assert 0 < flagged <= len(rows) // 5, "unusual means unusual among these calls: a few, not all"
+
+
+def test_train_anomaly_refits_the_baseline_from_an_audit(tmp_path):
+    corpora = REPO / "corpora"
+    audited = audit(str(corpora), "--sop", "general-inbound-call", "--out", str(tmp_path / "audit"))
+    assert audited.exit_code == 0, audited.output
+    result = runner.invoke(
+        app,
+        [
+            "train-anomaly",
+            str(tmp_path / "audit" / "results.jsonl"),
+            "--transcripts",
+            str(corpora),
+            "--out",
+            str(tmp_path / "anomaly"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "anomaly" / "model_card.md").exists()
+    assert "features modelled" in result.output
+
+
+def test_train_anomaly_with_too_few_conversations_says_why(tmp_path):
+    audit(str(CORPUS), "--sop", "general-inbound-call", "--out", str(tmp_path / "audit"))
+    result = runner.invoke(
+        app,
+        [
+            "train-anomaly",
+            str(tmp_path / "audit" / "results.jsonl"),
+            "--transcripts",
+            str(CORPUS),
+            "--out",
+            str(tmp_path / "anomaly"),
+        ],
+    )
+    assert result.exit_code == 1 and "at least 20" in result.output

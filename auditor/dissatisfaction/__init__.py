@@ -1,0 +1,24 @@
+"""Customer dissatisfaction per turn and per conversation: named signals, a learned scorer, the trajectory.
+
+Score with ``DissatisfactionScorer.load(folder).score(artifacts)``; train with
+``auditor.dissatisfaction.training.train_dissatisfaction`` (imports scikit-learn, so it is not imported here).
+"""
+
+from auditor.dissatisfaction.model import (
+    DEFAULT_MODEL_DIR,
+    DissatisfactionModelError,
+    DissatisfactionOutcome,
+    DissatisfactionScorer,
+)
+from auditor.dissatisfaction.signals import SIGNALS, SignalHit
+from auditor.dissatisfaction.trajectory import Trajectory
+
+__all__ = [
+    "DEFAULT_MODEL_DIR",
+    "SIGNALS",
+    "DissatisfactionModelError",
+    "DissatisfactionOutcome",
+    "DissatisfactionScorer",
+    "SignalHit",
+    "Trajectory",
+]

@@ -1,0 +1,230 @@
+"""Feature rows for the dissatisfaction models: one per customer turn, one per conversation.
+
+Turn rows: the turn's embedding, the previous agent turn's embedding, and named signal features. Conversation
+rows: named aggregates of the turn-score curve and the signals (the pieces of the conversation feature vector
+this module owns), optionally followed by pooled embeddings (for models trained in-domain).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from auditor.dissatisfaction.signals import (
+    AGENT_SIDE_SIGNALS,
+    SignalContext,
+    SignalHit,
+    agent_apology,
+    closing_remark,
+)
+from auditor.transcripts.roles import Role
+
+TURN_FEATURES = (
+    "negativity",
+    "complaint",
+    "escalation",
+    "churn",
+    "frustration",
+    "repetition_cosine",
+    "agent_apologised",
+    "agent_risk_before",
+    "first_turn",
+    "position",
+    "log_chars",
+    "closing",
+)
+"""Named turn features, after the two embedding blocks (this turn, previous agent turn)."""
+
+CONVERSATION_FEATURES = (
+    "turn_score_mean",
+    "turn_score_max",
+    "turn_score_first",
+    "turn_score_last",
+    "turn_score_trend",
+    "negativity_mean",
+    "negativity_max",
+    "negativity_last",
+    "complaints",
+    "escalations",
+    "churn_threats",
+    "frustrations",
+    "repetitions",
+    "repetition_max_cosine",
+    "interruptions",
+    "long_silences",
+    "holds",
+    "agent_apologies",
+    "customer_turns",
+    "agent_turns",
+    "ends_with_customer",
+    "unresolved_ending",
+    "recovery_delta",
+)
+"""Named conversation features; counts are log1p so long and short conversations stay comparable."""
+
+POOLED_BLOCKS = (
+    "customer_mean",
+    "customer_max",
+    "customer_min",
+    "customer_last",
+    "agent_mean",
+    "agent_last",
+    "customer_sentence_mean",
+    "customer_sentence_max",
+    "customer_sentence_min",
+    "last_customer_sentence_mean",
+)
+"""Embedding blocks appended for models trained in-domain (``pooled=True``), each one vector wide."""
+
+UNSIGNED_FEATURES = ("turn_score_first", "customer_turns", "agent_turns", "ends_with_customer")
+"""Named features with no fixed direction (they describe length and shape, and their meaning depends on how a
+data set defines its label); every other named feature is oriented so that higher means more dissatisfied."""
+
+
+@dataclass
+class TurnRows:
+    """Turn feature rows of one conversation, one per customer turn, in turn order."""
+
+    turn_indices: list[int]
+    matrix: np.ndarray
+
+    @property
+    def named(self) -> np.ndarray:
+        return self.matrix[:, -len(TURN_FEATURES) :]
+
+
+def turn_rows(context: SignalContext, hits: Sequence[SignalHit]) -> TurnRows:
+    """Build the turn rows; ``context.negativity`` must already hold every customer turn's negativity."""
+    dimension = context.artifacts.unit_vectors.shape[1]
+    fired = {(hit.turn_index, hit.signal) for hit in hits}
+    risky = sorted(hit.turn_index for hit in hits if hit.signal in AGENT_SIDE_SIGNALS)
+    similarity = context.earlier_similarity()
+    customers = context.customer_turns
+    rows: list[np.ndarray] = []
+    previous_agent: np.ndarray | None = None
+    previous_agent_text = ""
+    previous_customer = -1
+    ordinal = 0
+    for turn in context.artifacts.turns:
+        if turn.turn.role is Role.AGENT:
+            previous_agent = context.turn_vectors[turn.turn.index]
+            previous_agent_text = turn.normalised
+            continue
+        if turn.turn.role is not Role.CUSTOMER:
+            continue
+        index = turn.turn.index
+        named = [
+            context.negativity.get(index, 0.0),
+            *(float((index, signal) in fired) for signal in ("complaint", "escalation", "churn", "frustration")),
+            similarity[index][0],
+            float(bool(previous_agent_text) and agent_apology(previous_agent_text)),
+            float(any(previous_customer < r < index for r in risky)),
+            float(ordinal == 0),
+            ordinal / max(len(customers) - 1, 1),
+            float(np.log1p(len(turn.normalised))),
+            float(closing_remark(turn.normalised)),
+        ]
+        agent_vector = previous_agent if previous_agent is not None else np.zeros(dimension, dtype=np.float32)
+        rows.append(np.concatenate([context.turn_vectors[index], agent_vector, np.asarray(named, dtype=np.float32)]))
+        previous_customer = index
+        previous_agent_text = ""
+        ordinal += 1
+    width = 2 * dimension + len(TURN_FEATURES)
+    matrix = np.stack(rows) if rows else np.zeros((0, width), dtype=np.float32)
+    return TurnRows([t.turn.index for t in customers], matrix)
+
+
+def conversation_row(
+    context: SignalContext,
+    hits: Sequence[SignalHit],
+    turn_scores: np.ndarray,
+    recovery_delta: float,
+    negative_threshold: float,
+    *,
+    pooled: bool = False,
+) -> np.ndarray:
+    """The conversation's named features (``CONVERSATION_FEATURES``), then pooled embeddings when asked."""
+    customers = context.customer_turns
+    agents = context.artifacts.by_role(Role.AGENT)
+    negativity = np.asarray([context.negativity.get(t.turn.index, 0.0) for t in customers], dtype=np.float64)
+    scores = np.asarray(turn_scores, dtype=np.float64)
+    if not len(scores):
+        scores = negativity = np.zeros(1)
+
+    def count(signal: str) -> float:
+        return float(np.log1p(sum(1 for hit in hits if hit.signal == signal)))
+
+    repetition = [c for c, earlier in context.earlier_similarity().values() if earlier is not None]
+    spoken = context.artifacts.turns
+    last_customer = customers[-1].normalised if customers else ""
+    unresolved = bool(customers) and (not closing_remark(last_customer) or negativity[-1] >= negative_threshold)
+    named = [
+        scores.mean(),
+        scores.max(),
+        scores[0],
+        scores[-1],
+        scores[-1] - scores[0],
+        negativity.mean(),
+        negativity.max(),
+        negativity[-1],
+        count("complaint"),
+        count("escalation"),
+        count("churn"),
+        count("frustration"),
+        count("repetition"),
+        max(repetition, default=0.0),
+        count("interruption"),
+        count("long_silence"),
+        count("hold"),
+        float(np.log1p(sum(agent_apology(t.normalised) for t in agents))),
+        float(np.log1p(len(customers))),
+        float(np.log1p(len(agents))),
+        float(bool(spoken) and spoken[-1].turn.role is Role.CUSTOMER),
+        float(unresolved),
+        recovery_delta,
+    ]
+    row = np.asarray(named, dtype=np.float32)
+    if not pooled:
+        return row
+    return np.concatenate([row, pooled_embeddings(context)])
+
+
+def pooled_embeddings(context: SignalContext) -> np.ndarray:
+    """Pooled customer and agent vectors (``POOLED_BLOCKS``); sentence blocks use every unit of customer turns."""
+    artifacts = context.artifacts
+    dimension = artifacts.unit_vectors.shape[1]
+    empty = np.zeros((1, dimension), dtype=np.float32)
+
+    def whole(role: Role) -> np.ndarray:
+        vectors = [context.turn_vectors[t.turn.index] for t in artifacts.by_role(role)]
+        return np.stack(vectors) if vectors else empty
+
+    customers = [t.turn.index for t in artifacts.by_role(Role.CUSTOMER)]
+    rows = np.isin(artifacts.unit_turn, customers)
+    sentences = artifacts.unit_vectors[rows] if rows.any() else empty
+    last_rows = artifacts.unit_turn == customers[-1] if customers else rows
+    last = artifacts.unit_vectors[last_rows] if last_rows.any() else empty
+    customer, agent = whole(Role.CUSTOMER), whole(Role.AGENT)
+    blocks = [
+        customer.mean(0),
+        customer.max(0),
+        customer.min(0),
+        customer[-1],
+        agent.mean(0),
+        agent[-1],
+        sentences.mean(0),
+        sentences.max(0),
+        sentences.min(0),
+        last.mean(0),
+    ]
+    return np.concatenate(blocks).astype(np.float32)
+
+
+def conversation_features(row: np.ndarray) -> dict[str, float]:
+    """The named part of a conversation row, keyed ``dissatisfaction.<name>`` for the conversation feature vector."""
+    return {
+        f"dissatisfaction.{name}": round(float(value), 4)
+        for name, value in zip(CONVERSATION_FEATURES, row, strict=False)
+    }

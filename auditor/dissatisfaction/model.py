@@ -1,0 +1,240 @@
+"""The dissatisfaction scorer: per customer turn and per conversation, with named signals and the trajectory.
+
+Three small scikit-learn models, stored together with skops (never pickle) and a model card:
+``negativity`` (the customer's stance from the turn embedding), ``turn`` (P(the customer is dissatisfied at this
+turn) from the turn and previous agent embeddings plus the signals), and ``conversation`` (P(dissatisfied
+conversation) from the curve and signal aggregates). Built by ``train_dissatisfaction``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from auditor.dissatisfaction.features import (
+    CONVERSATION_FEATURES,
+    TURN_FEATURES,
+    conversation_features,
+    conversation_row,
+    turn_rows,
+)
+from auditor.dissatisfaction.signals import (
+    AGENT_SIDE_SIGNALS,
+    SIGNALS,
+    SignalContext,
+    SignalDetector,
+    SignalHit,
+    agent_apology,
+    builtin_signal_detectors,
+    detect_signals,
+)
+from auditor.dissatisfaction.trajectory import Trajectory, trajectory
+from auditor.result import Dissatisfaction, TurnSignal
+from auditor.text.artifacts import ConversationArtifacts
+from auditor.transcripts.roles import Role
+
+MODEL_FILE = "dissatisfaction.skops"
+CARD_FILE = "model_card.md"
+METADATA_FILE = "metadata.json"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "dissatisfaction"
+ESTIMATORS = ("negativity", "turn", "conversation")
+
+TRUSTED_TYPES = [
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.linear_model._logistic.LogisticRegression",
+]
+"""Everything a dissatisfaction model file may contain besides plain numpy and builtins; anything else is refused."""
+
+
+class DissatisfactionModelError(RuntimeError):
+    """A dissatisfaction model folder is missing, incomplete, for another embedder, or holds untrusted types."""
+
+
+@dataclass
+class DissatisfactionMetadata:
+    """What the scorer needs at run time, and what it was trained and measured on."""
+
+    embedder: str
+    threshold: float
+    negative_threshold: float
+    repetition_threshold: float
+    max_gap_seconds: float
+    trajectory_margin: float
+    pooled_embeddings: bool
+    turn_features: list[str]
+    conversation_features: list[str]
+    trained_on: str
+    created: str
+    versions: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DissatisfactionOutcome:
+    """Everything the scorer says about one conversation.
+
+    ``block`` is the result contract's ``dissatisfaction`` object; ``trajectory`` the curve and whether it
+    recovered after the apology; ``features`` the named conversation features (``dissatisfaction.*``) for the
+    conversation feature vector; ``hits`` every signal with its evidence.
+    """
+
+    block: Dissatisfaction
+    trajectory: Trajectory
+    features: dict[str, float]
+    hits: list[SignalHit]
+
+
+class DissatisfactionScorer:
+    """Scores conversations from their shared artifacts; load once, reuse for many conversations."""
+
+    name = "dissatisfaction-scorer"
+    version = "1"
+
+    def __init__(self, estimators: dict[str, Any], metadata: DissatisfactionMetadata):
+        if list(metadata.turn_features) != list(TURN_FEATURES) or list(metadata.conversation_features) != list(
+            CONVERSATION_FEATURES
+        ):
+            raise DissatisfactionModelError(
+                "model was trained on other features than this auditor computes; retrain it (train_dissatisfaction)"
+            )
+        missing = [name for name in ESTIMATORS if name not in estimators]
+        if missing:
+            raise DissatisfactionModelError(f"model file lacks estimators {missing}")
+        self.estimators = estimators
+        self.metadata = metadata
+        self.detectors: dict[str, SignalDetector] = builtin_signal_detectors(
+            repetition_threshold=metadata.repetition_threshold,
+            negative_threshold=metadata.negative_threshold,
+            max_gap_seconds=metadata.max_gap_seconds,
+        )
+
+    @property
+    def threshold(self) -> float:
+        return self.metadata.threshold
+
+    @property
+    def summary(self) -> str:
+        """``name@version (trained on ...; created ...)`` for the result's ``models`` map."""
+        return f"{self.name}@{self.version} ({self.metadata.trained_on}; created {self.metadata.created})"
+
+    @property
+    def models(self) -> dict[str, str]:
+        """Entries for the result's ``models`` map: the scorer and every signal detector with its version."""
+        detectors = ",".join(sorted(f"{d.name}@{d.version}" for d in self.detectors.values()))
+        return {"dissatisfaction": self.summary, "dissatisfaction_signals": detectors}
+
+    def check_embedder(self, embedder_name: str) -> None:
+        """Refuse to score artifacts from another embedder than the one the model was trained with."""
+        if embedder_name != self.metadata.embedder:
+            raise DissatisfactionModelError(
+                f"dissatisfaction model was trained with embedder {self.metadata.embedder!r}, not {embedder_name!r}"
+            )
+
+    def negativity(self, vectors: np.ndarray) -> np.ndarray:
+        """P(unhappy stance) for each row of whole-turn vectors."""
+        if not len(vectors):
+            return np.zeros(0)
+        return np.asarray(self.estimators["negativity"].predict_proba(vectors)[:, 1])
+
+    def context(self, artifacts: ConversationArtifacts) -> SignalContext:
+        """Signal context with the negativity of every customer turn filled in."""
+        context = SignalContext.build(artifacts)
+        customers = [t.turn.index for t in context.customer_turns]
+        if customers:
+            values = self.negativity(np.stack([context.turn_vectors[i] for i in customers]))
+            context.negativity = dict(zip(customers, values.tolist(), strict=True))
+        return context
+
+    def score(self, artifacts: ConversationArtifacts) -> DissatisfactionOutcome:
+        """Turn scores, named signals, trajectory, conversation score and flag for one conversation."""
+        context = self.context(artifacts)
+        hits = detect_signals(context, self.detectors)
+        rows = turn_rows(context, hits)
+        turn_scores = (
+            np.asarray(self.estimators["turn"].predict_proba(rows.matrix)[:, 1]) if len(rows.matrix) else np.zeros(0)
+        )
+        path = trajectory(
+            list(zip(rows.turn_indices, turn_scores.tolist(), strict=True)),
+            apology_turns(artifacts),
+            self.metadata.trajectory_margin,
+        )
+        row = conversation_row(
+            context,
+            hits,
+            turn_scores,
+            path.delta,
+            self.metadata.negative_threshold,
+            pooled=self.metadata.pooled_embeddings,
+        )
+        score = float(self.estimators["conversation"].predict_proba(row[None, :])[0, 1])
+        block = Dissatisfaction(
+            score=round(score, 4),
+            flagged=score >= self.metadata.threshold,
+            turns=turn_signals(path.curve, hits),
+        )
+        features = conversation_features(row) | {"dissatisfaction.score": round(score, 4)}
+        return DissatisfactionOutcome(block, path, features, hits)
+
+    def score_many(self, artifacts: Sequence[ConversationArtifacts]) -> list[DissatisfactionOutcome]:
+        return [self.score(item) for item in artifacts]
+
+    def save(self, folder: Path, card: str) -> None:
+        import skops.io
+
+        folder.mkdir(parents=True, exist_ok=True)
+        skops.io.dump({name: self.estimators[name] for name in ESTIMATORS}, folder / MODEL_FILE)
+        (folder / METADATA_FILE).write_text(json.dumps(asdict(self.metadata), indent=2) + "\n", encoding="utf-8")
+        (folder / CARD_FILE).write_text(card, encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path = DEFAULT_MODEL_DIR) -> DissatisfactionScorer:
+        """Load a folder made by ``train_dissatisfaction``; refuses files holding types outside TRUSTED_TYPES."""
+        import skops.io
+
+        folder = Path(folder)
+        model_path, metadata_path = folder / MODEL_FILE, folder / METADATA_FILE
+        if not model_path.exists() or not metadata_path.exists():
+            raise DissatisfactionModelError(
+                f"{folder}: expected {MODEL_FILE} and {METADATA_FILE} (made by train_dissatisfaction)"
+            )
+        untrusted = [t for t in skops.io.get_untrusted_types(file=model_path) if t not in TRUSTED_TYPES]
+        if untrusted:
+            raise DissatisfactionModelError(f"{model_path}: refusing to load untrusted types {untrusted}")
+        estimators = skops.io.load(model_path, trusted=TRUSTED_TYPES)
+        if not isinstance(estimators, dict):
+            raise DissatisfactionModelError(f"{model_path}: expected a mapping of estimators")
+        metadata = DissatisfactionMetadata(**json.loads(metadata_path.read_text(encoding="utf-8")))
+        return cls(estimators, metadata)
+
+
+def apology_turns(artifacts: ConversationArtifacts) -> list[int]:
+    """Input indices of agent turns that apologise."""
+    return [t.turn.index for t in artifacts.by_role(Role.AGENT) if agent_apology(t.normalised)]
+
+
+def turn_signals(curve: Sequence[tuple[int, float]], hits: Sequence[SignalHit]) -> list[TurnSignal]:
+    """Every customer turn (its score and signals) plus each agent or event turn where an agent-side risk fired.
+
+    An agent or event turn carries the score of the latest customer turn before it (the curve's level then).
+    """
+    by_turn: dict[int, list[str]] = {}
+    for hit in hits:
+        names = by_turn.setdefault(hit.turn_index, [])
+        if hit.signal not in names:
+            names.append(hit.signal)
+    scores = dict(curve)
+    entries = [TurnSignal(turn_index=i, score=round(s, 4), signals=by_turn.get(i, [])) for i, s in curve]
+    for index, names in by_turn.items():
+        if index in scores or not any(name in AGENT_SIDE_SIGNALS for name in names):
+            continue
+        level = max(((i, s) for i, s in curve if i < index), default=(-1, 0.0))[1]
+        entries.append(TurnSignal(turn_index=index, score=round(level, 4), signals=names))
+    for entry in entries:
+        entry.signals.sort(key=SIGNALS.index)
+    return sorted(entries, key=lambda entry: entry.turn_index)

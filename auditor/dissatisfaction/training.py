@@ -1,0 +1,527 @@
+"""Train the dissatisfaction scorer from seed utterances and labelled transcripts; measure it out of fold.
+
+The plan (``models/dissatisfaction/training.yaml``) names the seed utterances the project wrote, turn-labelled
+sets (customer turns rated 1-5, dissatisfied at or below a rating) and conversation-labelled sets (a boolean
+field). Conversations whose id hashes into the held-out fold are never used, so a benchmark can measure the
+shipped model on them. STC-3 is for evaluation only and must not appear in a plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GroupKFold, StratifiedKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from auditor.dissatisfaction.features import (
+    CONVERSATION_FEATURES,
+    TURN_FEATURES,
+    UNSIGNED_FEATURES,
+    conversation_row,
+    turn_rows,
+)
+from auditor.dissatisfaction.model import (
+    DissatisfactionMetadata,
+    DissatisfactionScorer,
+    apology_turns,
+)
+from auditor.dissatisfaction.signals import SignalContext, SignalHit, detect_signals
+from auditor.dissatisfaction.trajectory import DEFAULT_MARGIN, trajectory
+from auditor.embeddings.base import Embedder
+from auditor.text.artifacts import ArtifactBuilder, ConversationArtifacts
+from auditor.text.normalise import normalise_text
+from auditor.transcripts.conversation import Conversation
+from auditor.transcripts.loaders import load_file
+
+HELD_OUT_FOLDS = 5
+"""One conversation in this many (by a hash of its id) is held out of training for benchmarks."""
+TURN_C = 0.001
+CONVERSATION_C = 1.0
+POOLED_CONVERSATION_C = 0.01
+POOLED_BLOCK_WEIGHT = 0.2
+NEGATIVITY_C = (0.3, 1.0, 3.0, 10.0)
+MAX_GAP_SECONDS = 10.0
+FLAG_BETA = 0.5
+FORBIDDEN_SOURCES = ("stc3",)
+
+
+class TrainingPlanError(ValueError):
+    """A training plan that cannot be used; the message names the file and the field."""
+
+
+@dataclass
+class LabelledSet:
+    """One labelled transcript file: a per-turn rating field and/or a per-conversation boolean field."""
+
+    name: str
+    path: Path
+    turn_label: str | None = None
+    conversation_label: str | None = None
+    dissatisfied_at_most: float = 2
+    limit: int | None = None
+
+
+@dataclass
+class TrainingPlan:
+    """Seed utterances plus labelled sets; ``embedder`` is the backend name the model is trained for."""
+
+    seeds: Path
+    sets: list[LabelledSet]
+    embedder: str = "use-m"
+    text: str = ""
+
+
+@dataclass
+class SeedUtterances:
+    """Project-written customer utterances labelled negative or other, and repetition pairs."""
+
+    negative: list[str]
+    other: list[str]
+    repetition_pairs: list[tuple[str, str, bool]]
+
+    @classmethod
+    def load(cls, path: Path) -> SeedUtterances:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        pairs = [(p["earlier"], p["later"], bool(p["repeat"])) for p in document.get("repetition_pairs", [])]
+        return cls(
+            negative=[t for texts in document["negative"].values() for t in texts],
+            other=[t for texts in document["other"].values() for t in texts],
+            repetition_pairs=pairs,
+        )
+
+
+def is_held_out(conversation_id: str, folds: int = HELD_OUT_FOLDS) -> bool:
+    """Whether a conversation belongs to the held-out fold (stable across runs and machines)."""
+    digest = hashlib.blake2b(conversation_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % folds == 0
+
+
+def load_plan(path: Path) -> TrainingPlan:
+    """Read a YAML plan; paths are relative to the plan's folder; every problem is named at once."""
+    path = Path(path)
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    problems: list[str] = []
+    base = path.parent
+    sets: list[LabelledSet] = []
+    for position, entry in enumerate(document.get("sets") or []):
+        where = f"{path}: sets[{position}]"
+        if not entry.get("name") or not entry.get("transcripts"):
+            problems.append(f"{where}: needs name and transcripts")
+            continue
+        if not entry.get("turn_label") and not entry.get("conversation_label"):
+            problems.append(f"{where}: needs turn_label (a 1-5 rating field) and/or conversation_label (a boolean)")
+            continue
+        if any(word in str(entry["transcripts"]).lower() for word in FORBIDDEN_SOURCES):
+            problems.append(f"{where}.transcripts: STC-3 is for evaluation only, never for training")
+            continue
+        sets.append(
+            LabelledSet(
+                name=entry["name"],
+                path=(base / entry["transcripts"]).resolve(),
+                turn_label=entry.get("turn_label"),
+                conversation_label=entry.get("conversation_label"),
+                dissatisfied_at_most=float(entry.get("dissatisfied_at_most", 2)),
+                limit=entry.get("limit"),
+            )
+        )
+    if not document.get("seeds"):
+        problems.append(f"{path}: seeds: missing (the seed utterances file)")
+    if problems:
+        raise TrainingPlanError("\n".join(problems))
+    return TrainingPlan(
+        seeds=(base / document["seeds"]).resolve(),
+        sets=sets,
+        embedder=document.get("embedder", "use-m"),
+        text=path.read_text(encoding="utf-8"),
+    )
+
+
+@dataclass
+class Scored:
+    """A training conversation with its context, signal hits and labels (turn labels aligned to customer turns)."""
+
+    set_name: str
+    artifacts: ConversationArtifacts
+    context: SignalContext
+    hits: list[SignalHit]
+    turn_matrix: np.ndarray
+    turn_labels: np.ndarray | None
+    conversation_label: bool | None
+    turn_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def fit_negativity(vectors: np.ndarray, labels: np.ndarray) -> tuple[LogisticRegression, dict[str, float]]:
+    """Logistic regression on seed-utterance vectors; C by 5-fold accuracy on the seeds themselves."""
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    accuracy: dict[float, float] = {}
+    for c in NEGATIVITY_C:
+        correct = 0
+        for train, test in folds.split(vectors, labels):
+            model = LogisticRegression(C=c, max_iter=2000).fit(vectors[train], labels[train])
+            correct += int((model.predict(vectors[test]) == labels[test]).sum())
+        accuracy[c] = correct / len(labels)
+    best = max(NEGATIVITY_C, key=lambda c: (accuracy[c], -c))
+    model = LogisticRegression(C=best, max_iter=2000).fit(vectors, labels)
+    return model, {"C": best, "cv_accuracy": round(accuracy[best], 4)}
+
+
+def choose_repetition_threshold(embedder: Embedder, pairs: Sequence[tuple[str, str, bool]]) -> tuple[float, float]:
+    """The cosine threshold that best separates repeated from different requests in the seed pairs, and its accuracy."""
+    if not pairs:
+        from auditor.dissatisfaction.signals import DEFAULT_REPETITION_THRESHOLD
+
+        return DEFAULT_REPETITION_THRESHOLD, float("nan")
+    earlier = embedder.encode([normalise_text(p[0]) for p in pairs])
+    later = embedder.encode([normalise_text(p[1]) for p in pairs])
+    cosines = (earlier * later).sum(axis=1)
+    repeat = np.asarray([p[2] for p in pairs])
+    ordered = np.sort(cosines)
+    candidates = (ordered[:-1] + ordered[1:]) / 2
+
+    def accuracy(threshold: float) -> float:
+        return float(((cosines >= threshold) == repeat).mean())
+
+    best = max(candidates, key=lambda t: (accuracy(t), t))
+    return round(float(best), 3), round(accuracy(best), 4)
+
+
+def turn_labels_of(artifacts: ConversationArtifacts, label: str, at_most: float) -> np.ndarray:
+    """1 where a customer turn's rating is at most ``at_most``, 0 above it, -1 where it has no rating."""
+    labels = []
+    for turn in artifacts.turns:
+        if turn.turn.role.value != "customer":
+            continue
+        value = turn.turn.extra.get(label)
+        labels.append(-1 if not isinstance(value, int | float) else int(value <= at_most))
+    return np.asarray(labels, dtype=np.int64)
+
+
+def load_training_conversations(labelled: LabelledSet) -> list[Conversation]:
+    """The set's conversations outside the held-out fold (first ``limit`` of them when a limit is given)."""
+    conversations = [c for c in load_file(labelled.path).conversations if not is_held_out(c.id)]
+    return conversations[: labelled.limit] if labelled.limit else conversations
+
+
+def prepare(
+    scorer: DissatisfactionScorer,
+    labelled: LabelledSet,
+    artifacts: Sequence[ConversationArtifacts],
+) -> list[Scored]:
+    """Contexts, signal hits and turn rows for one set's conversations."""
+    prepared = []
+    for item in artifacts:
+        context = scorer.context(item)
+        hits = detect_signals(context, scorer.detectors)
+        rows = turn_rows(context, hits)
+        turn_labels = (
+            turn_labels_of(item, labelled.turn_label, labelled.dissatisfied_at_most) if labelled.turn_label else None
+        )
+        value = item.conversation.metadata.get(labelled.conversation_label) if labelled.conversation_label else None
+        conversation_label = bool(value) if isinstance(value, bool) else None
+        prepared.append(Scored(labelled.name, item, context, hits, rows.matrix, turn_labels, conversation_label))
+    return prepared
+
+
+def score_turns(scorer: DissatisfactionScorer, items: Sequence[Scored]) -> None:
+    """Fill each item's turn scores with the scorer's turn model (for data it was not trained on)."""
+    model = scorer.estimators["turn"]
+    for item in items:
+        item.turn_scores = model.predict_proba(item.turn_matrix)[:, 1] if len(item.turn_matrix) else np.zeros(0)
+
+
+def turn_pipeline() -> Pipeline:
+    return Pipeline([("scale", StandardScaler()), ("classify", LogisticRegression(C=TURN_C, max_iter=3000))])
+
+
+def fit_signed_logistic(
+    matrix: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None, *, pooled: bool
+) -> Pipeline:
+    """Standardised logistic regression whose oriented named features may only push towards dissatisfied.
+
+    Named features other than ``UNSIGNED_FEATURES`` get non-negative weights (active set: a feature that comes
+    out negative is dropped and the rest refitted), so a model trained on one kind of dialogue cannot learn that
+    complaints or negativity mean a happy customer. Without pooled embeddings (the shipped, cross-domain model)
+    the unsigned features are left out; with them, the embedding block is down-weighted by
+    ``POOLED_BLOCK_WEIGHT`` inside the scaler so it is regularised harder than the named features.
+    """
+    named = len(CONVERSATION_FEATURES)
+    scaler = StandardScaler().fit(matrix, sample_weight=weights)
+    if pooled:
+        scaler.scale_[named:] /= POOLED_BLOCK_WEIGHT
+    scaled = scaler.transform(matrix)
+    signed = np.zeros(matrix.shape[1], dtype=bool)
+    signed[:named] = [name not in UNSIGNED_FEATURES for name in CONVERSATION_FEATURES]
+    keep = np.ones(matrix.shape[1], dtype=bool)
+    if not pooled:
+        keep[:named] = signed[:named]
+        keep[named:] = False
+    c = POOLED_CONVERSATION_C if pooled else CONVERSATION_C
+    coefficients = np.zeros(matrix.shape[1])
+    intercept = np.zeros(1)
+    for _ in range(matrix.shape[1]):
+        model = LogisticRegression(C=c, max_iter=5000).fit(scaled[:, keep], labels, sample_weight=weights)
+        coefficients = np.zeros(matrix.shape[1])
+        coefficients[keep] = model.coef_[0]
+        intercept = model.intercept_
+        wrong = signed & (coefficients < 0)
+        if not wrong.any():
+            break
+        keep &= ~wrong
+    classify = LogisticRegression(C=c, max_iter=5000)
+    classify.classes_ = np.asarray([False, True])
+    classify.coef_ = coefficients[None, :]
+    classify.intercept_ = np.asarray(intercept, dtype=np.float64)
+    classify.n_features_in_ = matrix.shape[1]
+    classify.n_iter_ = np.asarray([0], dtype=np.int32)
+    return Pipeline([("scale", scaler), ("classify", classify)])
+
+
+def source_weights(names: Sequence[str]) -> np.ndarray:
+    """Sample weights giving every training source the same total weight (mean weight 1)."""
+    counts = {name: names.count(name) for name in set(names)}
+    weights = np.asarray([1.0 / counts[name] for name in names])
+    return weights / weights.mean()
+
+
+def fit_turn_model(items: Sequence[Scored]) -> tuple[Pipeline, dict[str, Any]]:
+    """Fit on rated customer turns; give every rated conversation out-of-fold turn scores (by conversation)."""
+    rated = [i for i, item in enumerate(items) if item.turn_labels is not None and (item.turn_labels >= 0).any()]
+    if not rated:
+        raise TrainingPlanError("no rated customer turns: the turn model needs a set with a turn_label")
+    matrix = np.concatenate([items[i].turn_matrix for i in rated])
+    labels = np.concatenate([items[i].turn_labels for i in rated])  # type: ignore[misc]
+    groups = np.concatenate([np.full(len(items[i].turn_matrix), i) for i in rated])
+    keep = labels >= 0
+    out_of_fold = np.zeros(len(labels))
+    for train, test in GroupKFold(5).split(matrix, labels, groups):
+        train = train[keep[train]]
+        out_of_fold[test] = turn_pipeline().fit(matrix[train], labels[train]).predict_proba(matrix[test])[:, 1]
+    model = turn_pipeline().fit(matrix[keep], labels[keep])
+    offset = 0
+    for i in rated:
+        count = len(items[i].turn_matrix)
+        items[i].turn_scores = out_of_fold[offset : offset + count]
+        offset += count
+    for item in items:
+        if item.turn_scores.shape[0] != len(item.turn_matrix):
+            item.turn_scores = model.predict_proba(item.turn_matrix)[:, 1] if len(item.turn_matrix) else np.zeros(0)
+    metrics = {
+        "turns": int(keep.sum()),
+        "dissatisfied_turns": int(labels[keep].sum()),
+        "out_of_fold_auroc": round(float(roc_auc_score(labels[keep], out_of_fold[keep])), 4),
+    }
+    return model, metrics
+
+
+def conversation_matrix(
+    items: Sequence[Scored], negative_threshold: float, margin: float, *, pooled: bool
+) -> np.ndarray:
+    """Conversation rows from each item's turn scores (out of fold where the item was in the turn training)."""
+    rows = []
+    for item in items:
+        curve = [(t.turn.index, float(s)) for t, s in zip(item.context.customer_turns, item.turn_scores, strict=True)]
+        path = trajectory(curve, apology_turns(item.artifacts), margin)
+        rows.append(
+            conversation_row(item.context, item.hits, item.turn_scores, path.delta, negative_threshold, pooled=pooled)
+        )
+    return np.stack(rows)
+
+
+def best_threshold(
+    labels: np.ndarray, scores: np.ndarray, beta: float = FLAG_BETA
+) -> tuple[float, float, float, float]:
+    """Threshold with the best F-beta on out-of-fold scores, with its precision, recall and F-beta.
+
+    beta 0.5 weighs precision twice recall: a flag sends a conversation to a coach, and a flag on most
+    conversations is no flag at all (best F1 flagged ~60% of the training conversations at a 25% base rate).
+    """
+    best = (0.5, 0.0, 0.0, 0.0)
+    for threshold in np.unique(np.round(scores, 3)):
+        predicted = scores >= threshold
+        tp = int((predicted & labels).sum())
+        if not tp:
+            continue
+        precision, recall = tp / int(predicted.sum()), tp / int(labels.sum())
+        score = (1 + beta**2) * precision * recall / (beta**2 * precision + recall)
+        if score > best[3]:
+            best = (float(threshold), precision, recall, score)
+    return best
+
+
+def fit_conversation_model(
+    items: Sequence[Scored], negative_threshold: float, margin: float, *, pooled: bool
+) -> tuple[Pipeline, float, dict[str, Any]]:
+    """Fit on labelled conversations (sources weighted equally); threshold and metrics from 5-fold out-of-fold."""
+    labelled = [item for item in items if item.conversation_label is not None]
+    if len({item.conversation_label for item in labelled}) < 2:
+        raise TrainingPlanError("need conversations labelled both dissatisfied and not")
+    matrix = conversation_matrix(labelled, negative_threshold, margin, pooled=pooled)
+    labels = np.asarray([bool(item.conversation_label) for item in labelled])
+    names = [item.set_name for item in labelled]
+    weights = source_weights(names)
+    out_of_fold = np.zeros(len(labels))
+    strata = [f"{name}:{label}" for name, label in zip(names, labels, strict=True)]
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(matrix, strata):
+        model = fit_signed_logistic(matrix[train], labels[train], weights[train], pooled=pooled)
+        out_of_fold[test] = model.predict_proba(matrix[test])[:, 1]
+    threshold, precision, recall, f_beta = best_threshold(labels, out_of_fold)
+    per_set = {}
+    for name in sorted(set(names)):
+        rows = np.asarray([n == name for n in names])
+        if len(set(labels[rows])) == 2:
+            per_set[name] = round(float(roc_auc_score(labels[rows], out_of_fold[rows])), 4)
+    metrics = {
+        "conversations": len(labels),
+        "dissatisfied": int(labels.sum()),
+        "out_of_fold_auroc": round(float(roc_auc_score(labels, out_of_fold)), 4),
+        "out_of_fold_auroc_per_set": per_set,
+        "threshold_precision": round(precision, 4),
+        "threshold_recall": round(recall, 4),
+        "threshold_f_beta": round(f_beta, 4),
+        "threshold_flag_rate": round(float((out_of_fold >= threshold).mean()), 4),
+    }
+    return fit_signed_logistic(matrix, labels, weights, pooled=pooled), threshold, metrics
+
+
+def train_dissatisfaction(
+    plan: TrainingPlan,
+    embedder: Embedder,
+    *,
+    pooled_embeddings: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> DissatisfactionScorer:
+    """Fit negativity on the seeds, the turn model on rated turns, the conversation model on labelled conversations."""
+    say = progress or (lambda _text: None)
+    say("seed utterances")
+    seeds = SeedUtterances.load(plan.seeds)
+    seed_vectors = embedder.encode([normalise_text(t) for t in seeds.negative + seeds.other])
+    seed_labels = np.asarray([1] * len(seeds.negative) + [0] * len(seeds.other))
+    negativity, negativity_metrics = fit_negativity(seed_vectors, seed_labels)
+    repetition_threshold, repetition_accuracy = choose_repetition_threshold(embedder, seeds.repetition_pairs)
+    metadata = DissatisfactionMetadata(
+        embedder=embedder.name,
+        threshold=0.5,
+        negative_threshold=0.5,
+        repetition_threshold=repetition_threshold,
+        max_gap_seconds=MAX_GAP_SECONDS,
+        trajectory_margin=DEFAULT_MARGIN,
+        pooled_embeddings=pooled_embeddings,
+        turn_features=list(TURN_FEATURES),
+        conversation_features=list(CONVERSATION_FEATURES),
+        trained_on="",
+        created=date.today().isoformat(),
+        versions={name: version(name) for name in ("scikit-learn", "skops", "numpy")}
+        | {"python": platform.python_version()},
+    )
+    placeholder = Pipeline([("classify", LogisticRegression())])
+    scorer = DissatisfactionScorer(
+        {"negativity": negativity, "turn": placeholder, "conversation": placeholder}, metadata
+    )
+    builder = ArtifactBuilder(embedder, max_units_per_turn=1)
+    items: list[Scored] = []
+    skipped: list[str] = []
+    for labelled in plan.sets:
+        if not labelled.path.exists():
+            skipped.append(labelled.name)
+            continue
+        say(f"embedding {labelled.name}")
+        conversations = load_training_conversations(labelled)
+        items += prepare(scorer, labelled, builder.build_many(conversations))
+    say("fitting the turn model")
+    turn_model, turn_metrics = fit_turn_model(items)
+    say("fitting the conversation model")
+    conversation_model, threshold, conversation_metrics = fit_conversation_model(
+        items, metadata.negative_threshold, metadata.trajectory_margin, pooled=pooled_embeddings
+    )
+    metadata.threshold = round(threshold, 4)
+    counts = {s.name: sum(1 for item in items if item.set_name == s.name) for s in plan.sets}
+    metadata.trained_on = f"{len(seeds.negative) + len(seeds.other)} seed utterances; " + ", ".join(
+        f"{name} ({count} conversations)" for name, count in counts.items() if count
+    )
+    metadata.metrics = {
+        "negativity_seeds": negativity_metrics | {"utterances": len(seed_labels)},
+        "repetition_pairs": {"pairs": len(seeds.repetition_pairs), "accuracy": repetition_accuracy},
+        "turn_model": turn_metrics,
+        "conversation_model": conversation_metrics,
+        "skipped_sets": skipped,
+        "held_out": f"ids hashing into fold 0 of {HELD_OUT_FOLDS} (blake2b) are never trained on",
+    }
+    estimators = {"negativity": negativity, "turn": turn_model, "conversation": conversation_model}
+    return DissatisfactionScorer(estimators, metadata)
+
+
+def model_card(scorer: DissatisfactionScorer, plan_text: str = "", benchmark: str = "") -> str:
+    """A short model card: what the three models are, what they were trained on, how they did out of fold."""
+    meta = scorer.metadata
+    metrics = meta.metrics
+    turn, conversation = metrics["turn_model"], metrics["conversation_model"]
+    coefficients = scorer.estimators["conversation"].named_steps["classify"].coef_[0]
+    weights = "\n".join(
+        f"| {name} | {value:+.3f} |" for name, value in zip(CONVERSATION_FEATURES, coefficients, strict=False)
+    )
+    per_set = ", ".join(f"{name} {value:.3f}" for name, value in conversation["out_of_fold_auroc_per_set"].items())
+    return f"""# Dissatisfaction scorer
+
+Three scikit-learn models over the **{meta.embedder}** embeddings of customer turns, stored with skops
+(`DissatisfactionScorer.load(folder)`, explicit trusted-type list, never pickle):
+
+1. **negativity**: logistic regression from a customer turn's embedding to P(unhappy stance), fitted on
+   {metrics["negativity_seeds"]["utterances"]} customer utterances the project wrote (English, simplified and
+   traditional Chinese, many service domains; `seed_utterances.yaml`). C={metrics["negativity_seeds"]["C"]},
+   5-fold accuracy on the seeds {metrics["negativity_seeds"]["cv_accuracy"]:.3f}. Fires the `negative` signal at
+   {meta.negative_threshold}.
+2. **turn**: standardised logistic regression from [turn embedding, previous agent turn embedding,
+   {", ".join(TURN_FEATURES)}] to P(customer dissatisfied at this turn), fitted on {turn["turns"]} rated
+   customer turns ({turn["dissatisfied_turns"]} rated <= 2). Out-of-fold AUROC (by conversation):
+   {turn["out_of_fold_auroc"]:.3f}.
+3. **conversation**: standardised logistic regression over the named conversation features below (turn-score
+   curve, negativity, signal counts, endings, recovery after the apology){
+        " plus pooled embeddings" if meta.pooled_embeddings else ""
+    }, fitted on {conversation["conversations"]} labelled conversations ({conversation["dissatisfied"]}
+   dissatisfied; every source weighted equally), with turn scores predicted out of fold. Every oriented feature
+   may only push towards "dissatisfied" (non-negative weight, active set), and the unsigned length/shape
+   features ({", ".join(UNSIGNED_FEATURES)}) are {"free" if meta.pooled_embeddings else "left out"}: the
+   training labels tie them to how long each corpus's dialogues are, which does not carry over to other data.
+   Out-of-fold AUROC {conversation["out_of_fold_auroc"]:.3f} ({per_set}).
+
+- Created: {meta.created}; versions: {", ".join(f"{k} {v}" for k, v in meta.versions.items())}
+- Trained on: {meta.trained_on}. Skipped (absent) sets: {", ".join(metrics["skipped_sets"]) or "none"}.
+  Labels: USS-MultiWOZ customer turns rated <= 2 (majority of 3-7 annotators; one annotator predicts the others'
+  mean rating <= 2.5 with AUROC ~0.65, so turn labels are noisy) and conversations' `dissatisfied`; STAR's
+  `dissatisfied` (annoyed, agent not calm/helpful, or a task answer false).
+- Held out: {metrics["held_out"]}. STC-3 is never used for training (evaluation only).
+- **Flag threshold {meta.threshold}**: the score with the best F0.5 (precision weighs twice recall: each flag
+  costs a coach a review) on out-of-fold predictions for the training conversations: precision
+  {conversation["threshold_precision"]:.3f}, recall {conversation["threshold_recall"]:.3f}, flags
+  {conversation["threshold_flag_rate"]:.0%} of them.
+  Probabilities are calibrated to the training data's base rate; on other data rank by score, or re-choose the
+  threshold on a labelled sample.
+- Repetition threshold {meta.repetition_threshold} (cosine to an earlier customer turn), chosen on
+  {metrics["repetition_pairs"]["pairs"]} project-written pairs (accuracy {metrics["repetition_pairs"]["accuracy"]}).
+- Long silence: more than {meta.max_gap_seconds:g} s before the agent answers. Trajectory margin
+  {meta.trajectory_margin}.
+
+## Conversation model weights (standardised features)
+
+| feature | weight |
+|---|---|
+{weights}
+{benchmark}
+## Training plan
+
+```yaml
+{plan_text.strip()}
+```
+"""
