@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from auditor.anomaly.features import FEATURE_NAMES, spec_for
+from auditor.model_files import ModelFileError, load_model_folder
 from auditor.result import Anomaly
 
 MODEL_FILE = "anomaly_detector.skops"
@@ -66,10 +67,6 @@ N_ESTIMATORS = 200
 SCORE_GRID = 1001
 """Baseline raw scores are kept as this many quantiles; a new score's rank is interpolated between them."""
 NOT_MODELLED_KINDS = frozenset({"indicator", "context"})
-
-
-class ModelFileError(RuntimeError):
-    """An anomaly-detector folder is missing, incomplete, or holds types that are not trusted."""
 
 
 @dataclass
@@ -261,19 +258,12 @@ class AnomalyDetector:
     @classmethod
     def load(cls, folder: Path = DEFAULT_MODEL_DIR) -> AnomalyDetector:
         """Load a saved detector with skops and ``TRUSTED_TYPES``; any other type in the file is refused."""
-        import skops.io
-
-        model_path, metadata_path = Path(folder) / MODEL_FILE, Path(folder) / METADATA_FILE
-        if not model_path.exists() or not metadata_path.exists():
-            raise ModelFileError(f"{folder}: expected {MODEL_FILE} and {METADATA_FILE} (made by fit_anomaly_detector)")
-        untrusted = [t for t in skops.io.get_untrusted_types(file=model_path) if t not in TRUSTED_TYPES]
-        if untrusted:
-            raise ModelFileError(f"{model_path}: refusing to load untrusted types {untrusted}")
-        estimator = skops.io.load(model_path, trusted=TRUSTED_TYPES)
+        estimator, metadata = load_model_folder(
+            folder, MODEL_FILE, METADATA_FILE, TRUSTED_TYPES, "fit_anomaly_detector / auditor train-anomaly"
+        )
         if not hasattr(estimator, "score_samples"):
-            raise ModelFileError(f"{model_path}: holds a {type(estimator).__name__}, not an anomaly detector")
-        metadata = AnomalyMetadata.from_json(json.loads(metadata_path.read_text(encoding="utf-8")))
-        return cls(estimator, metadata)
+            raise ModelFileError(f"{folder}: holds a {type(estimator).__name__}, not an anomaly detector")
+        return cls(estimator, AnomalyMetadata.from_json(metadata))
 
 
 def load_default_detector(folder: Path = DEFAULT_MODEL_DIR) -> AnomalyDetector | None:

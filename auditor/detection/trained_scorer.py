@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from auditor.detection.pair_features import FEATURE_NAMES, PairFeatures
+from auditor.model_files import ModelFileError, load_model_folder
 
 MODEL_FILE = "step_scorer.skops"
 CARD_FILE = "model_card.md"
@@ -26,10 +27,6 @@ TRUSTED_TYPES = [
     "sklearn.linear_model._logistic.LogisticRegression",
 ]
 """Everything a step-scorer file may contain besides plain numpy and builtins; anything else is refused."""
-
-
-class ModelFileError(RuntimeError):
-    """A step-scorer folder is missing, incomplete, or holds types that are not trusted."""
 
 
 @dataclass
@@ -90,14 +87,5 @@ class TrainedStepScorer:
 
     @classmethod
     def load(cls, folder: Path) -> TrainedStepScorer:
-        import skops.io
-
-        model_path, metadata_path = folder / MODEL_FILE, folder / METADATA_FILE
-        if not model_path.exists() or not metadata_path.exists():
-            raise ModelFileError(f"{folder}: expected {MODEL_FILE} and {METADATA_FILE} (made by `auditor train`)")
-        untrusted = [t for t in skops.io.get_untrusted_types(file=model_path) if t not in TRUSTED_TYPES]
-        if untrusted:
-            raise ModelFileError(f"{model_path}: refusing to load untrusted types {untrusted}")
-        estimator = skops.io.load(model_path, trusted=TRUSTED_TYPES)
-        metadata = ScorerMetadata(**json.loads(metadata_path.read_text(encoding="utf-8")))
-        return cls(estimator, metadata)
+        estimator, metadata = load_model_folder(folder, MODEL_FILE, METADATA_FILE, TRUSTED_TYPES, "`auditor train`")
+        return cls(estimator, ScorerMetadata(**metadata))

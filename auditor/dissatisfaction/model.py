@@ -34,6 +34,7 @@ from auditor.dissatisfaction.signals import (
     detect_signals,
 )
 from auditor.dissatisfaction.trajectory import Trajectory, trajectory
+from auditor.model_files import ModelFileError, load_model_folder
 from auditor.result import Dissatisfaction, TurnSignal
 from auditor.text.artifacts import ConversationArtifacts
 from auditor.transcripts.roles import Role
@@ -195,22 +196,15 @@ class DissatisfactionScorer:
     @classmethod
     def load(cls, folder: Path = DEFAULT_MODEL_DIR) -> DissatisfactionScorer:
         """Load a folder made by ``train_dissatisfaction``; refuses files holding types outside TRUSTED_TYPES."""
-        import skops.io
-
-        folder = Path(folder)
-        model_path, metadata_path = folder / MODEL_FILE, folder / METADATA_FILE
-        if not model_path.exists() or not metadata_path.exists():
-            raise DissatisfactionModelError(
-                f"{folder}: expected {MODEL_FILE} and {METADATA_FILE} (made by train_dissatisfaction)"
+        try:
+            estimators, metadata = load_model_folder(
+                folder, MODEL_FILE, METADATA_FILE, TRUSTED_TYPES, "auditor train-dissatisfaction"
             )
-        untrusted = [t for t in skops.io.get_untrusted_types(file=model_path) if t not in TRUSTED_TYPES]
-        if untrusted:
-            raise DissatisfactionModelError(f"{model_path}: refusing to load untrusted types {untrusted}")
-        estimators = skops.io.load(model_path, trusted=TRUSTED_TYPES)
+        except ModelFileError as error:
+            raise DissatisfactionModelError(str(error)) from error
         if not isinstance(estimators, dict):
-            raise DissatisfactionModelError(f"{model_path}: expected a mapping of estimators")
-        metadata = DissatisfactionMetadata(**json.loads(metadata_path.read_text(encoding="utf-8")))
-        return cls(estimators, metadata)
+            raise DissatisfactionModelError(f"{folder}: expected a mapping of estimators")
+        return cls(estimators, DissatisfactionMetadata(**metadata))
 
 
 def apology_turns(artifacts: ConversationArtifacts) -> list[int]:

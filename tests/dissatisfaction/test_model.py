@@ -135,7 +135,7 @@ def test_a_model_file_with_untrusted_types_is_refused(trained, tmp_path):
 
 
 def test_missing_folder_and_wrong_embedder_are_clear_errors(trained, tmp_path):
-    with pytest.raises(DissatisfactionModelError, match="made by train_dissatisfaction"):
+    with pytest.raises(DissatisfactionModelError, match="made by auditor train-dissatisfaction"):
         DissatisfactionScorer.load(tmp_path)
     with pytest.raises(DissatisfactionModelError, match="trained with embedder 'hashing-ngrams'"):
         trained[1].check_embedder("use-multilingual-v3")
