@@ -32,6 +32,8 @@ REPEAT_MIN_TOKENS = 3
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[^\W\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff_]+(?:'[^\W_]+)?")
+_SINGULARS = {"steps": "step", "turns": "turn", "events": "event", "questions": "question"}
+_SINGULAR = re.compile(r"\b(?:steps|turns|events|questions)\b")
 _QUESTION = re.compile(r"[?？]|[吗嗎呢]\s*[。.!！]?\s*$")
 
 
@@ -56,7 +58,10 @@ class FeatureSpec:
         """The value in words, e.g. "12 steps not performed" or "longest silence 95 s"."""
         if self.kind in ("flag", "indicator"):
             return self.template if value >= 0.5 else (self.template_off or f"not: {self.template}")
-        return self.template.format(self.value_text(value))
+        text = self.template.format(self.value_text(value))
+        if self.kind in ("count", "context") and self.value_text(value) == "1":
+            text = _SINGULAR.sub(lambda match: _SINGULARS[match.group(0)], text, count=1)
+        return text
 
 
 FEATURES: tuple[FeatureSpec, ...] = (

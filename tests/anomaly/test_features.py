@@ -137,3 +137,15 @@ def test_every_feature_is_documented_and_phrased_for_a_coach():
     assert FEATURE_SPECS["longest_gap_s"].phrase(95) == "longest silence 95 s"
     assert FEATURE_SPECS["missing_share"].phrase(0.6) == "60% of required steps not performed"
     assert FEATURE_SPECS["ends_on_customer"].phrase(0) == "ends on an agent turn"
+
+
+@pytest.mark.parametrize(
+    "name, value, text",
+    [
+        ("late_steps", 1, "1 step late"),
+        ("late_steps", 2, "2 steps late"),
+        ("critical_missing", 1, "1 critical step missing"),
+    ],
+)
+def test_counts_read_as_english(name, value, text):
+    assert FEATURE_SPECS[name].phrase(value) == text
