@@ -9,7 +9,7 @@ its detector and version and carries the text or measurement that fired it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -228,6 +228,14 @@ class NegativeSignal:
         ]
 
 
+def customer_then_agent(context: SignalContext) -> Iterator[tuple[TurnArtifacts, TurnArtifacts]]:
+    """Consecutive spoken turns where the agent answers the customer: where timing risks happen."""
+    spoken = context.artifacts.turns
+    for previous, current in zip(spoken, spoken[1:], strict=False):
+        if previous.turn.role is Role.CUSTOMER and current.turn.role is Role.AGENT:
+            yield previous, current
+
+
 class InterruptionSignal:
     """An agent turn that starts before the customer's previous turn has ended (needs start and end times)."""
 
@@ -240,10 +248,7 @@ class InterruptionSignal:
 
     def detect(self, context: SignalContext) -> list[SignalHit]:
         hits = []
-        spoken = context.artifacts.turns
-        for previous, current in zip(spoken, spoken[1:], strict=False):
-            if previous.turn.role is not Role.CUSTOMER or current.turn.role is not Role.AGENT:
-                continue
+        for previous, current in customer_then_agent(context):
             end, start = previous.turn.end, current.turn.start
             if end is not None and start is not None and start < end - self.tolerance_seconds:
                 overlap = end - start
@@ -267,10 +272,7 @@ class LongSilenceSignal:
 
     def detect(self, context: SignalContext) -> list[SignalHit]:
         hits = []
-        spoken = context.artifacts.turns
-        for previous, current in zip(spoken, spoken[1:], strict=False):
-            if previous.turn.role is not Role.CUSTOMER or current.turn.role is not Role.AGENT:
-                continue
+        for previous, current in customer_then_agent(context):
             end = previous.turn.end if previous.turn.end is not None else previous.turn.start
             start = current.turn.start
             if end is None or start is None:
