@@ -130,7 +130,7 @@ def _write_reports(out, results, conversations, sop_name, problems) -> None:  # 
     write_report(out / "report.html", html)
     passed = sum(r.passed for r in results)
     console.print(
-        f"\n[bold]{sop_name}[/bold]: {len(results)} conversations, {passed} passed "
+        f"\n[bold]{sop_name}[/bold]: {len(results)} conversation{'s' if len(results) != 1 else ''}, {passed} passed "
         f"({passed / len(results):.0%}), mean score {sum(r.score for r in results) / len(results):.2f}"
     )
     console.print(agents_table(agents))
