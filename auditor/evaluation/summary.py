@@ -55,12 +55,12 @@ def evaluation_json(metrics: StepMetrics, skips: SkipMetrics | None, **context: 
 
 def evaluation_table(metrics: StepMetrics, skips: SkipMetrics | None, title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    table.add_column("step", no_wrap=True)
-    for column in ("turn P", "turn R", "turn F1", "conv P", "conv R", "conv F1"):
-        table.add_column(column, justify="right")
+    table.add_column("step", overflow="fold", min_width=12, ratio=1)
+    for column in ("turn\nP", "turn\nR", "turn\nF1", "conv\nP", "conv\nR", "conv\nF1"):
+        table.add_column(column, justify="right", no_wrap=True)
     if skips:
-        table.add_column("skip recall", justify="right")
-        table.add_column("false missing", justify="right")
+        table.add_column("skip\nrecall", justify="right", no_wrap=True)
+        table.add_column("false\nmissing", justify="right", no_wrap=True)
     rows = [
         (step_id, metrics.turn[step_id], metrics.conversation[step_id], skips.per_step.get(step_id) if skips else None)
         for step_id in metrics.turn
