@@ -25,6 +25,7 @@ from auditor.embeddings.provider import make_embedder
 from auditor.evaluation.step_metrics import gold_turns
 from auditor.text.artifacts import ArtifactBuilder
 from auditor.training.pairs import description_only
+from auditor.training.step_model import done_objective, turn_f1
 from bench.corpora_data import builtin, corpora_by_sop
 from bench.report import replace_section
 
@@ -76,13 +77,6 @@ def prepare(backend: str):  # type: ignore[no-untyped-def]
     return embedder, prepared
 
 
-def f1(labels: np.ndarray, predicted: np.ndarray) -> float:
-    tp = int((labels & predicted).sum())
-    fp = int((~labels.astype(bool) & predicted).sum())
-    fn = int((labels.astype(bool) & ~predicted).sum())
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-
-
 def held_out_probabilities(rows: list[PairRows]) -> list[np.ndarray]:
     """P(turn performs step) for every row, each SOP predicted by a model fitted on the other SOPs."""
     predicted = []
@@ -100,22 +94,22 @@ def leave_one_sop_out(rows: list[PairRows]) -> dict[float, dict[str, float]]:
     scores: dict[float, dict[str, list[float]]] = {t: {"examples": [], "description": []} for t in THRESHOLDS}
     for test, probability in zip(rows, held_out_probabilities(rows), strict=True):
         for threshold in THRESHOLDS:
-            scores[threshold][test.variant].append(f1(test.labels, probability >= threshold))
+            scores[threshold][test.variant].append(turn_f1(test.labels, probability >= threshold))
     return {t: {v: float(np.mean(s)) for v, s in by_variant.items()} for t, by_variant in scores.items()}
 
 
 def choose_done_threshold(rows: list[PairRows]) -> tuple[float, list[str]]:
     """Conversation level: a step is done when its best turn reaches T.
 
-    T maximises (2 * share of performed steps called done + share of skipped steps called missing) / 3, averaged
-    over the two SOP variants: a wrong 'missing' flag costs a coach a review on one of many performed steps, so
-    it weighs twice a skipped step that goes unflagged (plain accuracy would ignore the rare skipped steps).
+    T maximises the trained scorer's objective (``auditor.training.step_model.done_objective``), averaged over
+    the two SOP variants.
     """
     by_threshold: dict[float, list[float]] = {t: [] for t in THRESHOLDS}
     lines = []
+    predicted = held_out_probabilities(rows)
     for variant in ("examples", "description"):
         best_prob, gold_done = [], []
-        for test, probability in zip(rows, held_out_probabilities(rows), strict=True):
+        for test, probability in zip(rows, predicted, strict=True):
             if test.variant != variant:
                 continue
             for group in np.unique(test.groups):
@@ -124,9 +118,8 @@ def choose_done_threshold(rows: list[PairRows]) -> tuple[float, list[str]]:
                 gold_done.append(bool(test.labels[mask].any()))
         best, done = np.asarray(best_prob), np.asarray(gold_done)
         for threshold in THRESHOLDS:
-            found_done = float((best[done] >= threshold).mean())
-            found_missing = float((best[~done] < threshold).mean())
-            by_threshold[threshold].append((2 * found_done + found_missing) / 3)
+            objective, found_done, found_missing = done_objective(best, done, threshold)
+            by_threshold[threshold].append(objective)
             lines.append(f"| {variant} | {threshold:.2f} | {found_done:.3f} | {found_missing:.3f} |")
     chosen = max(THRESHOLDS, key=lambda t: float(np.mean(by_threshold[t])))
     return chosen, lines
