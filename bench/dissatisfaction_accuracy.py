@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -216,18 +217,26 @@ def stc3_rows(
     return rows, notes
 
 
+def rated_turn_scores(
+    conversations: Sequence[Conversation], outcomes: Sequence[DissatisfactionOutcome]
+) -> tuple[list[bool], list[float], list[str]]:
+    """For every customer turn with a USS rating and a score: (rated <= 2, its score, its text)."""
+    labels, scores, texts = [], [], []
+    for conversation, outcome in zip(conversations, outcomes, strict=True):
+        by_turn = {t.turn_index: t.score for t in outcome.block.turns}
+        for turn in conversation.turns:
+            rating = turn.extra.get("satisfaction")
+            if turn.role is Role.CUSTOMER and isinstance(rating, int) and turn.index in by_turn:
+                labels.append(rating <= 2)
+                scores.append(by_turn[turn.index])
+                texts.append(turn.text)
+    return labels, scores, texts
+
+
 def uss_rows(scorer: DissatisfactionScorer, builder: ArtifactBuilder, limit: int | None) -> list[str]:
     conversations = load("uss_mwoz", limit, held_out_only=True)
     outcomes = scorer.score_many(builder.build_many(conversations))
-    turn_labels, turn_scores, texts = [], [], []
-    for conversation, outcome in zip(conversations, outcomes, strict=True):
-        scores = {t.turn_index: t.score for t in outcome.block.turns}
-        for turn in conversation.turns:
-            rating = turn.extra.get("satisfaction")
-            if turn.role is Role.CUSTOMER and isinstance(rating, int) and turn.index in scores:
-                turn_labels.append(rating <= 2)
-                turn_scores.append(scores[turn.index])
-                texts.append(turn.text)
+    turn_labels, turn_scores, texts = rated_turn_scores(conversations, outcomes)
     conversation_labels = np.asarray([bool(c.metadata.get("dissatisfied")) for c in conversations])
     vader = vader_scorer()
     vader_auroc = f"{auroc(turn_labels, [vader(t) for t in texts]):.3f}" if vader else SKIPPED

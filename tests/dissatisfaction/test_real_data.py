@@ -11,7 +11,7 @@ from auditor.dissatisfaction.training import is_held_out
 from auditor.embeddings.provider import make_embedder
 from auditor.text.artifacts import ArtifactBuilder
 from auditor.transcripts.loaders import load_file
-from auditor.transcripts.roles import Role
+from bench.dissatisfaction_accuracy import rated_turn_scores
 from tests.conftest import EXTERNAL
 
 pytestmark = pytest.mark.slow
@@ -45,12 +45,5 @@ def test_cross_domain_conversation_auroc_on_stc3(scorer_and_builder, name, floor
 def test_turn_auroc_on_held_out_uss_turns(scorer_and_builder):
     scorer, builder = scorer_and_builder
     conversations = [c for c in load_file(EXTERNAL / "uss_mwoz.jsonl").conversations if is_held_out(c.id)][:120]
-    labels, scores = [], []
-    for conversation, outcome in zip(conversations, scorer.score_many(builder.build_many(conversations)), strict=True):
-        by_turn = {t.turn_index: t.score for t in outcome.block.turns}
-        for turn in conversation.turns:
-            rating = turn.extra.get("satisfaction")
-            if turn.role is Role.CUSTOMER and isinstance(rating, int) and turn.index in by_turn:
-                labels.append(rating <= 2)
-                scores.append(by_turn[turn.index])
+    labels, scores, _ = rated_turn_scores(conversations, scorer.score_many(builder.build_many(conversations)))
     assert roc_auc_score(labels, scores) >= 0.75
