@@ -1,0 +1,100 @@
+"""What every command shares: the typer app, consoles, exit codes, and building an Auditor from its models."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from auditor.sop.loading import SopError, resolve_sop
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+app = typer.Typer(
+    help="Audit customer-service conversations against SOP checklists (English and Chinese).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True, soft_wrap=True)
+
+EXIT_INPUT_PROBLEMS = 1
+EXIT_USAGE = 2
+STEP_MODEL_OPTION = typer.Option(
+    "--step-model",
+    help="Step scorer: a folder made by `auditor train`, or 'linear' for the fitted calibration. "
+    "Default: models/step-scorer when it matches the embedder.",
+)
+
+
+def anomaly_baseline():  # type: ignore[no-untyped-def]
+    """The shipped anomaly baseline, or None when absent; an unusable file is a usage error naming it."""
+    from auditor.anomaly.detector import ModelFileError, load_default_detector
+
+    try:
+        return load_default_detector()
+    except ModelFileError as error:
+        errors.print(f"[red]model unavailable:[/red] {error}")
+        raise typer.Exit(EXIT_USAGE) from error
+
+
+def dissatisfaction_model(embedder_name: str):  # type: ignore[no-untyped-def]
+    """The shipped dissatisfaction model when it exists and fits the embedder; None (and a note) otherwise."""
+    from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR, DissatisfactionModelError, DissatisfactionScorer
+
+    if not DEFAULT_MODEL_DIR.exists():
+        return None
+    try:
+        scorer = DissatisfactionScorer.load(DEFAULT_MODEL_DIR)
+        scorer.check_embedder(embedder_name)
+    except DissatisfactionModelError as error:
+        errors.print(f"[yellow]dissatisfaction not scored:[/yellow] {error}")
+        return None
+    return scorer
+
+
+def make_auditor(sop, embedder: str, step_model: str | None, anomalies: bool = True):  # type: ignore[no-untyped-def]
+    """Build the Auditor, turning a missing or unusable model into a usage error that names it."""
+    from auditor.detection.scorers import choose_scorer
+    from auditor.detection.trained_scorer import ModelFileError
+    from auditor.embeddings.base import ModelUnavailableError
+    from auditor.embeddings.provider import make_embedder
+    from auditor.engine import Auditor
+
+    try:
+        embedding = make_embedder(embedder)
+        scorer = choose_scorer(embedding.name, step_model)
+    except (ModelUnavailableError, ModelFileError) as error:
+        errors.print(f"[red]model unavailable:[/red] {error}")
+        raise typer.Exit(EXIT_USAGE) from error
+    return Auditor(
+        sop,
+        embedding,
+        scorer=scorer,
+        anomaly_detector=anomaly_baseline() if anomalies else None,
+        dissatisfaction=dissatisfaction_model(embedding.name),
+    )
+
+
+def resolve_sop_or_exit(reference: str):  # type: ignore[no-untyped-def]
+    try:
+        return resolve_sop(reference)
+    except SopError as error:
+        for problem in error.problems:
+            errors.print(str(problem), highlight=False, markup=False)
+        raise typer.Exit(EXIT_USAGE) from error
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=False,
+    )

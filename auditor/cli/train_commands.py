@@ -1,0 +1,110 @@
+"""`auditor train`, `train-dissatisfaction`, `train-anomaly`: fit the models in models/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from auditor.cli.common import EXIT_INPUT_PROBLEMS, EXIT_USAGE, app, console, errors, progress_bar
+
+
+@app.command()
+def train(
+    manifest: Annotated[
+        Path, typer.Option(help="Training manifest (YAML): labelled transcripts and their SOPs.")
+    ] = Path("models/training.yaml"),
+    out: Annotated[Path, typer.Option(help="Folder for the model, its metadata and model card.")] = Path(
+        "models/step-scorer"
+    ),
+    embedder: Annotated[str | None, typer.Option(help="Embedding backend (default: the manifest's).")] = None,
+) -> None:
+    """Train the step scorer from labelled transcripts; measure it on SOPs held out; save it with a model card."""
+    from auditor.embeddings.provider import make_embedder
+    from auditor.training.manifest import ManifestError, load_manifest
+    from auditor.training.pairs import build_dataset
+    from auditor.training.step_model import DESCRIPTION_OFFSET, model_card, train_step_scorer
+
+    try:
+        plan = load_manifest(manifest)
+    except ManifestError as error:
+        errors.print(str(error), markup=False)
+        raise typer.Exit(EXIT_USAGE) from error
+    embedding = make_embedder(embedder or plan.embedder)
+    with progress_bar() as progress:
+        task = progress.add_task("collecting labelled pairs", total=None)
+        dataset = build_dataset(
+            plan,
+            manifest.parent,
+            embedding,
+            DESCRIPTION_OFFSET,
+            progress=lambda text: progress.update(task, description=text),
+        )
+    for name in dataset.skipped_sets:
+        errors.print(f"[yellow]skipped set {name}: its transcripts are not on this machine[/yellow]")
+    if len({g.name for g in dataset.groups}) < 2:
+        errors.print("[red]need labelled data for at least two SOPs (one is held out to measure)[/red]")
+        raise typer.Exit(EXIT_INPUT_PROBLEMS)
+    scorer = train_step_scorer(dataset, embedding.name, plan.variants)
+    scorer.save(out, model_card(scorer, manifest.read_text(encoding="utf-8")))
+    table = Table(title="Leave-one-SOP-out (SOPs the model never saw)", title_justify="left")
+    for column in ("variant", "turn F1", "performed -> done", "skipped -> missing", "ECE"):
+        table.add_column(column)
+    for variant, m in scorer.metadata.metrics["leave_one_sop_out"].items():
+        table.add_row(
+            variant,
+            f"{m['turn_f1']:.3f}",
+            f"{m['performed_called_done']:.3f}",
+            f"{m['skipped_called_missing']:.3f}",
+            f"{m['ece']:.3f}",
+        )
+    console.print(table)
+    console.print(f"Wrote {out} (step_scorer.skops, metadata.json, model_card.md)")
+
+
+@app.command("train-dissatisfaction")
+def train_dissatisfaction_command(
+    plan: Annotated[Path, typer.Option(help="Training plan (YAML).")] = Path("models/dissatisfaction/training.yaml"),
+    out: Annotated[Path, typer.Option(help="Folder for the model, metadata and model card.")] = Path(
+        "models/dissatisfaction"
+    ),
+) -> None:
+    """Train the dissatisfaction scorer (per customer turn and per conversation) from a training plan."""
+    from auditor.dissatisfaction.training import TrainingPlanError, load_plan, model_card, train_dissatisfaction
+    from auditor.embeddings.provider import make_embedder
+
+    try:
+        training_plan = load_plan(plan)
+    except (TrainingPlanError, OSError) as error:
+        errors.print(str(error), markup=False)
+        raise typer.Exit(EXIT_USAGE) from error
+    with progress_bar() as progress:
+        task = progress.add_task("training", total=None)
+        scorer = train_dissatisfaction(
+            training_plan,
+            make_embedder(training_plan.embedder),
+            progress=lambda text: progress.update(task, description=text),
+        )
+    scorer.save(out, model_card(scorer, training_plan.text))
+    console.print(f"Wrote {out} (model, metadata.json, model_card.md)")
+
+
+@app.command("train-anomaly")
+def train_anomaly_command(
+    results: Annotated[list[Path], typer.Argument(help="results.jsonl files of audits to use as the baseline.")],
+    transcripts: Annotated[list[Path], typer.Option(help="The transcripts those results came from.")],
+    out: Annotated[Path, typer.Option(help="Folder for the detector and its model card.")] = Path("models/anomaly"),
+) -> None:
+    """Fit the anomaly baseline on audited conversations (your own calls make the best baseline)."""
+    from auditor.anomaly.training import train_from_audit
+
+    try:
+        detector, unmatched = train_from_audit(results, transcripts, out)
+    except ValueError as error:
+        errors.print(f"[red]cannot fit the baseline:[/red] {error}")
+        raise typer.Exit(EXIT_INPUT_PROBLEMS) from error
+    if unmatched:
+        errors.print(f"[yellow]{len(unmatched)} results had no transcript and were left out[/yellow]")
+    console.print(f"Wrote {out}: {len(detector.feature_names)} features modelled ({detector.summary})")
