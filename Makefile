@@ -25,7 +25,7 @@ demo: $(BIN)/auditor
 
 test: $(BIN)/auditor
 	$(BIN)/ruff check .
-	$(BIN)/mypy auditor
+	$(BIN)/mypy auditor api
 	$(BIN)/pytest -q -m "slow or not slow"
 
 test-fast: $(BIN)/auditor

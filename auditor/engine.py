@@ -72,12 +72,22 @@ class Auditor:
 
     def audit_many(self, conversations: Sequence[Conversation]) -> list[ConversationResult]:
         """Audit a batch; texts of the whole batch are embedded in one call."""
-        results = [self._result(artifacts) for artifacts in self.builder.build_many(conversations)]
-        if self.anomaly_detector is not None:
-            results = with_anomalies(self.anomaly_detector, conversations, results)
-        return results
+        results = [self.score_artifacts(artifacts) for artifacts in self.builder.build_many(conversations)]
+        return self.attach_anomalies(conversations, results)
 
-    def _result(self, artifacts: ConversationArtifacts) -> ConversationResult:
+    def attach_anomalies(
+        self, conversations: Sequence[Conversation], results: list[ConversationResult]
+    ) -> list[ConversationResult]:
+        """Fill the results' ``anomaly`` blocks against the auditor's baseline, when it has one."""
+        if self.anomaly_detector is None:
+            return results
+        return with_anomalies(self.anomaly_detector, conversations, results)
+
+    def score_artifacts(self, artifacts: ConversationArtifacts) -> ConversationResult:
+        """The result of one conversation from its artifacts (anomalies excepted: they need the baseline pass).
+
+        Live sessions call this after each pushed turn on artifacts they grow turn by turn.
+        """
         conversation = artifacts.conversation
         candidates = self.semantic.candidates(artifacts, self.index)
         scorer = self.semantic.scorer

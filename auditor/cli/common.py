@@ -32,7 +32,8 @@ STEP_MODEL_OPTION = typer.Option(
 
 def anomaly_baseline():  # type: ignore[no-untyped-def]
     """The shipped anomaly baseline, or None when absent; an unusable file is a usage error naming it."""
-    from auditor.anomaly.detector import ModelFileError, load_default_detector
+    from auditor.anomaly.detector import load_default_detector
+    from auditor.model_files import ModelFileError
 
     try:
         return load_default_detector()
@@ -41,42 +42,20 @@ def anomaly_baseline():  # type: ignore[no-untyped-def]
         raise typer.Exit(EXIT_USAGE) from error
 
 
-def dissatisfaction_model(embedder_name: str):  # type: ignore[no-untyped-def]
-    """The shipped dissatisfaction model when it exists and fits the embedder; None (and a note) otherwise."""
-    from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR, DissatisfactionModelError, DissatisfactionScorer
-
-    if not DEFAULT_MODEL_DIR.exists():
-        return None
-    try:
-        scorer = DissatisfactionScorer.load(DEFAULT_MODEL_DIR)
-        scorer.check_embedder(embedder_name)
-    except DissatisfactionModelError as error:
-        errors.print(f"[yellow]dissatisfaction not scored:[/yellow] {error}")
-        return None
-    return scorer
-
-
 def make_auditor(sop, embedder: str, step_model: str | None, anomalies: bool = True):  # type: ignore[no-untyped-def]
     """Build the Auditor, turning a missing or unusable model into a usage error that names it."""
-    from auditor.detection.scorers import choose_scorer
-    from auditor.detection.trained_scorer import ModelFileError
     from auditor.embeddings.base import ModelUnavailableError
-    from auditor.embeddings.provider import make_embedder
-    from auditor.engine import Auditor
+    from auditor.model_files import ModelFileError
+    from auditor.service import load_models
 
     try:
-        embedding = make_embedder(embedder)
-        scorer = choose_scorer(embedding.name, step_model)
+        models = load_models(embedder, step_model, anomalies=anomalies)
     except (ModelUnavailableError, ModelFileError) as error:
         errors.print(f"[red]model unavailable:[/red] {error}")
         raise typer.Exit(EXIT_USAGE) from error
-    return Auditor(
-        sop,
-        embedding,
-        scorer=scorer,
-        anomaly_detector=anomaly_baseline() if anomalies else None,
-        dissatisfaction=dissatisfaction_model(embedding.name),
-    )
+    for note in models.notes:
+        errors.print(f"[yellow]{note}[/yellow]")
+    return models.auditor(sop)
 
 
 def resolve_sop_or_exit(reference: str):  # type: ignore[no-untyped-def]

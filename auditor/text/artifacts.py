@@ -68,7 +68,7 @@ class ArtifactBuilder:
             results.append(
                 ConversationArtifacts(
                     conversation=conversation,
-                    lang=conversation.lang or _majority_lang(turns),
+                    lang=conversation.lang or majority_lang(turns),
                     turns=turns,
                     unit_turn=np.asarray(unit_turn, dtype=np.int64),
                     unit_vectors=vectors[offset : offset + count],
@@ -78,20 +78,28 @@ class ArtifactBuilder:
         return results
 
     def _prepare(self, conversation: Conversation) -> tuple[Conversation, list[TurnArtifacts]]:
-        spoken = [turn for turn in conversation.turns if turn.spoken and turn.text.strip()]
-        turns: list[TurnArtifacts] = []
-        for ordinal, turn in enumerate(spoken, start=1):
-            normalised = normalise_text(turn.text)
-            lang = detect_lang(normalised)
-            doc = self.pipelines.for_lang(lang)(normalised)
-            sentences = [sentence.text.strip() for sentence in doc.sents if sentence.text.strip()]
-            units = [normalised]
-            if len(sentences) > 1:
-                units += sentences[: self.max_units_per_turn - 1]
-            turns.append(TurnArtifacts(turn, lang, normalised, doc, ordinal, len(spoken) - ordinal + 1, units))
+        spoken = [turn for turn in conversation.turns if is_scored(turn)]
+        turns = [self.prepare_turn(turn, ordinal, len(spoken)) for ordinal, turn in enumerate(spoken, start=1)]
         return conversation, turns
 
+    def prepare_turn(self, turn: Turn, ordinal: int, spoken_count: int) -> TurnArtifacts:
+        """One spoken turn's text artifacts (no embeddings); ``ordinal`` is its 1-based place among spoken turns."""
+        normalised = normalise_text(turn.text)
+        lang = detect_lang(normalised)
+        doc = self.pipelines.for_lang(lang)(normalised)
+        sentences = [sentence.text.strip() for sentence in doc.sents if sentence.text.strip()]
+        units = [normalised]
+        if len(sentences) > 1:
+            units += sentences[: self.max_units_per_turn - 1]
+        return TurnArtifacts(turn, lang, normalised, doc, ordinal, spoken_count - ordinal + 1, units)
 
-def _majority_lang(turns: Sequence[TurnArtifacts]) -> str:
+
+def is_scored(turn: Turn) -> bool:
+    """Only spoken turns with some text are matched, embedded and counted in turn positions."""
+    return turn.spoken and bool(turn.text.strip())
+
+
+def majority_lang(turns: Sequence[TurnArtifacts]) -> str:
+    """The conversation's language when the transcript does not say: Chinese when most spoken turns are."""
     zh = sum(1 for artifacts in turns if artifacts.lang == "zh")
     return "zh" if zh * 2 > len(turns) else "en"

@@ -1,0 +1,79 @@
+"""One JSON shape for every error: ``{"error": {"status", "code", "message", "details"}}``; never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("auditor.api")
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error a client can act on: its status, a stable code and a message naming the field or limit."""
+
+    def __init__(self, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or []
+
+
+def error_body(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"error": {"status": status, "code": code, "message": message, "details": details or []}}
+
+
+def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
+    headers = {"WWW-Authenticate": "ApiKey"} if status == 401 else None
+    return JSONResponse(error_body(status, code, message, details), status_code=status, headers=headers)
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """('body', 'turns', 3, 'text') -> 'turns[3].text' (the way transcript errors name fields)."""
+    path = ""
+    for part in loc:
+        if part in {"body", "query", "path", "header"} and not path:
+            continue
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, error: ApiError) -> JSONResponse:
+        return error_response(error.status, error.code, error.message, error.details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        message = error.detail if isinstance(error.detail, str) else "request failed"
+        return error_response(error.status_code, _CODES.get(error.status_code, "error"), message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        details = [{"field": field_path(i.get("loc", ())), "message": i.get("msg", "")} for i in error.errors()]
+        summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
+        return error_response(422, "invalid_request", summary or "invalid request", details)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "internal error; the server log has the details")

@@ -1,0 +1,1 @@
+"""Routes by resource: health, audits, SOPs, live sessions."""

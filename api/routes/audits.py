@@ -1,0 +1,60 @@
+"""Audit whole conversations: one, or a small batch where each conversation succeeds or fails on its own."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from api.auth import require_key
+from api.dependencies import auditor_for, conversation_from_body, get_service, run_model
+from api.errors import ApiError
+from api.schemas import BatchIn, BatchOut, BatchProblem, TranscriptIn
+from auditor.result import ConversationResult
+
+router = APIRouter(prefix="/v1", tags=["audits"], dependencies=[Depends(require_key)])
+SopQuery = Annotated[str, Query(alias="sop", description="Id of the SOP to audit against (see GET /v1/sops).")]
+
+
+@router.post("/audit", response_model=ConversationResult, summary="Audit one conversation")
+async def audit_one(transcript: TranscriptIn, sop_id: SopQuery, request: Request) -> ConversationResult:
+    """The transcript contract in, the result contract out (DESIGN.md)."""
+    auditor = auditor_for(get_service(request), sop_id)
+    conversation = conversation_from_body(transcript.model_dump(exclude_unset=True), request.app.state.settings)
+    results = await run_model(request.app, auditor.audit_many, [conversation])
+    _count(request, len(conversation.turns), 1)
+    return results[0]
+
+
+@router.post("/audit/batch", response_model=BatchOut, summary="Audit a small batch of conversations")
+async def audit_batch(batch: BatchIn, sop_id: SopQuery, request: Request) -> BatchOut:
+    """Each conversation is checked on its own: the good ones are audited, the bad ones listed in ``errors``."""
+    settings = request.app.state.settings
+    auditor = auditor_for(get_service(request), sop_id)
+    if len(batch.conversations) > settings.max_batch:
+        raise ApiError(
+            422,
+            "batch_too_large",
+            f"{len(batch.conversations)} conversations, more than the limit of {settings.max_batch}; "
+            "use `auditor audit` for large batches",
+        )
+    conversations, problems = [], []
+    for index, raw in enumerate(batch.conversations):
+        try:
+            conversations.append(conversation_from_body(raw, settings, f"conversations[{index}]"))
+        except ApiError as error:
+            problems.append(BatchProblem(index=index, id=_id_of(raw), message=error.message))
+    results = await run_model(request.app, auditor.audit_many, conversations) if conversations else []
+    _count(request, sum(len(c.turns) for c in conversations), len(conversations))
+    return BatchOut(results=results, errors=problems)
+
+
+def _count(request: Request, turns: int, conversations: int) -> None:
+    metrics = request.app.state.metrics
+    metrics.turns.labels("whole").inc(turns)
+    metrics.conversations.inc(conversations)
+
+
+def _id_of(raw: object) -> str | None:
+    value = raw.get("id") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) else None

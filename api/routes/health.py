@@ -1,0 +1,42 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.auth import authenticate
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Models loaded; requests will be served")
+async def readyz(request: Request) -> Any:
+    state = request.app.state
+    if not state.ready:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    service = state.service
+    return {
+        "status": "ready",
+        "sops": sorted(service.sops),
+        "models": service.auditor(min(service.sops)).models if service.sops else {},
+        "notes": service.models.notes,
+        "live_sessions": len(state.sessions),
+    }
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    state = request.app.state
+    if not state.settings.metrics_public:
+        authenticate(request)
+    state.metrics.sessions.set(len(state.sessions))
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,88 @@
+"""The SOPs this service audits against, and validation of an SOP sent in the body (JSON or YAML)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from fastapi import APIRouter, Depends, Request
+
+from api.auth import require_key
+from api.dependencies import get_service
+from api.errors import ApiError
+from api.schemas import SopProblemOut, SopSummary, SopValidation
+from auditor.service import UnknownSopError
+from auditor.sop.loading import SopError, sop_from_mapping
+from auditor.sop.schema import Sop
+
+router = APIRouter(prefix="/v1/sops", tags=["sops"], dependencies=[Depends(require_key)])
+YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain"}
+
+
+@router.get("", response_model=list[SopSummary], summary="List the SOPs")
+async def list_sops(request: Request) -> list[SopSummary]:
+    service = get_service(request)
+    return [
+        SopSummary(
+            id=sop.id,
+            name=sop.name,
+            version=sop.version,
+            languages=sop.languages,
+            description=sop.description,
+            steps=[step.id for step in sop.steps],
+        )
+        for sop in sorted(service.sops.values(), key=lambda s: s.id)
+    ]
+
+
+@router.get("/{sop_id}", response_model=Sop, summary="Fetch one SOP")
+async def get_sop(sop_id: str, request: Request) -> Sop:
+    try:
+        return get_service(request).sop(sop_id)
+    except UnknownSopError as error:
+        raise ApiError(404, "unknown_sop", str(error)) from error
+
+
+@router.post(
+    "/validate",
+    response_model=SopValidation,
+    summary="Validate an SOP (JSON or YAML body)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/yaml": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def validate_sop(request: Request) -> SopValidation:
+    """Every problem at once, each naming the step and field, as `auditor check-sop` reports them."""
+    body = await request.body()
+    media_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    try:
+        if media_type in YAML_TYPES:
+            raw: Any = yaml.safe_load(body.decode("utf-8"))
+        elif media_type == "application/json":
+            raw = json.loads(body)
+        else:
+            raise ApiError(
+                415, "unsupported_media_type", f"send the SOP as application/json or application/yaml, not {media_type}"
+            )
+    except (ValueError, yaml.YAMLError) as error:
+        raise ApiError(400, "unreadable_sop", f"the body is not valid {media_type}: {error}") from error
+    if not isinstance(raw, dict):
+        raise ApiError(422, "invalid_sop", "an SOP must be a mapping (object) with id, name and steps")
+    try:
+        sop = sop_from_mapping(raw, source="<request>")
+    except SopError as error:
+        problems = [
+            SopProblemOut(code=p.code, message=p.message, step_id=p.step_id, field=p.field)
+            for p in error.problems
+        ]
+        return SopValidation(
+            valid=False, sop_id=raw.get("id") if isinstance(raw.get("id"), str) else None, problems=problems
+        )
+    return SopValidation(valid=True, sop_id=sop.id, steps=len(sop.steps), problems=[])

@@ -1,0 +1,87 @@
+"""Service settings, read from ``AUDITOR_*`` environment variables (``auditor serve`` options override them)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every limit has a safe default; auth is on unless ``AUDITOR_AUTH_DISABLED=true`` says otherwise."""
+
+    model_config = SettingsConfigDict(env_prefix="AUDITOR_", extra="ignore")
+
+    embedder: str = Field("use-m", description="Embedding backend: use-m, minilm, hashing or a model folder.")
+    step_model: str | None = Field(None, description="Step scorer folder or 'linear' (default: models/step-scorer).")
+    sop_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="Extra folders of SOP files (comma-separated); a same id overrides."
+    )
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="SHA-256 hashes of the accepted API keys ('sha256:<hex>', comma-separated)."
+    )
+    api_keys_file: Path | None = Field(None, description="A file with one key hash a line ('#' comments).")
+    auth_disabled: bool = Field(False, description="Accept requests without a key: local use only.")
+    metrics_public: bool = Field(False, description="Serve /metrics without a key (for a scraper on a private net).")
+    anomalies: bool = Field(True, description="Score anomalies against the shipped baseline.")
+    max_body_bytes: int = Field(2_000_000, ge=1_000)
+    max_turn_chars: int = Field(10_000, ge=10)
+    max_turns: int = Field(2_000, ge=1)
+    max_batch: int = Field(100, ge=1)
+    max_sessions: int = Field(1_000, ge=1)
+    max_sessions_per_key: int = Field(200, ge=1)
+    session_idle_seconds: float = Field(900.0, gt=0)
+
+    @field_validator("sop_dirs", "api_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _hashes(cls, value: list[str]) -> list[str]:
+        return [normalise_hash(item) for item in value]
+
+    def key_hashes(self) -> set[str]:
+        """Every accepted key hash (hex), from ``api_keys`` and ``api_keys_file``."""
+        hashes = set(self.api_keys)
+        if self.api_keys_file is not None:
+            for number, line in enumerate(self.api_keys_file.read_text(encoding="utf-8").splitlines(), start=1):
+                line = line.split("#", 1)[0].strip()
+                if line:
+                    try:
+                        hashes.add(normalise_hash(line))
+                    except ValueError as error:
+                        raise ValueError(f"{self.api_keys_file}:{number}: {error}") from None
+        return hashes
+
+    def auth_problem(self) -> str | None:
+        """Why the service cannot start safely, or None."""
+        if self.auth_disabled:
+            return None
+        try:
+            if self.key_hashes():
+                return None
+        except (OSError, ValueError) as error:
+            return f"cannot read API keys: {error}"
+        return (
+            "no API key configured: set AUDITOR_API_KEYS to key hashes made by `auditor api-key`, "
+            "or AUDITOR_AUTH_DISABLED=true (or `auditor serve --no-auth`) for local use only"
+        )
+
+
+def hash_key(key: str) -> str:
+    """How keys are stored: the hex SHA-256 of the key (keys are long random strings, not passwords)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def normalise_hash(value: str) -> str:
+    digest = value.strip().lower().removeprefix("sha256:")
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError(f"not a SHA-256 key hash (expected 'sha256:' and 64 hex digits): {value[:12]!r}...")
+    return digest

@@ -1,0 +1,72 @@
+"""`auditor serve` (the HTTP API under uvicorn) and `auditor api-key` (a new key and the hash to configure)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditor.cli.common import EXIT_USAGE, app, console, errors
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 exposes it to the network).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    embedder: Annotated[str | None, typer.Option(help="Embedding backend (default: AUDITOR_EMBEDDER, use-m).")] = None,
+    sop_dir: Annotated[
+        list[Path] | None, typer.Option("--sop-dir", help="Extra folder of SOP files; repeat for several.")
+    ] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Accept requests without an API key (local use only).")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the HTTP API: audits, SOPs, live sessions (HTTP and WebSocket), /metrics; docs at /docs.
+
+    Settings come from AUDITOR_* environment variables (AUDITOR_API_KEYS, AUDITOR_MAX_SESSIONS, ...); these
+    options override them.
+    """
+    import uvicorn
+    from pydantic import ValidationError
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    overrides: dict[str, object] = {}
+    if embedder:
+        overrides["embedder"] = embedder
+    if sop_dir:
+        overrides["sop_dirs"] = sop_dir
+    if no_auth:
+        overrides["auth_disabled"] = True
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        for item in error.errors():
+            name = "AUDITOR_" + str(item["loc"][0]).upper() if item["loc"] else "settings"
+            errors.print(f"[red]{name}:[/red] {item['msg']}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from error
+    if problem := settings.auth_problem():
+        errors.print(f"[red]cannot start:[/red] {problem}", highlight=False)
+        raise typer.Exit(EXIT_USAGE)
+    for missing in [folder for folder in settings.sop_dirs if not folder.is_dir()]:
+        errors.print(f"[red]--sop-dir {missing}: not a folder[/red]", highlight=False)
+        raise typer.Exit(EXIT_USAGE)
+    if settings.auth_disabled:
+        errors.print("[yellow]authentication is off: every request is accepted (local use only)[/yellow]")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, proxy_headers=False)
+
+
+@app.command("api-key")
+def api_key() -> None:
+    """Make a new API key: give the key to the client, put the hash in AUDITOR_API_KEYS (keys are stored hashed)."""
+    from api.settings import hash_key
+
+    key = "sa_" + secrets.token_urlsafe(32)
+    console.print(f"key (give it to the client; it is not stored): [bold]{key}[/bold]", highlight=False)
+    console.print(f"hash (add it to AUDITOR_API_KEYS, comma-separated): sha256:{hash_key(key)}", highlight=False)

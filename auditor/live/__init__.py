@@ -1,0 +1,1 @@
+"""Live audits: conversations scored turn by turn while they happen, with alerts."""

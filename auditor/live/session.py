@@ -1,0 +1,149 @@
+"""A conversation audited while it happens: turns pushed one at a time, each processed and embedded once.
+
+After every turn the session re-derives the verdicts from what it already holds (tokens, sentences, embeddings
+and the turn's similarities to the SOP are never recomputed; only the SOP-relative features that depend on how
+long the call is so far are). Closing it gives exactly the result of auditing the whole transcript at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from auditor.engine import Auditor
+from auditor.live.progress import Alert, AlertTracker, LiveStep, live_steps
+from auditor.result import ConversationResult
+from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts, is_scored, majority_lang
+from auditor.transcripts.conversation import Conversation, Turn
+from auditor.transcripts.records import turn_from_mapping
+from auditor.transcripts.roles import Role
+
+
+@dataclass(frozen=True)
+class CustomerMood:
+    """The customer's dissatisfaction as of the last turn: the latest customer turn's score and the call's."""
+
+    current: float | None
+    conversation: float
+    flagged: bool
+    signals: list[str]
+
+
+@dataclass(frozen=True)
+class LiveUpdate:
+    """What the caller gets back after each pushed turn."""
+
+    turn_index: int
+    turns: int
+    steps: list[LiveStep]
+    dissatisfaction: CustomerMood | None
+    alerts: list[Alert]
+    """Alerts raised by this turn (each alert is raised once per session)."""
+
+    @property
+    def done(self) -> list[str]:
+        return [step.step_id for step in self.steps if step.status in {"done", "late", "out_of_order"}]
+
+    @property
+    def overdue(self) -> list[str]:
+        return [step.step_id for step in self.steps if step.status == "overdue"]
+
+
+@dataclass
+class LiveSession:
+    """One live conversation against one SOP; not thread-safe (the service serialises calls per session)."""
+
+    auditor: Auditor
+    conversation_id: str
+    agent_id: str | None = None
+    lang: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+    turns: list[Turn] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    last_update: LiveUpdate | None = None
+    _scored: list[TurnArtifacts] = field(default_factory=list)
+    _unit_turn: list[int] = field(default_factory=list)
+    _vectors: list[np.ndarray] = field(default_factory=list)
+    _tracker: AlertTracker = field(default_factory=AlertTracker)
+    _result: ConversationResult | None = None
+
+    def push(self, raw_turn: Mapping[str, Any]) -> LiveUpdate:
+        """Add the next turn (the transcript contract's turn object); raise TranscriptError naming a bad field."""
+        turn = turn_from_mapping(raw_turn, index=len(self.turns), path=f"turns[{len(self.turns)}]")
+        self.turns.append(turn)
+        if is_scored(turn):
+            ordinal = len(self._scored) + 1
+            artifacts = self.auditor.builder.prepare_turn(turn, ordinal, ordinal)
+            for earlier in self._scored:
+                earlier.spoken_from_end += 1
+            self._scored.append(artifacts)
+            self._vectors.append(self.auditor.embedder.encode(artifacts.units))
+            self._unit_turn += [turn.index] * len(artifacts.units)
+        result = self._score()
+        steps = live_steps(self.auditor.sop, result, self._artifacts(), self._latest_start())
+        mood = _mood(result, self.turns)
+        new_alerts = self._tracker.update(self.auditor.sop, steps, result, turn)
+        self.alerts += new_alerts
+        self.last_update = LiveUpdate(turn.index, len(self.turns), steps, mood, new_alerts)
+        return self.last_update
+
+    def steps(self) -> list[LiveStep]:
+        """Every step's live status after the last turn (all pending before the first)."""
+        if self.last_update is not None:
+            return self.last_update.steps
+        return [
+            LiveStep(s.id, s.name, "pending", s.required, s.critical, None, 0.0, "not done yet")
+            for s in self.auditor.sop.steps
+        ]
+
+    def close(self) -> ConversationResult:
+        """The final result: the same as auditing the whole transcript, anomaly block included."""
+        conversation = self.conversation()
+        result = self._result if self._result is not None else self._score()
+        return self.auditor.attach_anomalies([conversation], [result])[0]
+
+    def conversation(self) -> Conversation:
+        return Conversation(
+            id=self.conversation_id,
+            turns=list(self.turns),
+            agent_id=self.agent_id,
+            lang=self.lang,
+            metadata=dict(self.metadata),
+        )
+
+    def _artifacts(self) -> ConversationArtifacts:
+        dimension = self.auditor.embedder.dimension
+        vectors = np.vstack(self._vectors) if self._vectors else np.zeros((0, dimension), dtype=np.float32)
+        return ConversationArtifacts(
+            conversation=self.conversation(),
+            lang=self.lang or majority_lang(self._scored),
+            turns=list(self._scored),
+            unit_turn=np.asarray(self._unit_turn, dtype=np.int64),
+            unit_vectors=vectors,
+        )
+
+    def _score(self) -> ConversationResult:
+        self._result = self.auditor.score_artifacts(self._artifacts())
+        return self._result
+
+    def _latest_start(self) -> float | None:
+        return next((turn.start for turn in reversed(self.turns) if turn.start is not None), None)
+
+
+def _mood(result: ConversationResult, turns: list[Turn]) -> CustomerMood | None:
+    block = result.dissatisfaction
+    if block is None:
+        return None
+    customer = {turn.index for turn in turns if turn.role is Role.CUSTOMER}
+    latest = next((entry for entry in reversed(block.turns) if entry.turn_index in customer), None)
+    return CustomerMood(
+        current=latest.score if latest else None,
+        conversation=block.score,
+        flagged=block.flagged,
+        signals=list(latest.signals) if latest else [],
+    )

@@ -1,0 +1,45 @@
+"""SOPs: list, fetch, and validate one sent in the body as JSON or YAML."""
+
+from __future__ import annotations
+
+from tests.api.conftest import HEADERS
+
+YAML = {"content-type": "application/yaml"}
+
+
+def test_list_and_fetch_sops(client):
+    listed = {sop["id"]: sop for sop in client.get("/v1/sops", headers=HEADERS).json()}
+    assert {"complaint-handling", "bank-phone-service", "card-check"} <= set(listed)
+    assert listed["card-check"]["steps"] == ["greet", "verify", "discuss", "close"]
+    sop = client.get("/v1/sops/card-check", headers=HEADERS).json()
+    assert sop["steps"][1]["critical"] is True and sop["steps"][1]["before"] == ["discuss"]
+    missing = client.get("/v1/sops/nope", headers=HEADERS)
+    assert missing.status_code == 404 and "card-check" in missing.json()["error"]["message"]
+
+
+def test_validate_a_good_sop_as_json(client):
+    sop = {"id": "mini", "name": "Mini", "steps": [{"id": "greet", "name": "Greet", "keywords": ["hello"]}]}
+    assert client.post("/v1/sops/validate", json=sop, headers=HEADERS).json() == {
+        "valid": True,
+        "sop_id": "mini",
+        "steps": 1,
+        "problems": [],
+    }
+
+
+def test_validate_names_every_problem_by_step_and_field(client):
+    body = "id: mini\nname: Mini\nsteps:\n  - id: a\n    name: A\n    before: [zz]\n  - id: a\n    name: B\n"
+    result = client.post("/v1/sops/validate", content=body, headers=HEADERS | YAML).json()
+    assert result["valid"] is False
+    fields = {(p["step_id"], p["field"]) for p in result["problems"]}
+    assert ("a", "before") in fields
+    assert len(result["problems"]) >= 2
+
+
+def test_unreadable_or_wrongly_typed_bodies_are_clear_4xx(client):
+    broken = client.post("/v1/sops/validate", content="id: [unclosed", headers=HEADERS | YAML)
+    assert broken.status_code == 400 and broken.json()["error"]["code"] == "unreadable_sop"
+    listed = client.post("/v1/sops/validate", json=["not", "a", "mapping"], headers=HEADERS)
+    assert listed.status_code == 422
+    xml = client.post("/v1/sops/validate", content="<sop/>", headers=HEADERS | {"content-type": "application/xml"})
+    assert xml.status_code == 415
