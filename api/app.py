@@ -45,7 +45,13 @@ def create_app(settings: Settings | None = None, service: AuditService | None = 
         if service is None:
             loop = asyncio.get_running_loop()
             models = await loop.run_in_executor(
-                executor, lambda: load_models(settings.embedder, settings.step_model, anomalies=settings.anomalies)
+                executor,
+                lambda: load_models(
+                    settings.embedder,
+                    settings.step_model,
+                    anomalies=settings.anomalies,
+                    threads=settings.embedder_threads,
+                ),
             )
             app.state.service = await loop.run_in_executor(
                 executor, lambda: AuditService.start(models, settings.sop_dirs)

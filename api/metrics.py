@@ -39,7 +39,8 @@ class Metrics:
 
 
 class MetricsMiddleware:
-    """Counts and times every HTTP request under its route template (e.g. /v1/sessions/{session_id}/turns)."""
+    """Counts and times every HTTP request under its route template (e.g. /v1/sessions/{session_id}/turns), and
+    tells the client the server time in a ``Server-Timing: app;dur=<ms>`` header."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics):
         self.app = app
@@ -55,6 +56,10 @@ class MetricsMiddleware:
         async def send_status(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                headers = list(message.get("headers", []))
+                headers.append((b"server-timing", f"app;dur={elapsed_ms:.2f}".encode()))
+                message = {**message, "headers": headers}
             await send(message)
 
         try:

@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AUDITOR_", extra="ignore")
 
     embedder: str = Field("use-m", description="Embedding backend: use-m, minilm, hashing or a model folder.")
+    embedder_threads: int = Field(1, ge=1, le=64, description="Threads per embedding call (1 suits turn-by-turn).")
     step_model: str | None = Field(None, description="Step scorer folder or 'linear' (default: models/step-scorer).")
     sop_dirs: Annotated[list[Path], NoDecode] = Field(
         default_factory=list, description="Extra folders of SOP files (comma-separated); a same id overrides."

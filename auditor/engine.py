@@ -83,10 +83,11 @@ class Auditor:
             return results
         return with_anomalies(self.anomaly_detector, conversations, results)
 
-    def score_artifacts(self, artifacts: ConversationArtifacts) -> ConversationResult:
+    def score_artifacts(self, artifacts: ConversationArtifacts, *, dissatisfaction: bool = True) -> ConversationResult:
         """The result of one conversation from its artifacts (anomalies excepted: they need the baseline pass).
 
-        Live sessions call this after each pushed turn on artifacts they grow turn by turn.
+        Live sessions call this after each pushed turn on artifacts they grow turn by turn, leaving out the
+        dissatisfaction block (``dissatisfaction=False``) after turns that are not the customer's.
         """
         conversation = artifacts.conversation
         candidates = self.semantic.candidates(artifacts, self.index)
@@ -108,7 +109,7 @@ class Auditor:
         if conversation.source:
             metadata.setdefault("source", conversation.source)
         flags, models, unhappy = list(outcome.flags), self.models, None
-        if self.dissatisfaction is not None:
+        if self.dissatisfaction is not None and dissatisfaction:
             scored = self.dissatisfaction.score(artifacts)
             unhappy = scored.block.model_copy(update={"trajectory": scored.trajectory.as_dict()})
             flags += [DISSATISFIED_FLAG] if unhappy.flagged else []

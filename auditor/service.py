@@ -45,13 +45,17 @@ class SharedModels:
         )
 
 
-def load_models(embedder: str = "use-m", step_model: str | None = None, *, anomalies: bool = True) -> SharedModels:
+def load_models(
+    embedder: str = "use-m", step_model: str | None = None, *, anomalies: bool = True, threads: int = 2
+) -> SharedModels:
     """Load the embedder, the step scorer and the shipped dissatisfaction and anomaly models.
 
     A missing embedder or step model raises (ModelUnavailableError / ModelFileError, naming what to install or
     train); an unusable optional model is left out with a note, and the audit goes on without that block.
+    ``threads`` is the embedder's own parallelism: 2 for batches, 1 for a service encoding a turn at a time
+    (measured on 2 cores: one sentence p50 2.1 ms with 1 thread, 14 ms with 2 when the cores are busy).
     """
-    embedding = make_embedder(embedder)
+    embedding = make_embedder(embedder, threads=threads)
     models = SharedModels(embedder=embedding, scorer=choose_scorer(embedding.name, step_model))
     if DEFAULT_MODEL_DIR.exists():
         try:

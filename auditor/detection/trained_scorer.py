@@ -56,6 +56,7 @@ class TrainedStepScorer:
                 f"model was trained on features {metadata.feature_names}, this auditor computes {list(FEATURE_NAMES)}"
             )
         self.estimator = estimator
+        self._linear = _folded_linear(estimator)
         self.metadata = metadata
 
     @property
@@ -75,6 +76,9 @@ class TrainedStepScorer:
         return f"{self.metadata.trained_on}; created {self.metadata.created}"
 
     def probabilities(self, features: PairFeatures) -> np.ndarray:
+        if self._linear is not None:  # the same numbers as predict_proba, without sklearn's per-call checks
+            weights, bias = self._linear
+            return np.asarray(1.0 / (1.0 + np.exp(-(features.matrix @ weights + bias))))
         return np.asarray(self.estimator.predict_proba(features.matrix)[:, 1])
 
     def save(self, folder: Path, card: str) -> None:
@@ -89,3 +93,27 @@ class TrainedStepScorer:
     def load(cls, folder: Path) -> TrainedStepScorer:
         estimator, metadata = load_model_folder(folder, MODEL_FILE, METADATA_FILE, TRUSTED_TYPES, "`auditor train`")
         return cls(estimator, ScorerMetadata(**metadata))
+
+
+def _folded_linear(estimator: Any) -> tuple[np.ndarray, float] | None:
+    """A binary scale -> logistic pipeline folded into one weight vector and bias, or None for anything else.
+
+    sklearn checks its inputs on every call (about 1 ms); a live session scores after every turn, so the shipped
+    pipeline is applied as plain numpy: sigmoid(((x - mean) / scale) @ coef + intercept).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if not isinstance(estimator, Pipeline) or len(estimator.steps) != 2:
+        return None
+    scaler, classifier = estimator.steps[0][1], estimator.steps[1][1]
+    if not isinstance(scaler, StandardScaler) or not isinstance(classifier, LogisticRegression):
+        return None
+    if classifier.coef_.shape[0] != 1:
+        return None
+    mean = scaler.mean_ if scaler.with_mean and scaler.mean_ is not None else 0.0
+    scale = scaler.scale_ if scaler.with_std and scaler.scale_ is not None else 1.0
+    weights = classifier.coef_[0] / scale
+    bias = float(classifier.intercept_[0] - np.sum(weights * mean))
+    return np.asarray(weights, dtype=np.float64), bias

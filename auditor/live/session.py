@@ -84,9 +84,10 @@ class LiveSession:
             self._scored.append(artifacts)
             self._vectors.append(self.auditor.embedder.encode(artifacts.units))
             self._unit_turn += [turn.index] * len(artifacts.units)
-        result = self._score()
+        customer = turn.role is Role.CUSTOMER
+        result = self._score(dissatisfaction=customer)
         steps = live_steps(self.auditor.sop, result, self._artifacts(), self._latest_start())
-        mood = _mood(result, self.turns)
+        mood = _mood(result, self.turns) if customer or self.last_update is None else self.last_update.dissatisfaction
         new_alerts = self._tracker.update(self.auditor.sop, steps, result, turn)
         self.alerts += new_alerts
         self.last_update = LiveUpdate(turn.index, len(self.turns), steps, mood, new_alerts)
@@ -103,9 +104,11 @@ class LiveSession:
 
     def close(self) -> ConversationResult:
         """The final result: the same as auditing the whole transcript, anomaly block included."""
-        conversation = self.conversation()
-        result = self._result if self._result is not None else self._score()
-        return self.auditor.attach_anomalies([conversation], [result])[0]
+        complete = self._result is not None and (
+            self._result.dissatisfaction is not None or self.auditor.dissatisfaction is None
+        )
+        result = self._result if complete and self._result is not None else self._score()
+        return self.auditor.attach_anomalies([self.conversation()], [result])[0]
 
     def conversation(self) -> Conversation:
         return Conversation(
@@ -127,8 +130,10 @@ class LiveSession:
             unit_vectors=vectors,
         )
 
-    def _score(self) -> ConversationResult:
-        self._result = self.auditor.score_artifacts(self._artifacts())
+    def _score(self, dissatisfaction: bool = True) -> ConversationResult:
+        """Verdicts on the turns so far; the customer's mood only changes with a customer turn, so after other
+        turns the dissatisfaction model is not run (close() completes the result)."""
+        self._result = self.auditor.score_artifacts(self._artifacts(), dissatisfaction=dissatisfaction)
         return self._result
 
     def _latest_start(self) -> float | None:

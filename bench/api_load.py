@@ -1,0 +1,332 @@
+"""Load the HTTP API on loopback and measure what a contact-center platform would see.
+
+Starts `auditor serve` (the real default multilingual models) in a subprocess, then drives it from an asyncio
+load generator with open-loop schedules:
+
+- live: 50 concurrent sessions pushing turns at 100 turns/s in all (each call replays a corpus conversation,
+  closes, and a new call opens), timed per pushed turn;
+- whole: 20-turn conversations audited at 10 requests/s;
+- soak (optional): the live load for longer, with the server's memory sampled throughout.
+
+Server-side time is read from each response's ``Server-Timing`` header (request in to response out, queueing on
+the model thread included); client-side time adds the loopback HTTP and the generator itself, which shares the
+same 2 cores.
+
+    python bench/api_load.py                      # 60 s live + 60 s whole
+    python bench/api_load.py --soak-seconds 600   # adds the 10-minute soak
+    python bench/api_load.py --write              # also writes the api-latency section of docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.report import replace_section  # noqa: E402
+
+SOPS = ("complaint-handling", "service-request", "general-inbound-call", "bank-phone-service")
+
+
+@dataclass
+class Timings:
+    server_ms: list[float] = field(default_factory=list)
+    client_ms: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    alerts: int = 0
+
+    def record(self, response: httpx.Response | None, started: float, error: str | None = None) -> None:
+        if error is not None or response is None or response.status_code >= 400:
+            key = error or f"HTTP {response.status_code if response is not None else '?'}"
+            self.errors[key] = self.errors.get(key, 0) + 1
+            return
+        self.client_ms.append((time.perf_counter() - started) * 1000)
+        header = response.headers.get("server-timing", "")
+        if "dur=" in header:
+            self.server_ms.append(float(header.split("dur=")[1].split(",")[0]))
+
+    def row(self, name: str, rate: str, seconds: float, memory: MemorySampler) -> dict[str, object]:
+        server = np.asarray(self.server_ms) if self.server_ms else np.zeros(1)
+        client = np.asarray(self.client_ms) if self.client_ms else np.zeros(1)
+        return {
+            "scenario": name,
+            "target rate": rate,
+            "achieved /s": round(len(self.client_ms) / seconds, 1),
+            "requests": len(self.client_ms) + sum(self.errors.values()),
+            "errors": sum(self.errors.values()),
+            "server p50 ms": round(float(np.percentile(server, 50)), 1),
+            "server p99 ms": round(float(np.percentile(server, 99)), 1),
+            "client p50 ms": round(float(np.percentile(client, 50)), 1),
+            "client p99 ms": round(float(np.percentile(client, 99)), 1),
+            "RSS start MiB": memory.start_mib,
+            "RSS end MiB": memory.end_mib,
+            "RSS max MiB": memory.max_mib,
+        }
+
+
+@dataclass
+class MemorySampler:
+    pid: int
+    samples: list[tuple[float, float]] = field(default_factory=list)
+
+    def rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+        return 0.0
+
+    async def run(self, every: float = 2.0) -> None:
+        while True:
+            self.samples.append((time.monotonic(), self.rss_mib()))
+            await asyncio.sleep(every)
+
+    @property
+    def start_mib(self) -> float:
+        return self.samples[0][1] if self.samples else 0.0
+
+    @property
+    def end_mib(self) -> float:
+        return self.samples[-1][1] if self.samples else 0.0
+
+    @property
+    def max_mib(self) -> float:
+        return max((rss for _, rss in self.samples), default=0.0)
+
+    def slope_mib_per_min(self, skip_seconds: float = 60.0) -> float:
+        """Growth of RSS after the first minute (warm-up), by least squares."""
+        if len(self.samples) < 3:
+            return 0.0
+        t0 = self.samples[0][0]
+        points = [(t - t0, rss) for t, rss in self.samples if t - t0 >= skip_seconds] or self.samples
+        if len(points) < 3:
+            return 0.0
+        x = np.asarray([p[0] for p in points])
+        y = np.asarray([p[1] for p in points])
+        return round(float(np.polyfit(x, y, 1)[0] * 60), 2)
+
+
+def corpus_calls() -> list[tuple[str, dict]]:
+    """(sop id, transcript) for every bundled corpus conversation (en, zh-Hans, zh-Hant)."""
+    calls = []
+    for sop_id in SOPS:
+        for lang in ("en", "zh-Hans", "zh-Hant"):
+            path = REPO / "corpora" / lang / f"{sop_id}.jsonl"
+            calls += [(sop_id, json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return calls
+
+
+def twenty_turn_calls(calls: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """20-turn conversations: a corpus call followed by the opening of another call of the same SOP and script."""
+    out = []
+    for index, (sop_id, transcript) in enumerate(calls):
+        same = [t for s, t in calls if s == sop_id and t.get("lang") == transcript.get("lang") and t is not transcript]
+        extra = same[index % len(same)]["turns"] if same else transcript["turns"]
+        turns = (transcript["turns"] + extra + transcript["turns"])[:20]
+        out.append((sop_id, {**transcript, "id": f"{transcript['id']}-20", "turns": turns}))
+    return out
+
+
+async def live_load(client: httpx.AsyncClient, sessions: int, rate: float, seconds: float, timings: Timings) -> None:
+    calls = corpus_calls()
+    interval = sessions / rate  # each session pushes one turn every `interval` seconds
+    deadline = time.perf_counter() + seconds
+    counter = itertools.count()
+
+    async def one_caller(offset: float) -> None:
+        await asyncio.sleep(offset)
+        next_at = time.perf_counter()
+        while time.perf_counter() < deadline:
+            sop_id, transcript = calls[next(counter) % len(calls)]
+            opened = await client.post(
+                "/v1/sessions",
+                json={"sop_id": sop_id, "agent_id": transcript.get("agent_id"), "lang": transcript.get("lang")},
+            )
+            if opened.status_code != 201:
+                timings.record(opened, 0.0)
+                await asyncio.sleep(interval)
+                continue
+            session_id = opened.json()["session_id"]
+            for turn in transcript["turns"]:
+                next_at += interval
+                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+                if time.perf_counter() >= deadline:
+                    break
+                started = time.perf_counter()
+                try:
+                    response = await client.post(f"/v1/sessions/{session_id}/turns", json=turn)
+                except httpx.HTTPError as error:
+                    timings.record(None, started, type(error).__name__)
+                    continue
+                timings.record(response, started)
+                if response.status_code == 200:
+                    timings.alerts += len(response.json()["alerts"])
+            closed = await client.post(f"/v1/sessions/{session_id}/close")
+            if closed.status_code != 200:
+                timings.errors[f"close HTTP {closed.status_code}"] = timings.errors.get("close", 0) + 1
+
+    await asyncio.gather(*(one_caller(i * interval / sessions) for i in range(sessions)))
+
+
+async def whole_load(client: httpx.AsyncClient, rate: float, seconds: float, timings: Timings) -> None:
+    calls = twenty_turn_calls(corpus_calls())
+    random.Random(0).shuffle(calls)
+    tasks = []
+    started_at = time.perf_counter()
+
+    async def one(sop_id: str, transcript: dict) -> None:
+        started = time.perf_counter()
+        try:
+            response = await client.post("/v1/audit", params={"sop": sop_id}, json=transcript)
+        except httpx.HTTPError as error:
+            timings.record(None, started, type(error).__name__)
+            return
+        timings.record(response, started)
+
+    for index in itertools.count():
+        at = started_at + index / rate
+        if at >= started_at + seconds:
+            break
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(*calls[index % len(calls)])))
+    await asyncio.gather(*tasks)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_server(port: int, embedder: str) -> subprocess.Popen[bytes]:
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "AUDITOR_EMBEDDER": embedder}
+    command = [sys.executable, "-m", "auditor.cli", "serve", "--port", str(port), "--no-auth", "--log-level", "warning"]
+    return subprocess.Popen(command, env=env, cwd=REPO)
+
+
+async def wait_ready(base: str, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=base) as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get("/readyz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.5)
+    raise SystemExit("the server did not become ready")
+
+
+async def run(args: argparse.Namespace) -> list[dict[str, object]]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(port, args.embedder)
+    rows = []
+    try:
+        await wait_ready(base)
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
+            warm = Timings()
+            await live_load(client, 10, 20, 5, warm)  # model and code paths warm before measuring
+            scenarios = [
+                ("live turns", f"{args.rate:g} turns/s over {args.sessions} sessions", args.live_seconds, "live"),
+                ("whole conversation (20 turns)", f"{args.whole_rate:g} requests/s", args.whole_seconds, "whole"),
+            ]
+            if args.soak_seconds:
+                scenarios.append(
+                    (
+                        "soak: live turns",
+                        f"{args.rate:g} turns/s, {args.soak_seconds / 60:g} min",
+                        args.soak_seconds,
+                        "live",
+                    )
+                )
+            for name, rate, seconds, kind in scenarios:
+                if seconds <= 0:
+                    continue
+                memory = MemorySampler(server.pid)
+                sampler = asyncio.create_task(memory.run())
+                timings = Timings()
+                began = time.perf_counter()
+                if kind == "live":
+                    await live_load(client, args.sessions, args.rate, seconds, timings)
+                else:
+                    await whole_load(client, args.whole_rate, seconds, timings)
+                elapsed = time.perf_counter() - began
+                memory.samples.append((time.monotonic(), memory.rss_mib()))
+                sampler.cancel()
+                row = timings.row(name, rate, elapsed, memory)
+                row["RSS growth MiB/min"] = memory.slope_mib_per_min()
+                row["error kinds"] = ", ".join(f"{k}: {v}" for k, v in timings.errors.items()) or "none"
+                rows.append(row)
+                print(json.dumps(row, ensure_ascii=False), flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return rows
+
+
+def markdown(rows: list[dict[str, object]], args: argparse.Namespace) -> str:
+    columns = [
+        "scenario",
+        "target rate",
+        "achieved /s",
+        "requests",
+        "errors",
+        "server p50 ms",
+        "server p99 ms",
+        "client p50 ms",
+        "client p99 ms",
+        "RSS start MiB",
+        "RSS max MiB",
+        "RSS end MiB",
+        "RSS growth MiB/min",
+    ]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(row.get(c, "")) for c in columns) + " |" for row in rows]
+    notes = (
+        f"\n`auditor serve` with the `{args.embedder}` embedder, one uvicorn worker, models on one thread; the load "
+        "generator runs on the same 2 cores. Server time is the `Server-Timing` header (request in to response "
+        "out, queueing included). Live calls replay the bundled corpus conversations (en, zh-Hans, zh-Hant) "
+        "against their SOPs, closing each call and opening the next. Targets (issue 5): live p50 <= 10 ms and "
+        "p99 <= 40 ms at 100 turns/s over 50 sessions; whole 20-turn conversation p99 <= 150 ms at 10 requests/s; "
+        "zero errors; memory flat over a 10-minute soak."
+    )
+    return "\n".join(lines) + "\n" + notes + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--embedder", default="use-m")
+    parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=100.0, help="live turns per second in all")
+    parser.add_argument("--live-seconds", type=float, default=60.0)
+    parser.add_argument("--whole-rate", type=float, default=10.0)
+    parser.add_argument("--whole-seconds", type=float, default=60.0)
+    parser.add_argument("--soak-seconds", type=float, default=0.0)
+    parser.add_argument("--write", action="store_true", help="write docs/benchmarks.md (section api-latency)")
+    args = parser.parse_args()
+    rows = asyncio.run(run(args))
+    if args.write:
+        command = "python bench/api_load.py --write" + (
+            f" --soak-seconds {args.soak_seconds:g}" if args.soak_seconds else ""
+        )
+        replace_section("api-latency", command, markdown(rows, args))
+
+
+if __name__ == "__main__":
+    main()
