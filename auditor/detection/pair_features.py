@@ -82,52 +82,62 @@ def margins(sim: np.ndarray) -> np.ndarray:
 
 
 def pair_features(artifacts: ConversationArtifacts, index: SopIndex, description_offset: float) -> PairFeatures:
-    """Feature rows for every spoken turn x SOP step whose speaker matches; the best unit of the turn per step."""
+    """Feature rows for every spoken turn x SOP step whose speaker matches; the best unit of the turn per step.
+
+    Rows are ordered by step, then turn. Vectorised over turns and steps: a live session calls this after
+    every pushed turn.
+    """
     sims = _unit_similarities(artifacts.unit_vectors, index, description_offset)
     unit_margin = margins(sims.combined)
-    step_count = len(index.steps)
-    spoken = len(artifacts.turns)
-    turn_rows = {t.turn.index: np.flatnonzero(artifacts.unit_turn == t.turn.index) for t in artifacts.turns}
-    turn_best = {index_: sims.combined[rows].max(axis=0) for index_, rows in turn_rows.items() if len(rows)}
-    turn_ranks = {index_: np.argsort(np.argsort(-best)) for index_, best in turn_best.items()}
-    rows_out: list[list[float]] = []
-    turns_out, columns_out, units_out = [], [], []
-    for column, prototypes in enumerate(index.steps):
-        role = Role(prototypes.step.speaker)
-        eligible = [t for t in artifacts.turns if t.turn.role is role and len(turn_rows[t.turn.index])]
-        if not eligible:
-            continue
-        best_turn = max(eligible, key=lambda t: turn_best[t.turn.index][column]).turn.index
-        step_place = (column + 0.5) / step_count
-        for turn_artifacts in eligible:
-            turn_index = turn_artifacts.turn.index
-            rows = turn_rows[turn_index]
-            unit = int(rows[np.argmax(sims.combined[rows, column])])
-            rank = int(turn_ranks[turn_index][column])
-            turn_place = (turn_artifacts.spoken_ordinal - 0.5) / spoken
-            rows_out.append(
-                [
-                    float(sims.combined[unit, column]),
-                    float(unit_margin[unit, column]),
-                    abs(turn_place - step_place),
-                    float(len(prototypes.example_vectors) > 0),
-                    float(sims.examples[unit, column]),
-                    float(sims.description[unit, column]),
-                    float(sims.example_top2[unit, column]),
-                    min(rank, 3) / 3,
-                    float(rank == 0 and best_turn == turn_index),
-                    turn_place,
-                    step_place,
-                    float(np.log1p(len(turn_artifacts.normalised)) / 6),
-                ]
-            )
-            turns_out.append(turn_index)
-            columns_out.append(column)
-            units_out.append(unit)
-    matrix = np.asarray(rows_out, dtype=np.float64).reshape(-1, len(FEATURE_NAMES))
+    step_count, spoken = len(index.steps), len(artifacts.turns)
+    turn_rows = [np.flatnonzero(artifacts.unit_turn == t.turn.index) for t in artifacts.turns]
+    # per turn x step: the turn's best unit for the step, and the turn's best similarity to it
+    best_unit = np.zeros((spoken, step_count), dtype=np.int64)
+    turn_best = np.full((spoken, step_count), -np.inf)
+    for position, rows in enumerate(turn_rows):
+        if len(rows):
+            best_unit[position] = rows[np.argmax(sims.combined[rows], axis=0)]
+            turn_best[position] = sims.combined[rows].max(axis=0)
+    turn_ranks = np.argsort(np.argsort(-turn_best, axis=1), axis=1)
+    roles = np.asarray([Role(p.step.speaker) for p in index.steps], dtype=object)
+    turn_roles = np.asarray([t.turn.role for t in artifacts.turns], dtype=object)
+    has_units = np.asarray([len(rows) > 0 for rows in turn_rows], dtype=bool)
+    eligible = (
+        (turn_roles[:, None] == roles[None, :]) & has_units[:, None] if spoken else np.zeros((0, step_count), bool)
+    )
+    best_turn = np.argmax(np.where(eligible, turn_best, -np.inf), axis=0) if spoken else np.zeros(step_count, int)
+    columns, positions = np.nonzero(eligible.T)  # by step, then turn
+    units = best_unit[positions, columns]
+    ranks = turn_ranks[positions, columns]
+    ordinals = np.asarray([t.spoken_ordinal for t in artifacts.turns], dtype=np.float64)
+    lengths = np.asarray([len(t.normalised) for t in artifacts.turns], dtype=np.float64)
+    turn_place = (ordinals[positions] - 0.5) / max(spoken, 1)
+    step_place = (columns + 0.5) / step_count
+    has_examples = np.asarray([len(p.example_vectors) > 0 for p in index.steps], dtype=np.float64)
+    matrix = (
+        np.column_stack(
+            [
+                sims.combined[units, columns],
+                unit_margin[units, columns],
+                np.abs(turn_place - step_place),
+                has_examples[columns],
+                sims.examples[units, columns],
+                sims.description[units, columns],
+                sims.example_top2[units, columns],
+                np.minimum(ranks, 3) / 3,
+                ((ranks == 0) & (best_turn[columns] == positions)).astype(np.float64),
+                turn_place,
+                step_place,
+                np.log1p(lengths[positions]) / 6,
+            ]
+        )
+        .astype(np.float64)
+        .reshape(-1, len(FEATURE_NAMES))
+    )
+    turn_indices = np.asarray([t.turn.index for t in artifacts.turns], dtype=np.int64)
     return PairFeatures(
-        np.asarray(turns_out, dtype=np.int64),
-        np.asarray(columns_out, dtype=np.int64),
-        np.asarray(units_out, dtype=np.int64),
+        turn_indices[positions] if spoken else np.zeros(0, np.int64),
+        columns.astype(np.int64),
+        units.astype(np.int64),
         matrix,
     )
