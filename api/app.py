@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.limits import BodyLimitMiddleware
+from api.limits import BodyLimitMiddleware, RateLimiter
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import audits, health, sessions, sops
 from api.settings import Settings
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, service: AuditService | None = 
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.ready = False
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

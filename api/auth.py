@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 
 from fastapi import Request
 from starlette.requests import HTTPConnection
@@ -36,5 +37,15 @@ def authenticate(connection: HTTPConnection) -> str:
 
 
 async def require_key(request: Request) -> str:
-    """FastAPI dependency for every protected route."""
-    return authenticate(request)
+    """FastAPI dependency for every protected route: a valid key, within its request rate."""
+    owner = authenticate(request)
+    wait = request.app.state.rate_limiter.allow(owner)
+    if wait is not None:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"more than {request.app.state.settings.rate_limit_per_second:g} requests a second for this key; "
+            f"retry in {wait:.2f} s",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+    return owner

@@ -21,9 +21,18 @@ from auditor.transcripts.records import conversation_from_mapping
 T = TypeVar("T")
 
 
-async def run_model(app: Any, work: Callable[..., T], *args: Any) -> T:
-    """Run model work on the single model thread: requests are served concurrently, scoring one at a time."""
-    return await asyncio.get_running_loop().run_in_executor(app.state.executor, work, *args)
+async def run_model(app: Any, work: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
+    """Run model work on the single model thread: requests are served concurrently, scoring one at a time.
+
+    With ``timeout``, a request waiting longer gets 503 ``timeout`` (work not started yet is dropped).
+    """
+    future = asyncio.get_running_loop().run_in_executor(app.state.executor, work, *args)
+    if timeout is None:
+        return await future
+    try:
+        return await asyncio.wait_for(future, timeout)
+    except TimeoutError as error:
+        raise ApiError(503, "timeout", f"the audit took longer than {timeout:g} s; retry later or send less") from error
 
 
 def get_service(request: Request) -> AuditService:

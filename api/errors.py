@@ -19,6 +19,7 @@ _CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    408: "timeout",
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
@@ -30,20 +31,34 @@ _CODES = {
 class ApiError(Exception):
     """An error a client can act on: its status, a stable code and a message naming the field or limit."""
 
-    def __init__(self, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details or []
+        self.headers = headers or {}
 
 
 def error_body(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"error": {"status": status, "code": code, "message": message, "details": details or []}}
 
 
-def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "ApiKey"} if status == 401 else None
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    headers = ({"WWW-Authenticate": "ApiKey"} if status == 401 else {}) | (headers or {})
     return JSONResponse(error_body(status, code, message, details), status_code=status, headers=headers)
 
 
@@ -60,7 +75,7 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> JSONResponse:
-        return error_response(error.status, error.code, error.message, error.details)
+        return error_response(error.status, error.code, error.message, error.details, error.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:

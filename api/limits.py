@@ -1,8 +1,11 @@
-"""Request-body size limit, enforced before the body is parsed (Content-Length and streamed bodies alike)."""
+"""Limits: request-body size (enforced before the body is parsed, declared or streamed) and a rate per API key."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -57,3 +60,26 @@ class BodyLimitMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class RateLimiter:
+    """A token bucket per API key: ``rate`` requests a second on average, bursts up to ``burst``."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic):
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, owner: str) -> float | None:
+        """None when the request may go ahead; otherwise the seconds to wait before the next one will."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(owner, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[owner] = (tokens - 1.0, now)
+                return None
+            self._buckets[owner] = (tokens, now)
+            return (1.0 - tokens) / self.rate

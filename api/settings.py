@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     max_sessions: int = Field(1_000, ge=1)
     max_sessions_per_key: int = Field(200, ge=1)
     session_idle_seconds: float = Field(900.0, gt=0)
+    rate_limit_per_second: float = Field(300.0, gt=0, description="Requests a second per API key, on average.")
+    rate_limit_burst: float = Field(600.0, ge=1, description="Requests a key may send at once before waiting.")
+    request_timeout_seconds: float = Field(30.0, gt=0, description="Longest an audit request may take (503).")
 
     @field_validator("sop_dirs", "api_keys", mode="before")
     @classmethod

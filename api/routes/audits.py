@@ -21,7 +21,8 @@ async def audit_one(transcript: TranscriptIn, sop_id: SopQuery, request: Request
     """The transcript contract in, the result contract out (DESIGN.md)."""
     auditor = auditor_for(get_service(request), sop_id)
     conversation = conversation_from_body(transcript.model_dump(exclude_unset=True), request.app.state.settings)
-    results = await run_model(request.app, auditor.audit_many, [conversation])
+    timeout = request.app.state.settings.request_timeout_seconds
+    results = await run_model(request.app, auditor.audit_many, [conversation], timeout=timeout)
     _count(request, len(conversation.turns), 1)
     return results[0]
 
@@ -44,7 +45,8 @@ async def audit_batch(batch: BatchIn, sop_id: SopQuery, request: Request) -> Bat
             conversations.append(conversation_from_body(raw, settings, f"conversations[{index}]"))
         except ApiError as error:
             problems.append(BatchProblem(index=index, id=_id_of(raw), message=error.message))
-    results = await run_model(request.app, auditor.audit_many, conversations) if conversations else []
+    timeout = settings.request_timeout_seconds
+    results = await run_model(request.app, auditor.audit_many, conversations, timeout=timeout) if conversations else []
     _count(request, sum(len(c.turns) for c in conversations), len(conversations))
     return BatchOut(results=results, errors=problems)
 

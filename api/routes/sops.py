@@ -17,6 +17,19 @@ from auditor.sop.loading import SopError, sop_from_mapping
 from auditor.sop.schema import Sop
 
 router = APIRouter(prefix="/v1/sops", tags=["sops"], dependencies=[Depends(require_key)])
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without anchors and aliases: a request cannot expand into a "billion laughs" document."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not accepted in a request", self.peek_event().start_mark
+            )
+        return super().compose_node(parent, index)
+
+
 YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain"}
 
 
@@ -64,7 +77,7 @@ async def validate_sop(request: Request) -> SopValidation:
     media_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     try:
         if media_type in YAML_TYPES:
-            raw: Any = yaml.safe_load(body.decode("utf-8"))
+            raw: Any = yaml.load(body.decode("utf-8"), Loader=_NoAliasLoader)
         elif media_type == "application/json":
             raw = json.loads(body)
         else:

@@ -118,3 +118,26 @@ def test_metrics_count_requests_and_turns(client):
     assert 'auditor_http_requests_total{method="POST",route="/v1/audit",status="200"}' in text
     assert 'auditor_turns_scored_total{mode="whole"}' in text
     assert "auditor_http_request_seconds_bucket" in text
+
+
+def test_a_key_over_its_rate_gets_429_with_retry_after(sop_dir):
+    with TestClient(create_app(make_settings(sop_dir, rate_limit_per_second=1, rate_limit_burst=3))) as slow:
+        statuses = [slow.get("/v1/sops", headers=HEADERS).status_code for _ in range(5)]
+        assert statuses[:3] == [200, 200, 200] and statuses[3:] == [429, 429]
+        refused = slow.get("/v1/sops", headers=HEADERS)
+        assert refused.json()["error"]["code"] == "rate_limited" and int(refused.headers["retry-after"]) >= 1
+        assert slow.get("/healthz").status_code == 200  # probes are not rate limited
+
+
+def test_an_audit_over_the_time_limit_is_a_503_and_the_server_goes_on(sop_dir, monkeypatch):
+    import time
+
+    with TestClient(create_app(make_settings(sop_dir, request_timeout_seconds=0.2))) as client:
+        auditor = client.app.state.service.auditor("card-check")
+        real = auditor.audit_many
+        monkeypatch.setattr(auditor, "audit_many", lambda conversations: time.sleep(0.6) or real(conversations))
+        response = client.post("/v1/audit?sop=card-check", json=transcript(), headers=HEADERS)
+        assert response.status_code == 503 and response.json()["error"]["code"] == "timeout"
+        monkeypatch.setattr(auditor, "audit_many", real)
+        time.sleep(0.6)  # the slow audit still holds the model thread until it ends
+        assert client.post("/v1/audit?sop=card-check", json=transcript(), headers=HEADERS).status_code == 200

@@ -43,3 +43,10 @@ def test_unreadable_or_wrongly_typed_bodies_are_clear_4xx(client):
     assert listed.status_code == 422
     xml = client.post("/v1/sops/validate", content="<sop/>", headers=HEADERS | {"content-type": "application/xml"})
     assert xml.status_code == 415
+
+
+def test_yaml_aliases_are_refused_so_a_small_body_cannot_expand(client):
+    bomb = 'a: &a ["x", "x"]\nb: &b [*a, *a]\nc: &c [*b, *b]\nid: bomb\nname: B\nsteps: [{id: s, name: S}]\n'
+    response = client.post("/v1/sops/validate", content=bomb, headers=HEADERS | YAML)
+    assert response.status_code == 400
+    assert "aliases" in response.json()["error"]["message"]
