@@ -92,7 +92,8 @@ async def validate_sop(request: Request) -> SopValidation:
         sop = sop_from_mapping(raw, source="<request>")
     except SopError as error:
         problems = [
-            SopProblemOut(code=p.code, message=p.message, step_id=p.step_id, field=p.field) for p in error.problems
+            SopProblemOut(code=p.code, message=p.message, step_id=p.step_id, field=p.field, severity=p.severity)
+            for p in error.problems
         ]
         return SopValidation(
             valid=False, sop_id=raw.get("id") if isinstance(raw.get("id"), str) else None, problems=problems

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError
@@ -15,18 +15,29 @@ from auditor.sop.schema import Sop
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 
 
+Severity = Literal["error", "warning", "info"]
+
+
 @dataclass(frozen=True)
 class SopProblem:
-    """One problem in an SOP file; ``code`` is stable for programs, ``message`` is for people."""
+    """One problem in an SOP file; ``code`` is stable for programs, ``message`` is for people.
+
+    Loading reports errors (the SOP cannot be used); the linter adds warnings and hints (``severity``).
+    ``line`` is the 1-based line in the file where the step or field is written, when known.
+    """
 
     path: str
     code: str
     message: str
     step_id: str | None = None
     field: str | None = None
+    line: int | None = None
+    severity: Severity = "error"
 
     def __str__(self) -> str:
-        where = self.path
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        if self.severity != "error":
+            where += f": {self.severity}"
         if self.step_id:
             where += f": step {self.step_id!r}"
         if self.field:
@@ -46,16 +57,79 @@ def load_sop(path: str | Path) -> Sop:
     """Read and validate one SOP file (YAML or JSON)."""
     source = str(path)
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise SopError([SopProblem(source, "unreadable", f"cannot read file: {error.strerror}")]) from error
+    except UnicodeDecodeError as error:
+        raise SopError([SopProblem(source, "unreadable", "the file is not UTF-8 text")]) from error
+    return sop_from_text(text, source=source)
+
+
+def sop_from_text(text: str, *, source: str = "<sop>") -> Sop:
+    """Validate an SOP given as YAML (or JSON) text; problems carry the line they were found on."""
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SopError([SopProblem(source, "invalid_yaml", f"not valid YAML{where}")]) from error
+        line = mark.line + 1 if mark else None
+        raise SopError([SopProblem(source, "invalid_yaml", f"not valid YAML{where}", line=line)]) from error
     if not isinstance(raw, Mapping):
         raise SopError([SopProblem(source, "not_a_mapping", "the file must hold one SOP mapping")])
-    return sop_from_mapping(raw, source=source)
+    try:
+        return sop_from_mapping(raw, source=source)
+    except SopError as error:
+        raise SopError(with_lines(error.problems, text)) from error
+
+
+def with_lines(problems: list[SopProblem], text: str) -> list[SopProblem]:
+    """Fill in the line of each problem from the YAML text (the field's key, else its step, else None)."""
+    lines = yaml_lines(text)
+    located = []
+    for problem in problems:
+        if problem.line is not None:
+            located.append(problem)
+            continue
+        step_key: tuple[Any, ...] = ()
+        if problem.step_id is not None:
+            step_key = ("steps", problem.step_id)
+        field_key = tuple(problem.field.split(".")) if problem.field and problem.field != "step" else ()
+        line = None
+        for key in (step_key + field_key, step_key + field_key[:1], step_key):
+            if key and key in lines:
+                line = lines[key]
+                break
+        located.append(replace(problem, line=line))
+    return located
+
+
+def yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
+    """1-based line of every top-level key, every step (by id and by ``#n``) and every step field."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    found: dict[tuple[Any, ...], int] = {}
+    if not isinstance(root, yaml.MappingNode):
+        return found
+    for key_node, value_node in root.value:
+        key = str(key_node.value)
+        found[(key,)] = key_node.start_mark.line + 1
+        if key != "steps" or not isinstance(value_node, yaml.SequenceNode):
+            continue
+        for position, step_node in enumerate(value_node.value, start=1):
+            names = [("steps", f"#{position}")]
+            fields: dict[str, int] = {}
+            if isinstance(step_node, yaml.MappingNode):
+                for field_key, field_value in step_node.value:
+                    fields[str(field_key.value)] = field_key.start_mark.line + 1
+                    if field_key.value == "id" and isinstance(field_value, yaml.ScalarNode):
+                        names.append(("steps", str(field_value.value)))
+            for name in names:
+                found.setdefault(name, step_node.start_mark.line + 1)
+                for field_name, line in fields.items():
+                    found.setdefault((*name, field_name), line)
+    return found
 
 
 def sop_from_mapping(raw: Mapping[str, Any], *, source: str = "<sop>") -> Sop:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import date
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -10,6 +11,35 @@ Condition = Literal["customer_complaint", "customer_identity_needed"]
 """Named conditions a step may depend on (``when``)."""
 
 STEP_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+def _notes_as_list(value: Any) -> Any:
+    """Notes may be written as one string; they are kept as a list of separate notes."""
+    return [value] if isinstance(value, str) else value
+
+
+class StepText(BaseModel):
+    """A step's human text in another language, for training documents (detection reads ``examples``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    description: str | None = None
+    notes: list[str] = Field(default_factory=list)
+
+    _notes = field_validator("notes", mode="before")(_notes_as_list)
+
+
+class SopText(BaseModel):
+    """An SOP's human text in another language, for training documents."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    description: str | None = None
+    notes: list[str] = Field(default_factory=list)
+
+    _notes = field_validator("notes", mode="before")(_notes_as_list)
 
 
 class Step(BaseModel):
@@ -36,6 +66,14 @@ class Step(BaseModel):
     detector: str | None = Field(
         default=None, description="Name of a built-in detector to use in addition to the text matchers."
     )
+    notes: list[str] = Field(
+        default_factory=list, description="What agents must keep in mind for this step (注意事项); shown in training."
+    )
+    translations: dict[str, StepText] = Field(
+        default_factory=dict, description="Name, description and notes in other languages, by language code."
+    )
+
+    _notes = field_validator("notes", mode="before")(_notes_as_list)
 
     @field_validator("examples", "keywords")
     @classmethod
@@ -55,9 +93,19 @@ class Sop(BaseModel):
     version: int | str = 1
     languages: list[str] = Field(default_factory=lambda: ["en"])
     description: str = ""
-    owner: str | None = None
+    owner: str | None = Field(default=None, description="Who answers for this SOP (责任人): a person or a team.")
+    notes: list[str] = Field(default_factory=list, description="What agents must keep in mind (注意事项).")
+    review_interval_days: int | None = Field(
+        default=None, ge=1, description="How often the owner reviews the SOP; overdue SOPs are warned about."
+    )
+    last_reviewed: date | None = Field(default=None, description="Date of the last review (YYYY-MM-DD).")
+    translations: dict[str, SopText] = Field(
+        default_factory=dict, description="Name, description and notes in other languages, by language code."
+    )
     pass_score: float = Field(default=0.8, ge=0, le=1, description="Score at or above which a call passes.")
     steps: list[Step] = Field(min_length=1)
+
+    _notes = field_validator("notes", mode="before")(_notes_as_list)
 
     def step(self, step_id: str) -> Step:
         return next(step for step in self.steps if step.id == step_id)

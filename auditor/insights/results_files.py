@@ -1,0 +1,60 @@
+"""Read audit results (``results.jsonl`` written by `auditor audit`) for insights, naming every bad line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from auditor.result import ConversationResult
+
+RESULTS_NAME = "results.jsonl"
+
+
+@dataclass
+class LoadedResults:
+    results: list[ConversationResult] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+def result_files(inputs: Sequence[Path]) -> tuple[list[Path], list[str]]:
+    """Files named directly, and every ``results.jsonl`` under folders (recursively, sorted)."""
+    files: list[Path] = []
+    problems: list[str] = []
+    for path in inputs:
+        if path.is_dir():
+            found = sorted(path.rglob(RESULTS_NAME))
+            if not found:
+                problems.append(f"{path}: no {RESULTS_NAME} in this folder (run `auditor audit --out {path}` first)")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(f"{path}: no such file or folder")
+    return list(dict.fromkeys(files)), problems
+
+
+def load_results(inputs: Sequence[Path]) -> LoadedResults:
+    """Every valid result line of every input; a bad line is a problem ``file:line: reason``, never fatal."""
+    files, problems = result_files(inputs)
+    loaded = LoadedResults(problems=problems, files=files)
+    for path in files:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            loaded.problems.append(f"{path}: cannot read: {error}")
+            continue
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                loaded.results.append(ConversationResult.model_validate_json(line))
+            except ValidationError as error:
+                first = error.errors()[0]
+                where = ".".join(str(part) for part in first["loc"]) or "line"
+                kind = "not JSON" if first["type"] == "json_invalid" else f"{where}: {first['msg']}"
+                loaded.problems.append(f"{path}:{number}: not an audit result ({kind})")
+    return loaded

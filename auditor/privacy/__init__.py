@@ -1,0 +1,1 @@
+"""Personal data in text: find and redact it before it is shown or written."""
