@@ -15,10 +15,11 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.limits import BodyLimitMiddleware, RateLimiter
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import audits, health, sessions, sops
+from api.routes import audits, health, review_pages, reviews, sessions, sops
 from api.settings import Settings
 from auditor.live.sessions import SessionStore
 from auditor.service import AuditService, load_models
+from auditor.store.database import open_store
 
 log = logging.getLogger("auditor.api")
 
@@ -66,11 +67,13 @@ def create_app(settings: Settings | None = None, service: AuditService | None = 
             idle_seconds=settings.session_idle_seconds,
         )
         sweeper = asyncio.create_task(_expire_idle_sessions(app))
+        app.state.store = open_store(settings.database_url)  # review store; migrations run here
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
+            app.state.store.close()
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
@@ -91,7 +94,7 @@ def create_app(settings: Settings | None = None, service: AuditService | None = 
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    for router in (health.router, audits.router, sops.router, sessions.router):
+    for router in (health.router, audits.router, sops.router, sessions.router, reviews.router, review_pages.router):
         app.include_router(router)
     return app
 

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     max_sessions: int = Field(1_000, ge=1)
     max_sessions_per_key: int = Field(200, ge=1)
     session_idle_seconds: float = Field(900.0, gt=0)
+    database_url: str = Field(
+        "sqlite:///audits.db", description="Review store: sqlite:///file.db or postgresql+psycopg://user@host/db."
+    )
+    review_secret: str | None = Field(
+        None, description="Signs coaches' login cookies on /review (default: random per process start)."
+    )
+    review_session_hours: float = Field(12.0, gt=0, le=720, description="How long a coach's login lasts.")
     rate_limit_per_second: float = Field(300.0, gt=0, description="Requests a second per API key, on average.")
     rate_limit_burst: float = Field(600.0, ge=1, description="Requests a key may send at once before waiting.")
     request_timeout_seconds: float = Field(30.0, gt=0, description="Longest an audit request may take (503).")

@@ -28,6 +28,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,8 +213,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(port: int, embedder: str) -> subprocess.Popen[bytes]:
-    env = os.environ | {"HF_HUB_OFFLINE": "1", "AUDITOR_EMBEDDER": embedder}
+def start_server(port: int, embedder: str, database: Path) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "HF_HUB_OFFLINE": "1",
+        "AUDITOR_EMBEDDER": embedder,
+        "AUDITOR_DATABASE_URL": f"sqlite:///{database}",
+    }
     command = [sys.executable, "-m", "auditor.cli", "serve", "--port", str(port), "--no-auth", "--log-level", "warning"]
     return subprocess.Popen(command, env=env, cwd=REPO)
 
@@ -234,7 +239,7 @@ async def wait_ready(base: str, timeout: float = 180.0) -> None:
 async def run(args: argparse.Namespace) -> list[dict[str, object]]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_server(port, args.embedder)
+    server = start_server(port, args.embedder, Path(tempfile.mkdtemp(prefix="api-load-")) / "audits.db")
     rows = []
     try:
         await wait_ready(base)

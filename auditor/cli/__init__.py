@@ -4,6 +4,7 @@ from auditor.cli import (  # noqa: F401  (registers)
     audit_command,
     evaluate_command,
     insights_command,
+    review_commands,
     serve_command,
     sop_commands,
     train_commands,

@@ -20,6 +20,10 @@ def serve(
     sop_dir: Annotated[
         list[Path] | None, typer.Option("--sop-dir", help="Extra folder of SOP files; repeat for several.")
     ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Review store URL (default: AUDITOR_DATABASE_URL or sqlite:///audits.db)."),
+    ] = None,
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Accept requests without an API key (local use only).")
     ] = False,
@@ -43,6 +47,8 @@ def serve(
         overrides["sop_dirs"] = sop_dir
     if no_auth:
         overrides["auth_disabled"] = True
+    if db:
+        overrides["database_url"] = db
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:

@@ -20,8 +20,28 @@ def train(
         "models/step-scorer"
     ),
     embedder: Annotated[str | None, typer.Option(help="Embedding backend (default: the manifest's).")] = None,
+    from_reviews: Annotated[
+        bool,
+        typer.Option(
+            "--from-reviews",
+            help="Also learn from the coaches' step verdicts in the review store (--db); the done threshold "
+            "moves toward their decisions.",
+        ),
+    ] = False,
+    db: Annotated[
+        str | None, typer.Option("--db", help="With --from-reviews: the review store (default AUDITOR_DATABASE_URL).")
+    ] = None,
+    review_weight: Annotated[
+        float, typer.Option(min=0.0, help="With --from-reviews: weight of each SOP's verdicts, in whole SOPs.")
+    ] = 1.0,
+    sop_dir: Annotated[
+        list[Path] | None, typer.Option("--sop-dir", help="With --from-reviews: folders of the reviewed SOPs' files.")
+    ] = None,
 ) -> None:
-    """Train the step scorer from labelled transcripts; measure it on SOPs held out; save it with a model card."""
+    """Train the step scorer from labelled transcripts; measure it on SOPs held out; save it with a model card.
+
+    With --from-reviews the coaches' verdicts join the labelled data (see docs/review.md).
+    """
     from auditor.embeddings.provider import make_embedder
     from auditor.training.manifest import ManifestError, load_manifest
     from auditor.training.pairs import build_dataset
@@ -47,7 +67,10 @@ def train(
     if len({g.name for g in dataset.groups}) < 2:
         errors.print("[red]need labelled data for at least two SOPs (one is held out to measure)[/red]")
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
-    scorer = train_step_scorer(dataset, embedding.name, plan.variants)
+    if from_reviews:
+        scorer = _retrain_from_reviews(dataset, embedding, plan.variants, db, review_weight, sop_dir or [])
+    else:
+        scorer = train_step_scorer(dataset, embedding.name, plan.variants)
     scorer.save(out, model_card(scorer, manifest.read_text(encoding="utf-8")))
     table = Table(title="Leave-one-SOP-out (SOPs the model never saw)", title_justify="left")
     for column in ("variant", "turn F1", "performed -> done", "skipped -> missing", "ECE"):
@@ -62,6 +85,64 @@ def train(
         )
     console.print(table)
     console.print(f"Wrote {out} (step_scorer.skops, metadata.json, model_card.md)")
+
+
+def _retrain_from_reviews(dataset, embedding, variants, db, review_weight, sop_dirs):  # type: ignore[no-untyped-def]
+    """The step scorer refitted with the coaches' verdicts; no usable verdict is an input problem."""
+    from auditor.cli.review_commands import open_store_or_exit
+    from auditor.review.examples import review_examples
+    from auditor.training.reviews import retrain_with_reviews, review_groups
+    from auditor.training.step_model import DESCRIPTION_OFFSET
+
+    store = open_store_or_exit(db)
+    try:
+        with store.session() as session:
+            examples = review_examples(session)
+    finally:
+        store.close()
+    for folder in sop_dirs:
+        if not folder.is_dir():
+            errors.print(f"[red]--sop-dir {folder}: not a folder[/red]", highlight=False)
+            raise typer.Exit(EXIT_USAGE)
+    sops = _sops(sop_dirs)
+    with progress_bar() as progress:
+        task = progress.add_task("coach verdicts", total=None)
+        groups = review_groups(
+            examples, embedding, DESCRIPTION_OFFSET, sops, progress=lambda text: progress.update(task, description=text)
+        )
+    for reason in groups.skipped:
+        errors.print(f"[yellow]verdict not used: {reason}[/yellow]", highlight=False)
+    if not groups.groups:
+        errors.print(f"[red]no usable coach verdicts in {store.url}[/red]", highlight=False)
+        raise typer.Exit(EXIT_INPUT_PROBLEMS)
+    scorer = retrain_with_reviews(dataset, groups, embedding.name, variants, review_weight)
+    coach = scorer.metadata.metrics["coach_verdicts"]
+    console.print(
+        f"Coach verdicts: {coach['decisions']} step decisions; done threshold "
+        f"{coach['done_threshold_without_verdicts']} -> {scorer.metadata.done_threshold}; the scorer reproduces "
+        f"{coach['agreement_before']:.0%} -> {coach['agreement_after']:.0%} of them"
+    )
+    return scorer
+
+
+def _sops(folders: list[Path]) -> dict:  # type: ignore[type-arg]
+    """Built-in SOPs and every SOP file in ``folders`` (later ones win), by id."""
+    from auditor.sop.loading import SopError, builtin_sop_paths, load_sop
+
+    paths = dict(builtin_sop_paths())
+    for folder in folders:
+        for path in sorted(folder.iterdir()):
+            if path.suffix in {".yaml", ".yml", ".json"} and not path.name.endswith(".schema.json"):
+                paths[path.stem] = path
+    sops = {}
+    for path in paths.values():
+        try:
+            sop = load_sop(path)
+        except SopError as error:
+            errors.print(str(error.problems[0]), style="yellow", highlight=False, markup=False)
+            continue
+        sops[sop.id] = sop
+    return sops
 
 
 @app.command("train-dissatisfaction")

@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader
 
 from auditor.anomaly.agent_steps import AgentStepDeviation
 from auditor.reports.aggregates import AgentSummary, StepSummary, most_flagged
+from auditor.reports.charts import Charts, chart_data, render_charts
 from auditor.result import ConversationResult, ExpectedPlace, StepResult, TurnSignal
 from auditor.text.normalise import VARIANTS, has_han, to_simplified
 from auditor.transcripts.conversation import Conversation
@@ -87,6 +88,7 @@ class ConversationView:
     markers_by_step: dict[str, PlaceMarker]
     text_lang: str
     has_transcript: bool
+    started_at: str | None = None
 
     @property
     def has_issues(self) -> bool:
@@ -103,7 +105,13 @@ def _environment() -> Environment:
     env.filters["pct"] = lambda value: f"{value * 100:.0f}%"
     env.filters["clip"] = _clip
     env.filters["level"] = _level
+    env.globals["charts_from"] = charts_from_views
     return env
+
+
+def charts_from_views(views: Sequence[ConversationView]) -> Charts:
+    """Charts of the conversations a report shows, for a caller that passes no ``charts`` of its own."""
+    return render_charts(chart_data((view.result, view.started_at) for view in views))
 
 
 def render_report(
@@ -156,6 +164,7 @@ def render_report(
             deviation_cells=deviation_cells,
             most_dissatisfied=most_flagged(results, "dissatisfaction", top),
             most_anomalous=most_flagged(results, "anomaly", top),
+            charts=charts_from_views(views),
         )
     )
 
@@ -216,6 +225,7 @@ def _conversation_view(result: ConversationResult, conversation: Conversation | 
         markers_by_step=by_step,
         text_lang=_text_lang(result, conversation),
         has_transcript=conversation is not None,
+        started_at=conversation.started_at if conversation is not None else None,
     )
 
 

@@ -15,7 +15,7 @@ from auditor.evaluation.gold_labels import has_gold, with_gold_from_field
 from auditor.evaluation.step_metrics import gold_turns
 from auditor.sop.loading import resolve_sop
 from auditor.sop.schema import Sop
-from auditor.text.artifacts import ArtifactBuilder
+from auditor.text.artifacts import ArtifactBuilder, ConversationArtifacts
 from auditor.training.manifest import TrainingManifest, TrainingSet
 from auditor.transcripts.conversation import Conversation
 from auditor.transcripts.loaders import load_inputs
@@ -116,18 +116,38 @@ def build_dataset(
 
 
 def _group(name, variant, sop, artifacts_list, embedder, description_offset) -> LabelledGroup:  # type: ignore[no-untyped-def]
+    return labelled_group(name, variant, sop, artifacts_list, embedder, description_offset)
+
+
+def labelled_group(
+    name: str,
+    variant: str,
+    sop: Sop,
+    artifacts_list: Sequence[ConversationArtifacts],
+    embedder: Embedder,
+    description_offset: float,
+    steps: Sequence[set[str]] | None = None,
+) -> LabelledGroup:
+    """Pair features and gold labels of the conversations against ``sop``.
+
+    ``steps`` (one set per conversation) keeps only the rows of those steps: the labelled ones, when only some
+    steps of a conversation were labelled (coach verdicts).
+    """
     index = build_sop_index(sop, embedder)
     features, labels, conversation_steps, units = [], [], [], []
     for number, artifacts in enumerate(artifacts_list):
         pairs = pair_features(artifacts, index, description_offset)
         gold = gold_turns(artifacts.conversation)
         step_ids = [index.steps[int(column)].step.id for column in pairs.step_columns]
-        features.append(pairs.matrix)
+        keep = np.asarray([steps is None or step_id in steps[number] for step_id in step_ids], dtype=bool)
+        features.append(pairs.matrix[keep] if len(keep) else pairs.matrix)
         labels += [
-            int(turn) in gold.get(step_id, set()) for turn, step_id in zip(pairs.turn_indices, step_ids, strict=True)
+            int(turn) in gold.get(step_id, set())
+            for turn, step_id, kept in zip(pairs.turn_indices, step_ids, keep, strict=True)
+            if kept
         ]
-        conversation_steps += [number * 1000 + int(column) for column in pairs.step_columns]
-        units += [number * 100_000 + int(unit) for unit in pairs.unit_rows]
+        conversation_steps += [number * 1000 + int(c) for c, kept in zip(pairs.step_columns, keep, strict=True) if kept]
+        units += [number * 100_000 + int(u) for u, kept in zip(pairs.unit_rows, keep, strict=True) if kept]
     return LabelledGroup(
         name,
         variant,

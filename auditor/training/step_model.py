@@ -131,9 +131,12 @@ def held_out_metrics(held: Sequence[HeldOut], threshold: float, done_threshold: 
     return metrics
 
 
-def train_step_scorer(dataset: PairDataset, embedder_name: str, variants: Sequence[str]) -> TrainedStepScorer:
-    """Fit on every group; thresholds and reported metrics come from leave-one-SOP-out predictions."""
-    held = held_out_predictions(dataset)
+def train_step_scorer(
+    dataset: PairDataset, embedder_name: str, variants: Sequence[str], held: Sequence[HeldOut] | None = None
+) -> TrainedStepScorer:
+    """Fit on every group; thresholds and reported metrics come from leave-one-SOP-out predictions (``held``, when
+    the caller already made them)."""
+    held = held if held is not None else held_out_predictions(dataset)
     threshold, done_threshold = choose_thresholds(held, variants)
     names = sorted({g.name for g in dataset.groups})
     metadata = ScorerMetadata(

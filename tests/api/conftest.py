@@ -65,6 +65,7 @@ def make_settings(sop_dir: Path, **overrides: object) -> Settings:
         "sop_dirs": [sop_dir],
         "api_keys": [f"sha256:{hash_key(KEY)}", f"sha256:{hash_key(OTHER_KEY)}"],
         "anomalies": False,
+        "database_url": f"sqlite:///{sop_dir / 'audits.db'}",
     }
     return Settings(**(values | overrides))  # type: ignore[arg-type]
 

@@ -32,8 +32,9 @@ ANGRY = {
 
 
 @pytest.fixture(scope="module")
-def service() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(auth_disabled=True))) as client:
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    database = tmp_path_factory.mktemp("store") / "audits.db"
+    with TestClient(create_app(Settings(auth_disabled=True, database_url=f"sqlite:///{database}"))) as client:
         yield client
 
 

@@ -29,7 +29,11 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(sop_dir) -> Iterator[str]:
     port = free_port()
-    env = os.environ | {"AUDITOR_API_KEYS": f"sha256:{hash_key(KEY)}", "AUDITOR_ANOMALIES": "false"}
+    env = os.environ | {
+        "AUDITOR_API_KEYS": f"sha256:{hash_key(KEY)}",
+        "AUDITOR_ANOMALIES": "false",
+        "AUDITOR_DATABASE_URL": f"sqlite:///{sop_dir / 'serve.db'}",
+    }
     command = [sys.executable, "-m", "auditor.cli", "serve", "--port", str(port), "--embedder", "hashing"]
     process = subprocess.Popen([*command, "--sop-dir", str(sop_dir)], env=env, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"

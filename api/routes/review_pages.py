@@ -1,0 +1,413 @@
+"""Server-rendered pages for coaches: the review queue, a conversation with its verdict form, agreement.
+
+Login: a coach signs in at /review/login with their name and the service's API key (no key when auth is off).
+The server then sets a signed, HttpOnly, SameSite=Lax cookie holding the name, a fingerprint of the key and an
+expiry (``AUDITOR_REVIEW_SESSION_HOURS``); it is refused once the key is no longer accepted. Every form that
+changes something carries a CSRF token derived from the cookie. The signing secret is
+``AUDITOR_REVIEW_SECRET``, or a random one per process (everyone signs in again after a restart).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import yaml
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader
+from starlette.concurrency import run_in_threadpool
+
+from api.settings import hash_key
+from auditor.reports.html import _clip, _conversation_view
+from auditor.review.agreement import ALL_STEPS, agreement_report
+from auditor.review.queue import QueueFilters, queue_choices, review_queue
+from auditor.review.risk import assess
+from auditor.review.verdicts import StepVerdict, VerdictError, overturned_status, record_verdicts, reviews_of
+from auditor.store.audits import audit_result, audit_row, stored_conversation
+from auditor.store.database import Store
+
+router = APIRouter(prefix="/review", tags=["review pages"], include_in_schema=False)
+COOKIE = "auditor_review"
+UI_COOKIE = "auditor_ui"
+STATUSES = ("done", "missing", "out_of_order", "late", "not_applicable")
+TEXT_FILE = Path(__file__).resolve().parents[1] / "templates" / "review_text.yaml"
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Coach:
+    name: str
+    cookie: str
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("api", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["clip"] = _clip
+    env.globals["reason_class"] = _reason_class
+    env.globals["default_overturn"] = overturned_status
+    return env
+
+
+@lru_cache(maxsize=1)
+def _texts() -> dict[str, dict[str, str]]:
+    raw = yaml.safe_load(TEXT_FILE.read_text(encoding="utf-8"))
+    return {"en": {k: v["en"] for k, v in raw.items()}, "zh": {k: v["zh"] for k, v in raw.items()}}
+
+
+def _ui(request: Request) -> str:
+    chosen = request.query_params.get("ui") or request.cookies.get(UI_COOKIE)
+    if chosen in {"en", "zh"}:
+        return chosen
+    return "zh" if request.headers.get("accept-language", "").lower().startswith("zh") else "en"
+
+
+def _render(request: Request, template: str, status: int = 200, coach: Coach | None = None, **values: Any) -> Response:
+    ui = _ui(request)
+    other = "en" if ui == "zh" else "zh"
+    query = dict(request.query_params) | {"ui": other}
+    context = {
+        "t": _texts()[ui],
+        "ui": ui,
+        "ui_query": f"?ui={ui}",
+        "switch_ui_url": f"{request.url.path}?{urlencode(query)}",
+        "reviewer": coach.name if coach else None,
+        "csrf": _csrf(request, coach) if coach else "",
+        "page_name": "",
+    } | values
+    response = HTMLResponse(_environment().get_template(template).render(context), status_code=status)
+    if request.query_params.get("ui") in {"en", "zh"}:
+        response.set_cookie(UI_COOKIE, ui, max_age=365 * 86400, samesite="lax", httponly=True)
+    return response
+
+
+# --- sessions ---------------------------------------------------------------------------------------------------
+
+
+def _secret(request: Request) -> bytes:
+    state = request.app.state
+    configured = state.settings.review_secret
+    if configured:
+        return configured.encode("utf-8")
+    if getattr(state, "review_secret", None) is None:
+        state.review_secret = secrets.token_bytes(32)
+    secret: bytes = state.review_secret
+    return secret
+
+
+def _sign(request: Request, payload: bytes) -> str:
+    return hmac.new(_secret(request), payload, hashlib.sha256).hexdigest()
+
+
+def _key_print(request: Request, key_hash: str) -> str:
+    return _sign(request, b"key|" + key_hash.encode("ascii"))[:24]
+
+
+def _csrf(request: Request, coach: Coach) -> str:
+    return _sign(request, b"csrf|" + coach.cookie.encode("ascii"))[:32]
+
+
+def _session_cookie(request: Request, name: str, key_hash: str | None) -> str:
+    hours = request.app.state.settings.review_session_hours
+    payload = {
+        "name": name,
+        "key": _key_print(request, key_hash) if key_hash else "",
+        "exp": time.time() + hours * 3600,
+    }
+    body = base64.urlsafe_b64encode(json.dumps(payload, ensure_ascii=False).encode("utf-8")).decode("ascii")
+    return f"{body}.{_sign(request, body.encode('ascii'))}"
+
+
+def current_coach(request: Request) -> Coach | None:
+    """The signed-in coach, or None (no cookie, a bad signature, expired, or the key is no longer accepted)."""
+    cookie = request.cookies.get(COOKIE, "")
+    body, _, signature = cookie.partition(".")
+    if not body or not hmac.compare_digest(signature, _sign(request, body.encode("ascii", "replace"))):
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(body.encode("ascii")))
+        name, key, expires = str(payload["name"]), str(payload["key"]), float(payload["exp"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if expires < time.time():
+        return None
+    state = request.app.state
+    if not state.settings.auth_disabled:
+        accepted = {_key_print(request, known) for known in state.key_hashes}
+        if not any(hmac.compare_digest(key, known) for known in accepted):
+            return None
+    return Coach(name, cookie)
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/review/login?{urlencode({'next': target, 'ui': _ui(request)})}", status_code=303)
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path on this site (no scheme, no host, no '//'): the login cannot redirect elsewhere."""
+    if value and value.startswith("/review") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/review"
+
+
+def _store(request: Request) -> Store | None:
+    return getattr(request.app.state, "store", None)
+
+
+def _no_store(request: Request, coach: Coach | None) -> Response:
+    return _render(request, "review_error.html.j2", 503, coach, heading="503", message="The review store is not open.")
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> Response:
+    return _render(
+        request,
+        "review_login.html.j2",
+        next_url=_safe_next(request.query_params.get("next")),
+        needs_key=not request.app.state.settings.auth_disabled,
+        name="",
+        error=None,
+    )
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    form = await request.form()
+    name = " ".join(str(form.get("reviewer", "")).split())[:100]
+    key = str(form.get("key", ""))
+    next_url = _safe_next(str(form.get("next", "")))
+    texts = _texts()[_ui(request)]
+    state = request.app.state
+    key_hash = None if state.settings.auth_disabled else hash_key(key)
+    error = None
+    if not name:
+        error = texts["name_needed"]
+    elif key_hash is not None and not any(hmac.compare_digest(key_hash, known) for known in state.key_hashes):
+        error = texts["login_failed"]
+    if error:
+        return _render(
+            request,
+            "review_login.html.j2",
+            401,
+            next_url=next_url,
+            needs_key=not state.settings.auth_disabled,
+            name=name,
+            error=error,
+        )
+    response = RedirectResponse(next_url, status_code=303)
+    response.set_cookie(
+        COOKIE,
+        _session_cookie(request, name, key_hash),
+        max_age=int(state.settings.review_session_hours * 3600),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/review",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    coach = current_coach(request)
+    form = await request.form()
+    if coach is not None and not hmac.compare_digest(str(form.get("csrf", "")), _csrf(request, coach)):
+        return _render(request, "review_error.html.j2", 403, coach, heading="403", message="Invalid form token.")
+    response = RedirectResponse("/review/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/review")
+    return response
+
+
+# --- pages ------------------------------------------------------------------------------------------------------
+
+
+@router.get("", response_class=HTMLResponse)
+def queue_page(request: Request) -> Response:
+    coach = current_coach(request)
+    if coach is None:
+        return _to_login(request)
+    store = _store(request)
+    if store is None:
+        return _no_store(request, coach)
+    params = request.query_params
+    state = params.get("state", "todo")
+    filters = QueueFilters(
+        agent_id=params.get("agent") or None,
+        sop_id=params.get("sop") or None,
+        step_id=params.get("step") or None,
+        since=_date(params.get("since")),
+        until=_date(params.get("until")),
+        state=state if state in {"todo", "reviewed", "all"} else "todo",  # type: ignore[arg-type]
+    )
+    offset = _int(params.get("offset"), 0)
+    with store.session() as session:
+        page = review_queue(session, filters, limit=PAGE_SIZE, offset=offset)
+        choices = queue_choices(session)
+
+    def page_url(new_offset: int) -> str:
+        return "/review?" + urlencode(dict(params) | {"offset": max(new_offset, 0)})
+
+    return _render(
+        request,
+        "review_queue.html.j2",
+        coach=coach,
+        page_name="queue",
+        page=page,
+        choices=choices,
+        filters=filters,
+        page_url=page_url,
+    )
+
+
+@router.get("/audits/{audit_id}", response_class=HTMLResponse)
+def conversation_page(request: Request, audit_id: int) -> Response:
+    coach = current_coach(request)
+    if coach is None:
+        return _to_login(request)
+    saved = request.query_params.get("saved")
+    return _conversation(request, coach, audit_id, saved=int(saved) if saved and saved.isdigit() else None)
+
+
+@router.post("/audits/{audit_id}", response_class=HTMLResponse)
+async def post_verdicts(request: Request, audit_id: int) -> Response:
+    coach = current_coach(request)
+    if coach is None:
+        return _to_login(request)
+    form = await request.form()
+    if not hmac.compare_digest(str(form.get("csrf", "")), _csrf(request, coach)):
+        return _render(request, "review_error.html.j2", 403, coach, heading="403", message="Invalid form token.")
+    fields = {key: str(value) for key, value in form.items()}
+    verdicts, problems = _verdicts_from_form(fields)
+    store = _store(request)
+    if store is None:
+        return _no_store(request, coach)
+    if not problems and verdicts:
+
+        def save() -> list[str]:
+            try:
+                with store.session() as session:
+                    if audit_row(session, audit_id) is None:
+                        return ["unknown audit"]
+                    record_verdicts(session, audit_id, coach.name, verdicts)
+            except VerdictError as error:
+                return error.problems
+            return []
+
+        problems = await run_in_threadpool(save)
+        if not problems:
+            ui = _ui(request)
+            return RedirectResponse(f"/review/audits/{audit_id}?saved={len(verdicts)}&ui={ui}", status_code=303)
+    return await run_in_threadpool(_conversation, request, coach, audit_id, None, problems, 422 if problems else 200)
+
+
+@router.get("/agreement", response_class=HTMLResponse)
+def agreement_page(request: Request) -> Response:
+    coach = current_coach(request)
+    if coach is None:
+        return _to_login(request)
+    store = _store(request)
+    if store is None:
+        return _no_store(request, coach)
+    with store.session() as session:
+        report = agreement_report(session, request.query_params.get("sop") or None)
+    return _render(
+        request, "review_agreement.html.j2", coach=coach, page_name="agreement", report=report, all_steps=ALL_STEPS
+    )
+
+
+def _conversation(
+    request: Request,
+    coach: Coach,
+    audit_id: int,
+    saved: int | None = None,
+    problems: list[str] | None = None,
+    status: int = 200,
+) -> Response:
+    store = _store(request)
+    if store is None:
+        return _no_store(request, coach)
+    with store.session() as session:
+        audit = audit_row(session, audit_id)
+        if audit is None:
+            texts = _texts()[_ui(request)]
+            return _render(
+                request, "review_error.html.j2", 404, coach, heading=texts["not_found"], message=f"audit {audit_id}"
+            )
+        result = audit_result(audit)
+        conversation = stored_conversation(audit.conversation)
+        reviews = reviews_of(session, audit)
+    mine = {r.step_id: r for r in reviews if r.reviewer == coach.name}
+    others: dict[str, int] = {}
+    for review in reviews:
+        if review.reviewer != coach.name:
+            others[review.step_id] = others.get(review.step_id, 0) + 1
+    return _render(
+        request,
+        "review_conversation.html.j2",
+        status,
+        coach,
+        audit_id=audit_id,
+        view=_conversation_view(result, conversation),
+        risk=assess(result),
+        my_reviews=mine,
+        others=others,
+        statuses=STATUSES,
+        saved=saved,
+        problems=problems or [],
+    )
+
+
+def _verdicts_from_form(fields: dict[str, str]) -> tuple[list[StepVerdict], list[str]]:
+    """Verdicts from the form: ``v-STEP`` confirm|overturn, ``s-STEP`` status, ``t-STEP`` turn, ``c-STEP`` comment."""
+    verdicts, problems = [], []
+    for name, decision in fields.items():
+        if not name.startswith("v-") or not decision:
+            continue
+        step_id = name[2:]
+        turn_text = fields.get(f"t-{step_id}", "").strip()
+        if turn_text and not turn_text.isdigit():
+            problems.append(f"{step_id}: turn {turn_text!r} is not a turn number")
+            continue
+        try:
+            verdicts.append(
+                StepVerdict(
+                    step_id=step_id,
+                    verdict=decision,  # type: ignore[arg-type]
+                    status=fields.get(f"s-{step_id}") or None if decision == "overturn" else None,  # type: ignore[arg-type]
+                    turn_index=int(turn_text) if turn_text else None,
+                    comment=fields.get(f"c-{step_id}", ""),
+                )
+            )
+        except ValueError as error:
+            problems.append(f"{step_id}: {error}")
+    return verdicts, problems
+
+
+def _reason_class(reason: str) -> str:
+    for prefix, css in (("critical", "c-critical"), ("dissatisfied", "c-dissatisfied"), ("unusual", "c-anomaly")):
+        if reason.startswith(prefix):
+            return css
+    return ""
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _int(value: str | None, default: int) -> int:
+    return int(value) if value and value.isdigit() else default

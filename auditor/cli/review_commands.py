@@ -1,0 +1,179 @@
+"""`auditor review import|queue` (the coach review store) and `auditor agreement` (auditor vs coaches, coaches vs
+each other). The store is AUDITOR_DATABASE_URL, or ``--db``; SQLite ``audits.db`` in this folder by default."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from auditor.cli.common import EXIT_INPUT_PROBLEMS, EXIT_USAGE, app, console, errors
+
+review_app = typer.Typer(help="The coach review store: import audits, list the review queue.", no_args_is_help=True)
+app.add_typer(review_app, name="review")
+
+DB_OPTION = typer.Option(
+    "--db",
+    help="Database URL: sqlite:///audits.db (default, or AUDITOR_DATABASE_URL), postgresql+psycopg://user@host/db.",
+)
+
+
+def database_url(option: str | None) -> str:
+    from auditor.store.database import DEFAULT_URL
+
+    return option or os.environ.get("AUDITOR_DATABASE_URL") or DEFAULT_URL
+
+
+def open_store_or_exit(option: str | None):  # type: ignore[no-untyped-def]
+    from auditor.store.database import StoreError, open_store
+
+    try:
+        return open_store(database_url(option))
+    except StoreError as error:
+        errors.print(f"[red]{error}[/red]", highlight=False, markup=True)
+        raise typer.Exit(EXIT_USAGE) from error
+
+
+@review_app.command("import")
+def import_results(
+    results: Annotated[list[Path], typer.Argument(help="results.jsonl files written by `auditor audit`.")],
+    transcripts: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--transcripts", help="Transcript files or folders (default: the files the results name as their source)."
+        ),
+    ] = None,
+    db: Annotated[str | None, DB_OPTION] = None,
+) -> None:
+    """Load audit results and their transcripts into the review store; importing the same audit again is a no-op."""
+    from auditor.review.importing import load_for_import
+    from auditor.store.audits import save_results
+
+    for path in results:
+        if not path.is_file():
+            errors.print(f"[red]{path}: no such file[/red]", highlight=False)
+            raise typer.Exit(EXIT_USAGE)
+    batch = load_for_import(results, transcripts or [])
+    for problem in batch.problems:
+        errors.print(f"[red]skipped[/red] {problem}", highlight=False)
+    store = open_store_or_exit(db)
+    try:
+        with store.session() as session:
+            saved = save_results(session, batch.results, batch.conversations)
+    finally:
+        store.close()
+    created = sum(item.created for item in saved)
+    console.print(
+        f"Stored {len(saved)} audit(s) in {store.url}: {created} new, {len(saved) - created} already there "
+        f"(refreshed); {len(batch.conversations)} with their transcript."
+    )
+    missing = batch.without_transcript
+    if missing:
+        errors.print(
+            f"[yellow]{len(missing)} result(s) without a transcript (e.g. {missing[0]}): give --transcripts[/yellow]"
+        )
+    if batch.problems:
+        raise typer.Exit(EXIT_INPUT_PROBLEMS)
+
+
+@review_app.command("queue")
+def show_queue(
+    db: Annotated[str | None, DB_OPTION] = None,
+    agent: Annotated[str | None, typer.Option(help="Only this agent's conversations.")] = None,
+    sop: Annotated[str | None, typer.Option(help="Only audits against this SOP id.")] = None,
+    step: Annotated[str | None, typer.Option(help="Only where the auditor flagged this step or was unsure.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this date (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this date, inclusive (YYYY-MM-DD).")] = None,
+    state: Annotated[str, typer.Option(help="todo (not reviewed yet), reviewed or all.")] = "todo",
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+) -> None:
+    """The review queue, riskiest first: critical misses, then dissatisfied customers, then unusual calls."""
+    from auditor.review.queue import QueueFilters, review_queue
+
+    if state not in {"todo", "reviewed", "all"}:
+        errors.print(f"[red]--state {state}: use todo, reviewed or all[/red]", highlight=False)
+        raise typer.Exit(EXIT_USAGE)
+    filters = QueueFilters(agent, sop, step, _date(since, "--since"), _date(until, "--until"), state)  # type: ignore[arg-type]
+    store = open_store_or_exit(db)
+    try:
+        with store.session() as session:
+            page = review_queue(session, filters, limit=limit)
+    finally:
+        store.close()
+    table = Table(title=f"Review queue ({page.total} audit(s), riskiest first)", title_justify="left")
+    for column in ("audit", "conversation", "agent", "SOP", "risk"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("why", overflow="fold")
+    for item in page.items:
+        table.add_row(
+            str(item.audit_id),
+            item.conversation_id,
+            item.agent_id or "-",
+            item.sop_id,
+            f"{item.risk:.2f}",
+            "; ".join(item.reasons) or "-",
+        )
+    console.print(table)
+
+
+@app.command()
+def agreement(
+    db: Annotated[str | None, DB_OPTION] = None,
+    sop: Annotated[str | None, typer.Option(help="Only this SOP's reviews.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Agreement per step between the auditor and the coaches (Cohen's kappa, accuracy), and between coaches who
+    reviewed the same conversations (calibration sessions)."""
+    from auditor.review.agreement import agreement_report
+
+    store = open_store_or_exit(db)
+    try:
+        with store.session() as session:
+            report = agreement_report(session, sop)
+    finally:
+        store.close()
+    if as_json:
+        console.print_json(json.dumps(asdict(report), ensure_ascii=False))
+        return
+    if not report.reviews:
+        console.print("No coach verdicts yet: review conversations at /review (auditor serve).")
+        return
+    console.print(
+        f"{report.reviews} step verdict(s) on {report.reviewed_conversations} conversation(s) by "
+        f"{len(report.reviewers)} coach(es): {', '.join(report.reviewers)}"
+    )
+    console.print(
+        _agreement_table("Auditor vs coaches (the newest audit's status against each verdict)", report.auditor)
+    )
+    if report.coaches:
+        console.print(_agreement_table("Coach vs coach (same conversations and steps)", report.coaches, pairs=True))
+    else:
+        console.print("No step was reviewed by two coaches yet, so there is no coach-vs-coach agreement.")
+
+
+def _agreement_table(title: str, rows, pairs: bool = False) -> Table:  # type: ignore[no-untyped-def]
+    table = Table(title=title, title_justify="left")
+    for column in ("SOP", "step", *(("raters",) if pairs else ()), "n", "accuracy", "kappa", "disagreements"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        kappa = "-" if row.kappa is None else f"{row.kappa:.2f}"
+        differ = ", ".join(f"{k} x{v}" for k, v in sorted(row.disagreements.items(), key=lambda kv: -kv[1])[:3])
+        raters = (f"{row.first} / {row.second}",) if pairs else ()
+        table.add_row(row.sop_id, row.step_id, *raters, str(row.n), f"{row.accuracy:.0%}", kappa, differ or "-")
+    return table
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        errors.print(f"[red]{option} {value}: not a date (YYYY-MM-DD)[/red]", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from error

@@ -1,0 +1,74 @@
+"""Load audit results (results.jsonl) and the transcripts they came from, to put them in the review store.
+
+Transcripts are found in the files named with ``--transcripts`` and, failing that, in the file each result names
+in ``metadata.source`` (``auditor audit`` records it) when that file is on this machine. A result without a
+transcript is still stored: its page then shows the evidence quotes without the conversation around them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from auditor.result import ConversationResult
+from auditor.transcripts.conversation import Conversation
+from auditor.transcripts.loaders import load_inputs
+from auditor.transcripts.problems import LoadProblem
+
+
+@dataclass
+class ImportBatch:
+    results: list[ConversationResult] = field(default_factory=list)
+    conversations: dict[str, Conversation] = field(default_factory=dict)
+    problems: list[LoadProblem] = field(default_factory=list)
+
+    @property
+    def without_transcript(self) -> list[str]:
+        return [r.conversation_id for r in self.results if r.conversation_id not in self.conversations]
+
+
+def read_result_lines(path: Path) -> tuple[list[ConversationResult], list[LoadProblem]]:
+    """Every valid result of a results.jsonl; a bad line is a problem naming its line and field."""
+    results: list[ConversationResult] = []
+    problems: list[LoadProblem] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return [], [LoadProblem(str(path), None, f"cannot read: {error}")]
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            results.append(ConversationResult.model_validate(json.loads(line)))
+        except json.JSONDecodeError as error:
+            problems.append(LoadProblem(str(path), number, f"invalid JSON: {error.msg} (column {error.colno})"))
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "result"
+            more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+            problems.append(LoadProblem(str(path), number, f"not an audit result: {where}: {first['msg']}{more}"))
+    return results, problems
+
+
+def load_for_import(results_files: Sequence[Path], transcripts: Sequence[Path] = ()) -> ImportBatch:
+    """Results from the files, with the transcripts of as many of them as can be found."""
+    batch = ImportBatch()
+    for path in results_files:
+        results, problems = read_result_lines(path)
+        batch.results += results
+        batch.problems += problems
+    wanted = {result.conversation_id for result in batch.results}
+    sources = list(transcripts)
+    if not sources:
+        named = {str(r.metadata.get("source")) for r in batch.results if isinstance(r.metadata.get("source"), str)}
+        sources = [Path(name) for name in sorted(named) if Path(name).is_file()]
+    if sources:
+        loaded = load_inputs(sources)
+        batch.conversations = {c.id: c for c in loaded.conversations if c.id in wanted}
+        if transcripts:
+            batch.problems += loaded.problems
+    return batch

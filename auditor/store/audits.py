@@ -1,0 +1,161 @@
+"""Save audit results (and their transcripts) idempotently, and read them back as results and conversations."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from auditor.result import ConversationResult
+from auditor.review.risk import assess
+from auditor.store.tables import AuditRow, AuditStepRow, ConversationRow, utc_now
+from auditor.transcripts.conversation import Conversation
+from auditor.transcripts.problems import TranscriptError
+from auditor.transcripts.records import conversation_from_mapping
+
+TURN_FIELDS = ("speaker", "text", "start", "end")
+
+
+@dataclass(frozen=True)
+class Saved:
+    audit_id: int
+    conversation_id: str
+    created: bool
+    """False when the same conversation, SOP version and models were already stored (the row was refreshed)."""
+
+
+def models_key(models: Mapping[str, str]) -> str:
+    """Identity of the models that made a result: the SHA-256 of their names and versions."""
+    return hashlib.sha256(json.dumps(dict(models), sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def save_result(session: Session, result: ConversationResult, conversation: Conversation | None = None) -> Saved:
+    """Store one result (and its transcript when given); the same conversation, SOP version and models again
+    replace the earlier row's result instead of adding one, and the coaches' reviews stay attached."""
+    stored = _conversation_row(session, result, conversation)
+    key = models_key(result.models)
+    version = str(result.sop_version)
+    audit = session.scalars(
+        select(AuditRow).where(
+            AuditRow.conversation_pk == stored.id,
+            AuditRow.sop_id == result.sop_id,
+            AuditRow.sop_version == version,
+            AuditRow.models_key == key,
+        )
+    ).one_or_none()
+    created = audit is None
+    if audit is None:
+        audit = AuditRow(conversation_pk=stored.id, sop_id=result.sop_id, sop_version=version, models_key=key)
+        session.add(audit)
+    risk = assess(result)
+    audit.agent_id = result.agent_id
+    audit.conversation_date = stored.started_at
+    audit.score = result.score
+    audit.passed = result.passed
+    audit.risk = risk.score
+    audit.critical_misses = len(risk.critical_misses)
+    audit.dissatisfaction = result.dissatisfaction.score if result.dissatisfaction else None
+    audit.anomaly = result.anomaly.score if result.anomaly else None
+    audit.flags = list(result.flags)
+    audit.result = result.model_dump(mode="json")
+    audit.audited_at = utc_now()
+    if audit.steps:
+        audit.steps.clear()
+        session.flush()  # the old step rows go first: (audit, step) is unique
+    audit.steps = [
+        AuditStepRow(
+            position=position,
+            step_id=step.step_id,
+            status=step.status,
+            confidence=step.confidence,
+            critical=step.critical,
+            required=step.required,
+        )
+        for position, step in enumerate(result.steps)
+    ]
+    session.flush()
+    session.execute(
+        update(AuditRow)
+        .where(AuditRow.conversation_pk == stored.id, AuditRow.sop_id == result.sop_id)
+        .values(latest=AuditRow.id == audit.id)
+    )
+    return Saved(audit.id, result.conversation_id, created)
+
+
+def save_results(
+    session: Session, results: Iterable[ConversationResult], conversations: Mapping[str, Conversation] | None = None
+) -> list[Saved]:
+    """Store many results; ``conversations`` (by id) supplies the transcripts that are known."""
+    known = conversations or {}
+    return [save_result(session, result, known.get(result.conversation_id)) for result in results]
+
+
+def audit_row(session: Session, audit_id: int) -> AuditRow | None:
+    return session.get(AuditRow, audit_id)
+
+
+def audit_result(audit: AuditRow) -> ConversationResult:
+    return ConversationResult.model_validate(audit.result)
+
+
+def stored_conversation(row: ConversationRow) -> Conversation | None:
+    """The transcript as a Conversation (turn indices as in the input), or None when none was stored."""
+    if row.turns is None:
+        return None
+    record = {"id": row.conversation_id, "agent_id": row.agent_id, "lang": row.lang, "turns": row.turns}
+    if row.started_at is not None:
+        record["started_at"] = row.started_at.isoformat()
+    try:
+        return conversation_from_mapping(record, source="store", default_id=row.conversation_id)
+    except TranscriptError:
+        return None
+
+
+def parse_date(value: Any) -> datetime | None:
+    """A conversation's ``started_at`` as naive UTC, or None when absent or unreadable (it only orders and filters)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _conversation_row(
+    session: Session, result: ConversationResult, conversation: Conversation | None
+) -> ConversationRow:
+    row = session.scalars(
+        select(ConversationRow).where(ConversationRow.conversation_id == result.conversation_id)
+    ).one_or_none()
+    if row is None:
+        row = ConversationRow(conversation_id=result.conversation_id, extra={})
+        session.add(row)
+    row.agent_id = result.agent_id
+    row.lang = result.lang or row.lang
+    if conversation is not None:
+        row.turns = [_turn_record(turn) for turn in conversation.turns]
+        row.started_at = parse_date(conversation.started_at)
+        if conversation.lang:
+            row.lang = conversation.lang
+    elif row.started_at is None:
+        row.started_at = parse_date(result.metadata.get("started_at"))
+    session.flush()
+    return row
+
+
+def _turn_record(turn: Any) -> dict[str, Any]:
+    record = {"speaker": turn.speaker, "text": turn.text}
+    if turn.start is not None:
+        record["start"] = turn.start
+    if turn.end is not None:
+        record["end"] = turn.end
+    return record

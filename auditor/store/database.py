@@ -1,0 +1,116 @@
+"""Open the store: an engine for the URL, the schema brought to the newest migration, sessions on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool, StaticPool
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+DEFAULT_URL = "sqlite:///audits.db"
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened or migrated; the message names the URL (without its password)."""
+
+
+@dataclass
+class Store:
+    """An open database: ``session()`` gives a unit of work that commits on success and rolls back on error."""
+
+    engine: Engine
+    url: str
+    _sessions: sessionmaker[Session]
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str = DEFAULT_URL, *, migrate: bool = True) -> Store:
+    """Connect to ``url`` (``sqlite:///file.db``, ``sqlite://`` in memory, ``postgresql+psycopg://...``) and
+    run the migrations up to the newest, so a new file or an older schema is ready to use."""
+    shown = safe_url(url)
+    try:
+        engine = _engine(url)
+    except (ArgumentError, NoSuchModuleError, ImportError) as error:
+        raise StoreError(f"database URL {shown}: {error}") from error
+    except OSError as error:
+        raise StoreError(f"database {shown}: cannot create its folder: {error.strerror}") from error
+    try:
+        if migrate:
+            upgrade(engine)
+    except OperationalError as error:
+        engine.dispose()
+        raise StoreError(f"database {shown}: cannot open: {error.orig}") from error
+    except SQLAlchemyError as error:
+        engine.dispose()
+        raise StoreError(f"database {shown}: {error}") from error
+    return Store(engine, shown, sessionmaker(engine, expire_on_commit=False))
+
+
+def safe_url(url: str) -> str:
+    """The URL as it may be printed: the password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _engine(url: str) -> Engine:
+    parsed = make_url(url)
+    options: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        options["connect_args"] = {"check_same_thread": False}
+        if parsed.database in (None, "", ":memory:"):
+            options["poolclass"] = StaticPool  # one shared connection, or each session would see an empty database
+        else:
+            options["poolclass"] = NullPool  # a file is cheap to open; nothing stays open between requests
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    else:
+        options["pool_pre_ping"] = True
+    engine = create_engine(url, **options)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")  # cascades and references are enforced as on PostgreSQL
+    cursor.execute("PRAGMA busy_timeout=5000")  # the CLI and the server may write the same file
+    cursor.close()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply the Alembic migrations programmatically (no alembic.ini needed)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema's Alembic revision, or None for a database the store never touched."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        if "alembic_version" not in inspect(connection).get_table_names():
+            return None
+        return MigrationContext.configure(connection).get_current_revision()
