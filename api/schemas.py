@@ -93,6 +93,7 @@ class SessionOpen(BaseModel):
     agent_id: str | None = None
     conversation_id: str | None = Field(None, description="Id of the final result (default: the session id).")
     lang: Literal["en", "zh"] | None = None
+    started_at: str | None = Field(None, description="When the call started (ISO 8601), as in the transcript.")
     metadata: dict[str, Any] = Field(default_factory=dict, description="Passed through to the final result.")
 
 

@@ -108,6 +108,8 @@ class Auditor:
         metadata = dict(conversation.metadata)
         if conversation.source:
             metadata.setdefault("source", conversation.source)
+        if conversation.started_at:  # trends, date filters and repeat contacts work from results.jsonl alone
+            metadata.setdefault("started_at", conversation.started_at)
         flags, models, unhappy = list(outcome.flags), self.models, None
         if self.dissatisfaction is not None and dissatisfaction:
             scored = self.dissatisfaction.score(artifacts)

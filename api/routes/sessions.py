@@ -24,7 +24,12 @@ router = APIRouter(prefix="/v1/sessions", tags=["live sessions"])
 async def open_session(body: SessionOpen, request: Request, owner: str = Depends(require_key)) -> SessionOut:
     auditor = auditor_for(get_service(request), body.sop_id)
     session = LiveSession(
-        auditor, body.conversation_id or "", agent_id=body.agent_id, lang=body.lang, metadata=body.metadata
+        auditor,
+        body.conversation_id or "",
+        agent_id=body.agent_id,
+        lang=body.lang,
+        metadata=body.metadata,
+        started_at=body.started_at,
     )
     store = request.app.state.sessions
     try:

@@ -62,6 +62,7 @@ class LiveSession:
     agent_id: str | None = None
     lang: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    started_at: str | None = None
     started: float = field(default_factory=time.monotonic)
     turns: list[Turn] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
@@ -116,6 +117,7 @@ class LiveSession:
             turns=list(self.turns),
             agent_id=self.agent_id,
             lang=self.lang,
+            started_at=self.started_at,
             metadata=dict(self.metadata),
         )
 

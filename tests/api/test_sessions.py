@@ -18,7 +18,8 @@ def open_session(client, **body):
 
 
 def test_steps_are_reported_as_they_happen_and_the_close_equals_a_whole_audit(client):
-    session = open_session(client, conversation_id="call-1", lang="en")
+    started = "2026-11-20T09:30:00Z"
+    session = open_session(client, conversation_id="call-1", lang="en", started_at=started)
     assert {step["status"] for step in session["steps"]} == {"pending"}
     updates = []
     for turn in CALL:
@@ -31,9 +32,10 @@ def test_steps_are_reported_as_they_happen_and_the_close_equals_a_whole_audit(cl
     assert [u["turn_index"] for u in updates] == list(range(len(CALL)))
     assert all(not u["alerts"] for u in updates)
     final = client.post(f"/v1/sessions/{session['session_id']}/close", headers=HEADERS)
-    whole = client.post("/v1/audit?sop=card-check", json=transcript(), headers=HEADERS)
+    whole = client.post("/v1/audit?sop=card-check", json=transcript(started_at=started), headers=HEADERS)
     assert final.status_code == 200
     assert final.json() == whole.json()
+    assert final.json()["metadata"]["started_at"] == started
     gone = client.post(f"/v1/sessions/{session['session_id']}/turns", json=CALL[0], headers=HEADERS)
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "unknown_session"
 

@@ -15,6 +15,8 @@ def report(with_dates: bool = True) -> str:
     if not with_dates:
         for conversation in conversations.values():
             conversation.started_at = None
+        for result in results:
+            result.metadata.pop("started_at", None)
     return render_report(
         results, summarise_agents(results), summarise_steps(results), conversations, sop_name="Card check"
     )
