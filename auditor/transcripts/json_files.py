@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
+from auditor.transcripts.decoding import text_problem
 from auditor.transcripts.problems import FileLoad, Located, TranscriptError
 from auditor.transcripts.records import conversation_from_mapping, type_name
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
 
 
 def read_jsonl(text: str, source: str, stem: str) -> FileLoad:
@@ -17,7 +23,7 @@ def read_jsonl(text: str, source: str, stem: str) -> FileLoad:
         if not line.strip():
             continue
         try:
-            record = _decode(line)
+            record = decode_jsonl_line(line.removeprefix("\ufeff"))  # files joined with `cat` keep their BOMs
             conversation = conversation_from_mapping(record, source=source, default_id=f"{stem}-{number}")
         except TranscriptError as error:
             loaded.problem(source, number, error.reason)
@@ -27,12 +33,15 @@ def read_jsonl(text: str, source: str, stem: str) -> FileLoad:
 
 
 def read_json(text: str, source: str, stem: str) -> FileLoad:
-    """Load one conversation object or a list of them; a bad item is a problem naming its index."""
+    """Load one conversation object or a list of them; a bad item is a problem naming its index.
+
+    A list broken part-way (a truncated file, a syntax error) still yields the items before the break.
+    """
     loaded = FileLoad()
     try:
         document = json.loads(text)
-    except json.JSONDecodeError as error:
-        loaded.problem(source, error.lineno, f"invalid JSON: {error.msg} (column {error.colno})")
+    except (ValueError, RecursionError) as error:
+        _load_items_before_error(loaded, text, source, stem, error)
         return loaded
     if isinstance(document, list):
         for index, record in enumerate(document):
@@ -45,15 +54,69 @@ def read_json(text: str, source: str, stem: str) -> FileLoad:
     return loaded
 
 
-def _decode(line: str) -> Mapping[str, Any]:
-    """Parse one JSON Lines line into an object."""
+def decode_jsonl_line(line: str) -> Mapping[str, Any]:
+    """Parse one JSON Lines line into an object; raise ``TranscriptError`` saying what is wrong with it."""
+    problem = text_problem(line)
+    if problem is not None:
+        raise TranscriptError(problem)
     try:
         record = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise TranscriptError(f"invalid JSON: {error.msg} (column {error.colno})") from None
+    except (ValueError, RecursionError) as error:
+        raise TranscriptError(json_error_reason(error)) from None
     if not isinstance(record, Mapping):
         raise TranscriptError(f"must be a JSON object, got {type_name(record)}")
     return record
+
+
+def json_error_reason(error: ValueError | RecursionError) -> str:
+    """Say why JSON text did not parse, in a user's words (syntax, nesting, an over-long number)."""
+    if isinstance(error, json.JSONDecodeError):
+        return f"invalid JSON: {error.msg} (column {error.colno})"
+    if isinstance(error, RecursionError):
+        return f"invalid JSON: nested more than about {sys.getrecursionlimit()} levels deep"
+    if "integer string conversion" in str(error):
+        return f"invalid JSON: a number has more than {sys.get_int_max_str_digits()} digits"
+    return f"invalid JSON: {error}"
+
+
+def _load_items_before_error(
+    loaded: FileLoad, text: str, source: str, stem: str, error: ValueError | RecursionError
+) -> None:
+    """Load the items of a list up to where it breaks; the break is one problem naming its line."""
+    position = _skip_space(text, 0)
+    count = 0
+    if text.startswith("[", position):
+        position = _skip_space(text, position + 1)
+        while position < len(text) and text[position] != "]":
+            try:
+                record, end = _DECODER.raw_decode(text, position)
+            except (ValueError, RecursionError):
+                break
+            _load_item(loaded, record, source, default_id=f"{stem}-{count}", where=f"{source}[{count}]")
+            count += 1
+            position = _skip_space(text, end)
+            if not text.startswith(",", position):
+                break
+            position = _skip_space(text, position + 1)
+    line = error.lineno if isinstance(error, json.JSONDecodeError) else text.count("\n", 0, position) + 1
+    reason = _undecodable_reason(text, error) or json_error_reason(error)
+    if count:
+        reason += f"; the {count} item(s) before it were loaded, the rest of the file was skipped"
+    loaded.problem(source, line, reason)
+
+
+def _undecodable_reason(text: str, error: ValueError | RecursionError) -> str | None:
+    """When JSON breaks on a byte that was not UTF-8, say so rather than 'Expecting value'."""
+    if not isinstance(error, json.JSONDecodeError) or error.pos >= len(text):
+        return None
+    code = ord(text[error.pos])
+    return f"not UTF-8 text (byte 0x{code - 0xDC00:02x} at column {error.colno})" if 0xDC80 <= code <= 0xDCFF else None
+
+
+def _skip_space(text: str, position: int) -> int:
+    """The position of the first non-whitespace character (JSON's whitespace) at or after ``position``."""
+    match = _SPACE.match(text, position)
+    return position if match is None else match.end()
 
 
 def _load_item(loaded: FileLoad, record: Any, source: str, *, default_id: str, where: str) -> None:

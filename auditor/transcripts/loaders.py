@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from auditor.transcripts.conversation import Conversation
 from auditor.transcripts.csv_files import read_csv
+from auditor.transcripts.decoding import UndecodableFile, decode_transcript, first_bad_line
 from auditor.transcripts.json_files import read_json, read_jsonl
 from auditor.transcripts.plain_text import read_plain_text
 from auditor.transcripts.problems import FileLoad, LoadProblem, LoadResult, TranscriptError
-from auditor.transcripts.records import conversation_from_mapping
+from auditor.transcripts.records import conversation_from_mapping, shown_id, value_problems
 from auditor.transcripts.subtitles import read_srt, read_vtt
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "TranscriptError",
     "conversation_from_mapping",
     "find_input_files",
+    "load_bytes",
     "load_file",
     "load_inputs",
 ]
@@ -59,6 +61,11 @@ def load_file(path: Path) -> LoadResult:
     """Load one file, dispatching on its extension; duplicate ids within the file are problems."""
     loaded = _load_located(Path(path))
     return _collect(loaded, {})
+
+
+def load_bytes(raw: bytes, source: str) -> LoadResult:
+    """Load one file's content, named ``source`` (its extension picks the format), as ``load_file`` would."""
+    return _collect(_load_located_bytes(raw, source), {})
 
 
 def load_inputs(inputs: Sequence[str | Path]) -> LoadResult:
@@ -105,44 +112,65 @@ def _unsupported(path: Path) -> str:
 def _load_located(path: Path) -> FileLoad:
     """Read one file with its format's reader; an unreadable file is one problem."""
     source = str(path)
+    if path.suffix.lower() not in READERS:
+        return FileLoad(problems=[LoadProblem(source, None, _unsupported(path))])
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        return FileLoad(problems=[LoadProblem(source, None, f"cannot read file: {error.strerror or error}")])
+    return _load_located_bytes(raw, source)
+
+
+def _load_located_bytes(raw: bytes, source: str) -> FileLoad:
+    """Decode a file's bytes and read them with its format's reader; what cannot be decoded is a problem."""
+    path = Path(source)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         return FileLoad(problems=[LoadProblem(source, None, _unsupported(path))])
     try:
-        text = _read_text(path)
-    except _UnreadableFile as error:
+        text = decode_transcript(raw).text
+    except UndecodableFile as error:
         return FileLoad(problems=[LoadProblem(source, error.line, error.reason)])
     loaded = reader(text, source, path.stem)
+    if first_bad_line(text) is not None:
+        loaded = _without_undecodable(loaded, text, source)
     if not loaded.located and not loaded.problems:
         loaded.problem(source, None, "no conversations found")
     return loaded
 
 
-class _UnreadableFile(Exception):
-    """A file that cannot be read as UTF-8 text."""
+def _without_undecodable(loaded: FileLoad, text: str, source: str) -> FileLoad:
+    """Turn every conversation that holds a byte that was not UTF-8 into a problem naming the field."""
+    kept = FileLoad(problems=list(loaded.problems))
+    for located in loaded.located:
+        reason = _invalid_text(located.conversation)
+        if reason is None:
+            kept.located.append(located)
+            continue
+        line = located.line
+        if located.where != source:
+            reason = f"{located.where.removeprefix(source)} {reason}".lstrip()
+        elif line is None:
+            line = first_bad_line(text)
+        kept.problem(source, line, f"{reason} (conversation {shown_id(located.conversation.id)} skipped)")
+    return kept
 
-    def __init__(self, reason: str, line: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.line = line
 
-
-def _read_text(path: Path) -> str:
-    """Read a file as UTF-8 (a BOM is allowed); line endings are left to the format readers."""
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise _UnreadableFile(f"cannot read file: {error.strerror or error}") from None
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise _UnreadableFile("UTF-16 text is not supported; save the file as UTF-8")
-    body = raw.removeprefix(codecs.BOM_UTF8)
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = body[: error.start].count(b"\n") + 1
-        offset = error.start + len(raw) - len(body)
-        reason = f"not UTF-8 text (byte 0x{body[error.start]:02x} at offset {offset})"
-        raise _UnreadableFile(reason, line) from None
+def _invalid_text(conversation: Conversation) -> str | None:
+    """The first field of a conversation holding text that is not valid, e.g. ``turns[2].text: not UTF-8 ...``."""
+    header = {
+        "id": conversation.id,
+        "agent_id": conversation.agent_id,
+        "started_at": conversation.started_at,
+        **conversation.metadata,
+    }
+    reason = next(value_problems(header), None)
+    for turn in conversation.turns:
+        if reason is not None:
+            break
+        fields = {"speaker": turn.speaker, "text": turn.text, **turn.extra}
+        reason = next(value_problems(fields, f"turns[{turn.index}]"), None)
+    return reason
 
 
 def _collect(loaded: FileLoad, first_seen: dict[str, str]) -> LoadResult:
@@ -153,7 +181,7 @@ def _collect(loaded: FileLoad, first_seen: dict[str, str]) -> LoadResult:
         conversation = located.conversation
         if conversation.id in first_seen:
             first = first_seen[conversation.id]
-            reason = f"duplicate conversation id {conversation.id}, first seen at {first}"
+            reason = f"duplicate conversation id {shown_id(conversation.id)}, first seen at {first}"
             duplicates.append(LoadProblem(conversation.source or "", located.line, reason))
             continue
         first_seen[conversation.id] = located.where

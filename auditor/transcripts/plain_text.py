@@ -15,7 +15,9 @@ MAX_SPEAKER_CHARS = 32
 MAX_SPEAKER_WORDS = 3
 CONVERSATION_HEADERS = frozenset({"id", "agent_id", "lang", "started_at"})
 
-_SPEAKER_PREFIX = re.compile(r"\s*([^:：]{1,64}?)\s*[:：](.*)", re.DOTALL)
+_SPEAKER_PREFIX = re.compile(r"\s*([^:：]{1,64}?)\s*[:：]")
+_PREFIX_WINDOW = 256
+"""Characters of a line searched for ``Speaker:``; bounded so a 10 MB line costs no more than a short one."""
 _NOT_IN_SPEAKER_NAMES = frozenset(",.;!?\"'()[]{}<>，。；！？、（）【】「」《》")
 _TIMESTAMP = re.compile(r"\[(?:(\d{1,3}):)?(\d{1,2}):(\d{1,2})(?:[.,](\d{1,3}))?\]\s*")
 _HEADER = re.compile(r"#\s*([A-Za-z_]+)\s*[:：]\s*(.*)")
@@ -41,10 +43,10 @@ class _Header:
 
 def split_speaker_prefix(line: str) -> tuple[str, str] | None:
     """Split ``Agent: hi`` / ``客服：您好`` into (speaker, text); None when the line has no speaker prefix."""
-    match = _SPEAKER_PREFIX.fullmatch(line)
+    match = _SPEAKER_PREFIX.match(line[:_PREFIX_WINDOW])
     if match is None:
         return None
-    name, text = match.group(1).strip(), match.group(2)
+    name, text = match.group(1).strip(), line[match.end() :]
     if text.startswith("//") or not _looks_like_speaker(name):
         return None
     return name, text.strip()

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 from auditor.transcripts.conversation import Conversation
 
+MAX_REASON_CHARS = 1_000
+"""Longest reason a problem keeps: a 10 MB bad value must not be echoed into the report."""
+
 
 class TranscriptError(ValueError):
     """A transcript record that cannot be audited; the message names the field, e.g. ``turns[3].text``."""
@@ -54,5 +57,7 @@ class FileLoad:
     problems: list[LoadProblem] = field(default_factory=list)
 
     def problem(self, path: str, line: int | None, reason: str) -> None:
-        """Record one problem."""
+        """Record one problem (its reason cut to ``MAX_REASON_CHARS``)."""
+        if len(reason) > MAX_REASON_CHARS:
+            reason = f"{reason[: MAX_REASON_CHARS - 20]}... (message cut)"
         self.problems.append(LoadProblem(path, line, reason))

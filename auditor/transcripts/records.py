@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 from auditor.transcripts.conversation import Conversation, Turn
+from auditor.transcripts.decoding import text_problem
 from auditor.transcripts.problems import TranscriptError
 from auditor.transcripts.roles import normalise_role
 
 CONVERSATION_FIELDS = frozenset({"id", "agent_id", "lang", "started_at", "turns"})
 TURN_FIELDS = frozenset({"speaker", "text", "start", "end", "steps"})
 MAX_REASONS = 5
+MAX_NESTING = 64
+"""Deepest nesting of a field kept as it is (unknown fields): deeper JSON is refused, so nothing downstream recurses
+into it (serialising results, copying metadata) and hits Python's recursion limit."""
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -25,7 +29,7 @@ def conversation_from_mapping(obj: Mapping[str, Any], *, source: str, default_id
     """Build a conversation from one contract record; raise ``TranscriptError`` naming every bad field."""
     if not isinstance(obj, Mapping):
         raise TranscriptError(f"must be a JSON object, got {type_name(obj)}")
-    errors: list[str] = []
+    errors = list(value_problems({key: value for key, value in obj.items() if key != "turns"}))
     conversation_id = _collect(errors, parse_id, obj.get("id"), "id") or default_id
     agent_id = _collect(errors, parse_id, obj.get("agent_id"), "agent_id")
     lang = _collect(errors, parse_lang, obj.get("lang"), "lang")
@@ -49,7 +53,7 @@ def turn_from_mapping(obj: Any, *, index: int, path: str = "") -> Turn:
     """Build the turn at input position ``index``; errors name fields under ``path`` (e.g. ``turns[3]``)."""
     if not isinstance(obj, Mapping):
         raise TranscriptError(f"{path or 'turn'}: must be a JSON object, got {type_name(obj)}")
-    errors: list[str] = []
+    errors = list(value_problems(obj, path))
     speaker = _collect(errors, _required_string, obj.get("speaker"), _label(path, "speaker"), True)
     text = _collect(errors, _required_string, obj.get("text"), _label(path, "text"), False)
     start = _collect(errors, parse_seconds, obj.get("start"), _label(path, "start"))
@@ -95,7 +99,7 @@ def parse_lang(value: Any, label: str = "lang") -> str | None:
         return "en"
     if primary in _CHINESE:
         return "zh"
-    raise TranscriptError(f"{label}: unsupported language {value!r} (expected en, zh or null)")
+    raise TranscriptError(f"{label}: unsupported language {quoted(value)} (expected en, zh or null)")
 
 
 def parse_started_at(value: Any, label: str) -> str | None:
@@ -115,11 +119,77 @@ def parse_seconds(value: Any, label: str) -> float | None:
         raise TranscriptError(f"{label}: must be a number of seconds, got {type_name(value)}")
     try:
         seconds = float(value)
+    except OverflowError:
+        raise TranscriptError(f"{label}: must be a finite number of seconds >= 0, got a number too large") from None
     except ValueError:
-        raise TranscriptError(f"{label}: must be a number of seconds, got {value!r}") from None
+        raise TranscriptError(f"{label}: must be a number of seconds, got {quoted(value)}") from None
     if not math.isfinite(seconds) or seconds < 0:
-        raise TranscriptError(f"{label}: must be a finite number of seconds >= 0, got {value!r}")
+        raise TranscriptError(f"{label}: must be a finite number of seconds >= 0, got {quoted(value)}")
     return seconds
+
+
+def value_problems(value: Any, path: str = "") -> Iterator[str]:
+    """Name every string in a JSON value that is not valid text, and any nesting deeper than ``MAX_NESTING``.
+
+    Walks without recursion, so a hostile record cannot exhaust the stack; labels read ``turns[2].text``.
+    """
+    if isinstance(value, Mapping) and _flat_and_valid(value):
+        return  # the common case, checked fast: a turn or record of plain strings and numbers
+    stack: list[tuple[Any, str, int]] = [(value, path, 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if isinstance(item, str):
+            reason = text_problem(item)
+            if reason is not None:
+                yield f"{_short(where) or 'value'}: {reason}"
+        elif isinstance(item, Mapping | list | tuple) and depth > MAX_NESTING:
+            yield f"{_short(where)}: nested more than {MAX_NESTING} levels deep"
+        elif isinstance(item, Mapping):
+            children = []
+            for key, child in item.items():
+                label = _label(where, str(key))
+                reason = text_problem(key) if isinstance(key, str) else None
+                if reason is not None:
+                    yield f"{_short(where) or 'value'}: field name {reason}"
+                    label = _label(where, ascii(key))
+                children.append((child, label, depth + 1))
+            stack.extend(reversed(children))
+        elif isinstance(item, list | tuple):
+            stack.extend((child, f"{where}[{index}]", depth + 1) for index, child in reversed(list(enumerate(item))))
+
+
+_SCALARS = (int, float, bool, type(None))
+
+
+def _flat_and_valid(mapping: Mapping[Any, Any]) -> bool:
+    """Whether every key and value is a scalar, and every string valid text (so there is nothing to walk)."""
+    for key, value in mapping.items():
+        if type(value) is str:
+            if not value.isascii() and text_problem(value) is not None:
+                return False
+        elif type(value) not in _SCALARS:
+            return False
+        if type(key) is str and not key.isascii() and text_problem(key) is not None:
+            return False
+    return True
+
+
+def _short(label: str, limit: int = 80) -> str:
+    """A field label as a message shows it (deep or long keys make long labels)."""
+    return label if len(label) <= limit else f"{label[:limit]}..."
+
+
+def quoted(value: Any, limit: int = 60) -> str:
+    """``repr`` of a bad value for a message, cut short so a 10 MB field does not flood the report."""
+    if not isinstance(value, str) or len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value):,} characters)"
+
+
+def shown_id(conversation_id: str, limit: int = 60) -> str:
+    """A conversation id as a message shows it: cut short, and printable even when it holds bad bytes."""
+    printable = conversation_id.encode("utf-8", "backslashreplace").decode("utf-8")
+    return printable if len(printable) <= limit else f"{printable[:limit]}..."
 
 
 def type_name(value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import html
 import io
 import re
@@ -17,7 +18,7 @@ from auditor.transcripts.problems import FileLoad, Located
 from auditor.transcripts.roles import normalise_role
 
 _VOICE = re.compile(r"<v(?:\.[^\s>]+)*\s+([^>]+)>")
-_TIMING = re.compile(r"\s*(?:(\d+):)?(\d{1,2}):(\d{1,2})[.,](\d{1,3})\s*-->")
+_TIMING = re.compile(r"\s*(?:(\d{1,12}):)?(\d{1,2}):(\d{1,2})[.,](\d{1,3})\s*-->")
 _DIALOGUE_DASHES = "-\u2013\u2014 "  # SRT dialogue lines may start with a hyphen, en dash or em dash
 _FORMAT_NAMES = {"vtt": "WebVTT", "srt": "SubRip (SRT)"}
 
@@ -63,6 +64,9 @@ def _read_subtitles(text: str, source: str, stem: str, subtitle_format: str) -> 
         first = unnamed[0]
         loaded.problem(source, cue_lines[first - 1], _unnamed_reason(first, len(unnamed), len(captions)))
         return loaded
+    if not turns:
+        loaded.problem(source, None, f"no cue has any text ({len(captions)} empty cues)")
+        return loaded
     loaded.located.append(Located(Conversation(id=stem, turns=turns, source=source), None, source))
     return loaded
 
@@ -72,6 +76,8 @@ def _segments(caption: Caption, *, unescape: bool) -> list[_Segment]:
     segments: list[_Segment] = []
     for raw, plain in zip(caption.lines, caption.text.split("\n"), strict=False):
         words = html.unescape(plain).strip() if unescape else plain.strip()
+        if not words and not raw.strip():
+            continue
         voice = _VOICE.match(raw.strip())
         speaker = voice.group(1).strip() if voice else None
         if speaker is None and (prefix := split_speaker_prefix(words.lstrip(_DIALOGUE_DASHES))):
@@ -104,18 +110,18 @@ def _unnamed_reason(first: int, count: int, total: int) -> str:
 
 def _cue_line_numbers(text: str, captions: list[Caption]) -> list[int | None]:
     """Find the 1-based line of each caption's timing line, matching captions to timing lines in order."""
-    timings = [
-        (number, _milliseconds(match))
-        for number, line in enumerate(text.split("\n"), start=1)
-        if (match := _TIMING.match(line))
-    ]
+    lines_by_start: dict[int, list[int]] = {}
+    for number, line in enumerate(text.split("\n"), start=1):
+        if match := _TIMING.match(line):
+            lines_by_start.setdefault(_milliseconds(match), []).append(number)
     found: list[int | None] = []
-    position = 0
+    previous = 0
     for caption in captions:
-        start = caption.start_time.in_milliseconds()
-        hit = next((i for i in range(position, len(timings)) if timings[i][1] == start), None)
-        found.append(None if hit is None else timings[hit][0])
-        position = position if hit is None else hit + 1
+        candidates = lines_by_start.get(caption.start_time.in_milliseconds(), [])
+        position = bisect.bisect_right(candidates, previous)
+        hit = candidates[position] if position < len(candidates) else None
+        found.append(hit)
+        previous = previous if hit is None else hit
     return found
 
 

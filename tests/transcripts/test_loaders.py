@@ -499,13 +499,13 @@ def test_duplicate_id_inside_a_json_list(tmp_path: Path) -> None:
 def test_non_utf8_file_is_one_problem_and_other_files_still_load(tmp_path: Path) -> None:
     write(tmp_path / "a.jsonl", jsonl(record("c-1")))
     legacy = tmp_path / "b.txt"
-    legacy.write_bytes("Agent: 您好\n".encode("gb18030"))
+    legacy.write_bytes("Agent: Grüß Gott\n".encode("latin-1"))  # neither UTF-8 nor Chinese: refused, not misread
 
     result = load_inputs([tmp_path])
 
     assert ids(result) == ["c-1"]
     assert [(problem.path, problem.line) for problem in result.problems] == [(str(legacy), 1)]
-    assert result.problems[0].reason.startswith("not UTF-8 text")
+    assert result.problems[0].reason.startswith("turns[0].text: not UTF-8 text (byte 0xfc")
 
 
 def test_unreadable_file_is_one_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
