@@ -74,6 +74,14 @@ def sop_from_text(text: str, *, source: str = "<sop>") -> Sop:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         line = mark.line + 1 if mark else None
         raise SopError([SopProblem(source, "invalid_yaml", f"not valid YAML{where}", line=line)]) from error
+    except RecursionError as error:
+        raise SopError([SopProblem(source, "invalid_yaml", "not valid YAML: nested too deeply")]) from error
+    except (ValueError, KeyError, AttributeError, IndexError, TypeError, OverflowError) as error:
+        # PyYAML's constructors raise these for values its tags cannot build: 2024-13-45, !!int x, !!bool x...
+        reason = str(error)[:200] or type(error).__name__
+        raise SopError(
+            [SopProblem(source, "invalid_yaml", f"not valid YAML: a value cannot be read ({reason})")]
+        ) from error
     if not isinstance(raw, Mapping):
         raise SopError([SopProblem(source, "not_a_mapping", "the file must hold one SOP mapping")])
     try:
@@ -107,7 +115,7 @@ def yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
     """1-based line of every top-level key, every step (by id and by ``#n``) and every step field."""
     try:
         root = yaml.compose(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return {}
     found: dict[tuple[Any, ...], int] = {}
     if not isinstance(root, yaml.MappingNode):
@@ -166,7 +174,10 @@ def _order_graph(raw: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
     for step in steps if isinstance(steps, list) else []:
         if isinstance(step, Mapping) and isinstance(step.get("id"), str):
             before = step.get("before") or []
-            pairs.append((step["id"], [str(later) for later in before] if isinstance(before, list) else []))
+            # only string entries: anything else is a field error already, and str() of an alias bomb is huge
+            pairs.append(
+                (step["id"], [later for later in before if isinstance(later, str)] if isinstance(before, list) else [])
+            )
     return pairs
 
 
@@ -194,26 +205,29 @@ def reference_problems(order_graph: list[tuple[str, list[str]]], source: str) ->
 
 
 def _order_cycle(order_graph: list[tuple[str, list[str]]]) -> list[str] | None:
+    """The first cycle of ``before`` rules found by depth-first search (iterative: SOPs may be long chains)."""
     graph = {step_id: [later for later in before if later != step_id] for step_id, before in order_graph}
-    state: dict[str, int] = {}
-
-    def visit(node: str, trail: list[str]) -> list[str] | None:
-        state[node] = 1
-        for nxt in graph.get(node, []):
-            if state.get(nxt) == 1:
-                return trail[trail.index(nxt) :] + [nxt] if nxt in trail else [node, nxt]
-            if nxt in graph and state.get(nxt) is None:
-                found = visit(nxt, trail + [nxt])
-                if found:
-                    return found
-        state[node] = 2
-        return None
-
+    state: dict[str, int] = {}  # 1 on the current path, 2 finished
     for start in graph:
-        if state.get(start) is None:
-            found = visit(start, [start])
-            if found:
-                return found
+        if state.get(start) is not None:
+            continue
+        trail = [start]
+        state[start] = 1
+        stack = [iter(graph[start])]
+        while stack:
+            node = trail[-1]
+            for nxt in stack[-1]:
+                if state.get(nxt) == 1:
+                    return trail[trail.index(nxt) :] + [nxt] if nxt in trail else [node, nxt]
+                if nxt in graph and state.get(nxt) is None:
+                    state[nxt] = 1
+                    trail.append(nxt)
+                    stack.append(iter(graph[nxt]))
+                    break
+            else:
+                state[node] = 2
+                trail.pop()
+                stack.pop()
     return None
 
 

@@ -491,10 +491,13 @@ YAML_JUNK = (
     "~",
     ".nan",
     "0x1F",
+    "!!timestamp ",
+    "!!int ",
+    "!!float ",
+    "!!bool ",
 )
-CRASHING_YAML_TAGS = ("!!timestamp ", "!!int ", "!!float ", "!!bool ")
-"""Explicit tags PyYAML's safe loader answers with ValueError, KeyError or AttributeError instead of a YAMLError on
-a value it cannot build (``!!int x``); the SOP parser lets those escape today, so only the benchmark inserts them."""
+"""YAML junk; the explicit tags are ones PyYAML's safe loader answers with ValueError, KeyError or AttributeError
+instead of a YAMLError on a value it cannot build (``!!int x``), which the SOP parser must catch."""
 
 
 def mutate_yaml(text: str, rng: Random, junk: tuple[str, ...] = YAML_JUNK) -> str:
