@@ -153,10 +153,13 @@ async def live_load(client: httpx.AsyncClient, sessions: int, rate: float, secon
         next_at = time.perf_counter()
         while time.perf_counter() < deadline:
             sop_id, transcript = calls[next(counter) % len(calls)]
-            opened = await client.post(
-                "/v1/sessions",
-                json={"sop_id": sop_id, "agent_id": transcript.get("agent_id"), "lang": transcript.get("lang")},
-            )
+            body = {"sop_id": sop_id, "agent_id": transcript.get("agent_id"), "lang": transcript.get("lang")}
+            try:
+                opened = await client.post("/v1/sessions", json=body)
+            except httpx.HTTPError as error:
+                timings.record(None, 0.0, f"open {type(error).__name__}")
+                await asyncio.sleep(interval)
+                continue
             if opened.status_code != 201:
                 timings.record(opened, 0.0)
                 await asyncio.sleep(interval)
@@ -176,9 +179,13 @@ async def live_load(client: httpx.AsyncClient, sessions: int, rate: float, secon
                 timings.record(response, started)
                 if response.status_code == 200:
                     timings.alerts += len(response.json()["alerts"])
-            closed = await client.post(f"/v1/sessions/{session_id}/close")
-            if closed.status_code != 200:
-                timings.errors[f"close HTTP {closed.status_code}"] = timings.errors.get("close", 0) + 1
+            try:
+                closed = await client.post(f"/v1/sessions/{session_id}/close")
+                problem = None if closed.status_code == 200 else f"close HTTP {closed.status_code}"
+            except httpx.HTTPError as error:
+                problem = f"close {type(error).__name__}"
+            if problem:
+                timings.errors[problem] = timings.errors.get(problem, 0) + 1
 
     await asyncio.gather(*(one_caller(i * interval / sessions) for i in range(sessions)))
 
@@ -281,7 +288,12 @@ async def run(args: argparse.Namespace) -> list[dict[str, object]]:
                 print(json.dumps(row, ensure_ascii=False), flush=True)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            print("the server did not stop within 60 s of SIGTERM; killed", file=sys.stderr)
+            server.kill()
+            server.wait()
     return rows
 
 
@@ -324,12 +336,21 @@ def main() -> None:
     parser.add_argument("--whole-seconds", type=float, default=60.0)
     parser.add_argument("--soak-seconds", type=float, default=0.0)
     parser.add_argument("--write", action="store_true", help="write docs/benchmarks.md (section api-latency)")
+    parser.add_argument("--save", type=Path, help="also save the rows as JSON here")
+    parser.add_argument("--include", type=Path, action="append", default=[], help="rows saved by an earlier run")
     args = parser.parse_args()
     rows = asyncio.run(run(args))
+    if args.save:
+        args.save.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
+    for earlier in args.include:
+        rows += json.loads(earlier.read_text(encoding="utf-8"))
     if args.write:
         command = "python bench/api_load.py --write" + (
             f" --soak-seconds {args.soak_seconds:g}" if args.soak_seconds else ""
         )
+        if args.include:
+            command += " --include soak.json; soak.json from: python bench/api_load.py --live-seconds 0 "
+            command += "--whole-seconds 0 --soak-seconds 600 --save soak.json"
         replace_section("api-latency", command, markdown(rows, args))
 
 

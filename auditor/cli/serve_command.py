@@ -65,7 +65,10 @@ def serve(
     if settings.auth_disabled:
         errors.print("[yellow]authentication is off: every request is accepted (local use only)[/yellow]")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, proxy_headers=False)
+    # keep-alive longer than clients' and load balancers' idle pools, so a reused connection is not closed under them
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level=log_level, proxy_headers=False, timeout_keep_alive=75
+    )
 
 
 @app.command("api-key")
