@@ -1,23 +1,46 @@
-"""`auditor audit`: audit transcripts against an SOP and write results and reports."""
+"""`auditor audit`: audit transcripts against an SOP and write results and reports, at any scale.
+
+The work is ``auditor.batch.runner.run_batch``: conversations stream from the inputs, are audited in batches (in
+this process or on Dask), and are appended to results.jsonl as they are done, so ``--resume`` picks up an
+interrupted run; anomalies are then scored over the whole audit and the reports written. This module only maps
+options, draws the progress bar and prints the tables and the closing summary.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from auditor.cli.common import (
     EXIT_INPUT_PROBLEMS,
+    EXIT_USAGE,
     STEP_MODEL_OPTION,
     anomaly_baseline,
     app,
     console,
     errors,
-    make_auditor,
-    progress_bar,
     resolve_sop_or_exit,
 )
+
+
+class EngineName(StrEnum):
+    local = "local"
+    dask = "dask"
 
 
 @app.command()
@@ -35,100 +58,182 @@ def audit(
     ] = "use-m",
     batch_size: Annotated[int, typer.Option(min=1, help="Conversations embedded per batch.")] = 32,
     step_model: Annotated[str | None, STEP_MODEL_OPTION] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue an interrupted audit in --out: conversations already in results.jsonl are skipped.",
+        ),
+    ] = False,
+    engine: Annotated[
+        EngineName, typer.Option(help="Where to audit: this process (local) or Dask distributed (dask).")
+    ] = EngineName.local,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="With --engine dask: a running scheduler (tcp://host:8786); default: a local cluster."),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="With --engine dask and no --scheduler: worker processes of the local cluster.")
+    ] = 2,
+    threads: Annotated[
+        int, typer.Option(min=1, help="Embedding (BLAS) threads per audit process; parallelism comes from workers.")
+    ] = 1,
+    device: Annotated[
+        str, typer.Option(help="Where a sentence-transformers embedder runs: cpu, cuda, cuda:1 (USE-m is CPU-only).")
+    ] = "cpu",
 ) -> None:
-    """Audit transcripts; write results.jsonl, agents.csv, steps.csv and report.html to --out."""
-    from auditor.transcripts.loaders import load_inputs
+    """Audit transcripts; write results.jsonl, agents.csv, steps.csv, agent_steps.csv and report.html to --out."""
+    from auditor.batch.engines import ModelSpec, expected_identity
+    from auditor.batch.resume import ResumeError
+    from auditor.batch.runner import run_batch
+    from auditor.embeddings.base import ModelUnavailableError
 
+    if scheduler is not None and engine is not EngineName.dask:
+        errors.print("[red]--scheduler needs --engine dask[/red]")
+        raise typer.Exit(EXIT_USAGE)
     checked_sop = resolve_sop_or_exit(sop)
-    loaded = load_inputs(inputs)
-    for problem in loaded.problems:
-        errors.print(f"[red]skipped[/red] {problem}", highlight=False, markup=True, soft_wrap=True)
-    if not loaded.conversations:
+    spec = ModelSpec(embedder=embedder, step_model=step_model, threads=threads, device=device)
+    try:
+        identity = expected_identity(checked_sop, spec)
+    except ModelUnavailableError as error:
+        errors.print(f"[red]model unavailable:[/red] {error}")
+        raise typer.Exit(EXIT_USAGE) from error
+    fallback = anomaly_baseline()
+    progress = _AuditProgress("auditing")
+    try:
+        with progress.bar:
+            outcome = run_batch(
+                inputs,
+                checked_sop,
+                lambda: _start_engine(engine, checked_sop, spec, scheduler, workers),
+                out=out,
+                identity=identity,
+                resume=resume,
+                batch_size=batch_size,
+                fallback_detector=fallback,
+                progress=progress,
+            )
+    except ResumeError as error:
+        errors.print(f"[red]cannot resume:[/red] {error}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from error
+    if outcome.summary.total == 0:
         errors.print("[red]no conversation could be loaded[/red]")
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
-    # anomalies are scored once the whole audit is in (a large audit is its own baseline), not per batch
-    auditor = make_auditor(checked_sop, embedder, step_model, anomalies=False)
-
-    from auditor.reports.files import ResultsWriter
-
-    results = []
-    out.mkdir(parents=True, exist_ok=True)
-    conversations = loaded.conversations
-    with ResultsWriter(out / "results.jsonl") as writer, progress_bar() as progress:
-        task = progress.add_task(f"auditing against {checked_sop.id}", total=len(conversations))
-        for start in range(0, len(conversations), batch_size):
-            batch = auditor.audit_many(conversations[start : start + batch_size])
-            writer.write(batch)
-            results.extend(batch)
-            progress.advance(task, len(batch))
-
-    results = _with_anomalies(conversations, results, out / "results.jsonl")
-    _write_reports(out, results, {c.id: c for c in conversations}, checked_sop.name, [str(p) for p in loaded.problems])
-    console.print(
-        f"Wrote {len(results)} results to [bold]{out}[/bold] (results.jsonl, agents.csv, steps.csv, agent_steps.csv, "
-        "report.html)"
-    )
-    if loaded.problems:
-        errors.print(f"[yellow]{len(loaded.problems)} input problem(s); see above[/yellow]")
+    _print_tables(outcome, checked_sop.name)
+    _print_summary(outcome)
+    if outcome.problems:
+        errors.print(f"[yellow]{len(outcome.problems)} input problem(s); see above[/yellow]")
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
 
 
-def _with_anomalies(conversations, results, path: Path):  # type: ignore[no-untyped-def]
-    """Score anomalies once every conversation is audited (a large audit is its own baseline), then rewrite
-    results.jsonl with them; the file written batch by batch stays valid until the atomic replace."""
-    from auditor.anomaly.attach import detector_for_batch, with_anomalies
-    from auditor.reports.files import ResultsWriter
+def _start_engine(engine: EngineName, sop, spec, scheduler: str | None, workers: int):  # type: ignore[no-untyped-def]
+    """Load the models where the audit runs; a missing model or an unreachable cluster is a usage error."""
+    from auditor.batch.engines import LocalEngine
+    from auditor.embeddings.base import ModelUnavailableError
+    from auditor.model_files import ModelFileError
 
-    detector = detector_for_batch(conversations, results, anomaly_baseline())
-    if detector is None:
-        return results
-    results = with_anomalies(detector, conversations, results)
-    partial = path.with_suffix(".jsonl.partial")
-    with ResultsWriter(partial) as writer:
-        writer.write(results)
-    partial.replace(path)
-    return results
+    try:
+        if engine is EngineName.dask:
+            from auditor.batch.dask_engine import DaskEngine, DaskSetupError
+
+            try:
+                return DaskEngine.start(sop, spec, scheduler=scheduler, workers=workers)
+            except DaskSetupError as error:
+                errors.print(f"[red]dask:[/red] {error}", highlight=False)
+                raise typer.Exit(EXIT_USAGE) from error
+        local, notes = LocalEngine.start(sop, spec)
+    except (ModelUnavailableError, ModelFileError) as error:
+        errors.print(f"[red]model unavailable:[/red] {error}")
+        raise typer.Exit(EXIT_USAGE) from error
+    for note in notes:
+        errors.print(f"[yellow]{note}[/yellow]")
+    return local
 
 
-def _write_reports(out, results, conversations, sop_name, problems) -> None:  # type: ignore[no-untyped-def]
-    from auditor.anomaly.agent_steps import agent_step_deviations, flagged_deviations
-    from auditor.reports.aggregates import summarise_agents, summarise_steps
+class _RateColumn(ProgressColumn):
+    """Conversations per second: over the last 30 s while auditing, over the whole audit once done."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.completed / task.elapsed if task.finished and task.elapsed else task.speed
+        return Text(f"{speed:,.1f} conv/s" if speed else "- conv/s", style="progress.data.speed")
+
+
+class _AuditProgress:
+    """The batch runner's progress, drawn with rich on stderr: count, rate, elapsed, ETA; problems above it."""
+
+    def __init__(self, description: str):
+        self.description = description
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            _RateColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=errors,
+            transient=False,
+        )
+        self.task: TaskID | None = None
+
+    def started(self, total: int, resumed: int) -> None:
+        if resumed:
+            errors.print(f"resuming: {resumed:,} conversation(s) already in results.jsonl are not audited again")
+        self.task = self.bar.add_task(self.description, total=total)
+
+    def advanced(self, audited: int, total: int) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, advance=audited, total=total)
+
+    def problem(self, problem: object) -> None:
+        errors.print(f"[red]skipped[/red] {problem}", highlight=False, markup=True, soft_wrap=True)
+
+    def phase(self, description: str) -> None:
+        if self.task is not None:
+            completed = self.bar.tasks[self.task].completed
+            self.bar.update(self.task, total=completed, description=description)
+
+
+def _print_tables(outcome, sop_name: str) -> None:  # type: ignore[no-untyped-def]
     from auditor.reports.console import agents_table, deviations_table, flagged_table, steps_table
-    from auditor.reports.files import write_agent_steps_csv, write_agents_csv, write_steps_csv
-    from auditor.reports.html import render_report, write_report
 
-    agents = summarise_agents(results)
-    steps = summarise_steps(results)
-    cells = agent_step_deviations(results)
-    coach = flagged_deviations(cells)
-    write_agents_csv(out / "agents.csv", agents)
-    write_steps_csv(out / "steps.csv", steps)
-    write_agent_steps_csv(out / "agent_steps.csv", cells)
-    html = render_report(
-        results,
-        agents,
-        steps,
-        conversations,
-        sop_name=sop_name,
-        problems=problems,
-        deviations=coach,
-        deviation_cells=len(cells),
-    )
-    write_report(out / "report.html", html)
-    passed = sum(r.passed for r in results)
+    summary = outcome.summary
     console.print(
-        f"\n[bold]{sop_name}[/bold]: {len(results)} conversation{'s' if len(results) != 1 else ''}, {passed} passed "
-        f"({passed / len(results):.0%}), mean score {sum(r.score for r in results) / len(results):.2f}"
+        f"Wrote {summary.total} results to [bold]{outcome.out}[/bold] (results.jsonl, agents.csv, steps.csv, "
+        "agent_steps.csv, report.html)"
     )
-    console.print(agents_table(agents))
-    console.print(steps_table(steps))
-    if coach:
-        console.print(deviations_table(coach, len(cells)))
+    if outcome.shown_in_report < summary.total:
+        console.print(f"report.html shows the {outcome.shown_in_report:,} lowest-scoring conversations in full.")
+    console.print(
+        f"\n[bold]{sop_name}[/bold]: {summary.total} conversation{'s' if summary.total != 1 else ''}, "
+        f"{summary.passed} passed ({summary.passed / summary.total:.0%}), mean score {summary.mean_score:.2f}"
+    )
+    console.print(agents_table(outcome.agents))
+    console.print(steps_table(outcome.steps))
+    cells = len(outcome.deviations)
+    if outcome.coach:
+        console.print(deviations_table(outcome.coach, cells))
     else:
-        console.print(f"No agent misses a step significantly more than peers ({len(cells)} agent x step cells tested).")
+        console.print(f"No agent misses a step significantly more than peers ({cells} agent x step cells tested).")
     for table in (
-        flagged_table(results, "dissatisfaction", "Most dissatisfied customers"),
-        flagged_table(results, "anomaly", "Most unusual conversations"),
+        flagged_table(summary.flagged("dissatisfaction"), "dissatisfaction", "Most dissatisfied customers"),
+        flagged_table(summary.flagged("anomaly"), "anomaly", "Most unusual conversations"),
     ):
         if table is not None:
             console.print(table)
+
+
+def _print_summary(outcome) -> None:  # type: ignore[no-untyped-def]
+    """The closing line: audited (and resumed), bad inputs, flagged, time."""
+    summary, seconds = outcome.summary, outcome.seconds
+    rate = f" ({outcome.audited / seconds:,.1f} conversations/s)" if outcome.audited and seconds > 0 else ""
+    parts = [f"audited {outcome.audited:,} conversation{'s' if outcome.audited != 1 else ''} in {seconds:,.1f} s{rate}"]
+    if outcome.resumed:
+        parts.append(f"{outcome.resumed:,} already audited before the resume")
+    if outcome.kept_without_input:
+        parts.append(f"{outcome.kept_without_input:,} earlier results kept whose input was not given")
+    parts.append(f"{len(outcome.problems)} bad input{'s' if len(outcome.problems) != 1 else ''}")
+    parts.append(
+        f"flagged: {summary.failed:,} failed, {summary.dissatisfied:,} dissatisfied, {summary.anomalous:,} unusual"
+    )
+    console.print("\n[bold]Summary[/bold]: " + "; ".join(parts))

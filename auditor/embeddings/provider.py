@@ -12,15 +12,30 @@ BACKENDS = ("use-m", "minilm", "hashing")
 """Named backends; anything else is taken as a path to a local sentence-transformers folder."""
 
 
-def make_embedder(backend: str = DEFAULT_BACKEND, *, threads: int = 2) -> CachedEmbedder:
-    """Return a cached embedder for a backend name or a sentence-transformers folder path."""
+DEFAULT_CACHE_ENTRIES = 200_000
+
+
+def make_embedder(
+    backend: str = DEFAULT_BACKEND,
+    *,
+    threads: int = 2,
+    cache_entries: int = DEFAULT_CACHE_ENTRIES,
+    device: str = "cpu",
+) -> CachedEmbedder:
+    """Return a cached embedder for a backend name or a sentence-transformers folder path.
+
+    ``threads`` are USE-m's BLAS threads: a batch audit wants 1 a process (on a busy 2-core machine 2 threads ran
+    2-6 times slower than 1, docs/benchmarks.md "throughput");
+    ``cache_entries`` bounds the text -> vector cache (about 2 KB a text at 512 dimensions); ``device`` is where a
+    sentence-transformers model runs ("cpu", "cuda", "cuda:1"; USE-m and hashing are CPU-only and ignore it).
+    """
     inner: Embedder
     if backend == "use-m":
         inner = UseMultilingualEmbedder(threads=threads)
     elif backend == "minilm":
-        inner = SentenceTransformerEmbedder(MINILM)
+        inner = SentenceTransformerEmbedder(MINILM, device=device)
     elif backend == "hashing":
         inner = HashingEmbedder()
     else:
-        inner = SentenceTransformerEmbedder(backend)
-    return CachedEmbedder(inner)
+        inner = SentenceTransformerEmbedder(backend, device=device)
+    return CachedEmbedder(inner, max_entries=cache_entries)

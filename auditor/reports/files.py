@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -13,7 +14,12 @@ from auditor.result import ConversationResult
 
 
 class ResultsWriter:
-    """Appends one result per line and flushes, so a crash keeps every result written so far."""
+    """Writes one result per line and flushes, so a crash keeps every result written so far; ``close`` also
+    fsyncs, so a file about to replace another (``os.replace``) is on disk first.
+
+    (A batch audit appends to results.jsonl through ``auditor.batch.resume.ResultsLog``: one write and fsync a
+    batch, resumable after a crash.)
+    """
 
     def __init__(self, path: Path):
         self.path = path
@@ -21,12 +27,14 @@ class ResultsWriter:
         self._handle: TextIO = path.open("w", encoding="utf-8")
 
     def write(self, results: Iterable[ConversationResult]) -> None:
-        for result in results:
-            self._handle.write(result.model_dump_json() + "\n")
+        self._handle.write("".join(result.model_dump_json() + "\n" for result in results))
         self._handle.flush()
 
     def close(self) -> None:
-        self._handle.close()
+        if not self._handle.closed:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
 
     def __enter__(self) -> ResultsWriter:
         return self

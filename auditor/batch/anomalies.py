@@ -1,0 +1,105 @@
+"""Anomalies over a whole batch audit without holding it: features kept as numbers, results rescored in chunks.
+
+``auditor.anomaly.attach`` needs every conversation and result in memory; here each audited conversation leaves
+only its feature vector (23 floats, 184 bytes) in a ``FeatureTable`` indexed by its line in results.jsonl. Once the
+audit is in, the detector is fitted on the table as ``detector_for_batch`` does (the audit is its own baseline from
+``BATCH_BASELINE_MIN`` conversations on; beyond ``FIT_SAMPLE`` a seeded uniform sample of them: an IsolationForest
+looks at 256 rows a tree and percentiles of 10,000 rows are as good as of 1,000,000), then the results are annotated
+chunk by chunk exactly as ``with_anomalies`` annotates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+import numpy as np
+
+from auditor.anomaly.attach import ANOMALOUS_FLAG, BATCH_BASELINE_MIN, MODELS_KEY
+from auditor.anomaly.detector import AnomalyDetector, fit_anomaly_detector
+from auditor.anomaly.features import FEATURE_NAMES
+from auditor.result import ConversationResult
+
+FIT_SAMPLE = 10_000
+_COLUMN = {name: index for index, name in enumerate(FEATURE_NAMES)}
+
+
+class FeatureRow(Mapping[str, float]):
+    """One row of the table read as the ``{feature: value}`` mapping the detector takes (no dict built)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: np.ndarray):
+        self._values = values
+
+    def __getitem__(self, name: str) -> float:
+        return float(self._values[_COLUMN[name]])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FEATURE_NAMES)
+
+    def __len__(self) -> int:
+        return len(FEATURE_NAMES)
+
+
+class FeatureTable:
+    """Feature vectors by results.jsonl line, in fixed blocks of rows so growing never copies; a line without
+    features (a result kept from an earlier run whose conversation is not among this run's inputs) is absent."""
+
+    BLOCK_ROWS = 4096
+
+    def __init__(self) -> None:
+        self._values: list[np.ndarray] = []
+        self._present: list[np.ndarray] = []
+
+    def set(self, line: int, vector: np.ndarray) -> None:
+        block, row = divmod(line, self.BLOCK_ROWS)
+        while len(self._values) <= block:
+            self._values.append(np.full((self.BLOCK_ROWS, len(FEATURE_NAMES)), np.nan))
+            self._present.append(np.zeros(self.BLOCK_ROWS, dtype=bool))
+        self._values[block][row] = vector
+        self._present[block][row] = True
+
+    def has(self, line: int) -> bool:
+        block, row = divmod(line, self.BLOCK_ROWS)
+        return block < len(self._present) and bool(self._present[block][row])
+
+    def row(self, line: int) -> FeatureRow:
+        block, row = divmod(line, self.BLOCK_ROWS)
+        return FeatureRow(self._values[block][row])
+
+    def present_lines(self) -> np.ndarray:
+        """The lines that have features, in order."""
+        if not self._present:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(np.concatenate(self._present))
+
+
+def detector_for_audit(table: FeatureTable, fallback: AnomalyDetector | None) -> AnomalyDetector | None:
+    """Fit the detector on this audit's own conversations when there are enough of them, else ``fallback``."""
+    lines = table.present_lines()
+    if len(lines) < BATCH_BASELINE_MIN:
+        return fallback
+    if len(lines) <= FIT_SAMPLE:
+        sample, trained_on = lines, f"this audit's {len(lines)} conversations"
+    else:
+        sample = np.sort(np.random.default_rng(0).choice(lines, FIT_SAMPLE, replace=False))
+        trained_on = f"a seeded random {FIT_SAMPLE} of this audit's {len(lines)} conversations"
+    try:
+        return fit_anomaly_detector([table.row(int(line)) for line in sample], trained_on=trained_on)
+    except ValueError:
+        return fallback
+
+
+def with_anomaly_blocks(
+    detector: AnomalyDetector, results: Sequence[ConversationResult], rows: Sequence[Mapping[str, float]]
+) -> list[ConversationResult]:
+    """Copies of ``results`` with the ``anomaly`` block, the ``anomalous`` flag and the detector in ``models``,
+    the annotation ``auditor.anomaly.attach.with_anomalies`` makes, from precomputed feature rows."""
+    annotated = []
+    for result, anomaly in zip(results, detector.score_many(rows), strict=True):
+        flags = [flag for flag in result.flags if flag != ANOMALOUS_FLAG]
+        if anomaly.flagged:
+            flags.append(ANOMALOUS_FLAG)
+        models = {**result.models, MODELS_KEY: detector.summary}
+        annotated.append(result.model_copy(update={"anomaly": anomaly, "flags": flags, "models": models}))
+    return annotated

@@ -1,0 +1,116 @@
+"""Where batches of conversations are audited: in this process (``LocalEngine``) or on Dask (``dask_engine``).
+
+An engine turns an iterator of batches into an iterator of audited batches, *in the order given*, so the results
+file of a run does not depend on the engine. What comes back per conversation is an ``Audited``: the result as its
+JSON line plus the few numbers the rest of the run needs (the worst-first order and the anomaly features), so the
+driver never re-parses what it just wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from auditor.anomaly.features import FEATURE_NAMES, conversation_features
+from auditor.batch.resume import LogIdentity
+from auditor.engine import Auditor
+from auditor.result import ConversationResult
+from auditor.sop.schema import Sop
+from auditor.transcripts.conversation import Conversation
+
+DEFAULT_THREADS = 1
+"""BLAS threads per audit process: parallelism comes from processes (Dask workers), one per core."""
+BATCH_CACHE_ENTRIES = 16_384
+"""Texts whose vectors a batch process keeps (about 34 MB at 512 dimensions): every scripted line, bounded memory."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to build the models of a batch audit; small and picklable, so each Dask worker builds its own."""
+
+    embedder: str = "use-m"
+    step_model: str | None = None
+    threads: int = DEFAULT_THREADS
+    cache_entries: int = BATCH_CACHE_ENTRIES
+    device: str = "cpu"
+    """Where a sentence-transformers embedder runs ("cuda" on a GPU worker); USE-m is CPU-only."""
+
+
+def build_auditor(sop: Sop, spec: ModelSpec) -> tuple[Auditor, list[str]]:
+    """The Auditor a batch process uses (no anomaly baseline: the batch scores anomalies over the whole audit),
+    with notes on optional models left out. Raises ModelUnavailableError / ModelFileError like ``load_models``."""
+    from auditor.embeddings.provider import make_embedder
+    from auditor.service import load_models
+
+    models = load_models(spec.embedder, spec.step_model, anomalies=False)
+    # same backend (the scorer and dissatisfaction model were checked against its name), batch-sized threads + cache
+    models.embedder = make_embedder(
+        spec.embedder, threads=spec.threads, cache_entries=spec.cache_entries, device=spec.device
+    )
+    return models.auditor(sop, anomalies=False), list(models.notes)
+
+
+@dataclass(frozen=True)
+class Audited:
+    """One audited conversation: its result line (no anomaly block yet), worst-first key and anomaly features."""
+
+    conversation_id: str
+    line: str
+    passed: bool
+    score: float
+    features: np.ndarray
+    """``auditor.anomaly.features.FEATURE_NAMES`` in order, float64, ``nan`` where unmeasured."""
+
+
+def feature_vector(conversation: Conversation, result: ConversationResult) -> np.ndarray:
+    """The anomaly features of one audited conversation, as ``with_anomalies`` computes them."""
+    unhappy = result.dissatisfaction.score if result.dissatisfaction is not None else None
+    row = conversation_features(conversation, result, dissatisfaction_score=unhappy)
+    return np.array([row[name] for name in FEATURE_NAMES], dtype=np.float64)
+
+
+def audit_batch(auditor: Auditor, conversations: Sequence[Conversation]) -> list[Audited]:
+    """Audit one batch (its texts embedded in one call) and package the results."""
+    results = auditor.audit_many(conversations)
+    return [
+        Audited(r.conversation_id, r.model_dump_json(), r.passed, r.score, feature_vector(conversation, r))
+        for conversation, r in zip(conversations, results, strict=True)
+    ]
+
+
+class Engine(Protocol):
+    """Audits batches and yields them back in the order given."""
+
+    def audit(self, batches: Iterable[list[Conversation]]) -> Iterator[tuple[list[Conversation], list[Audited]]]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalEngine:
+    """Audit in this process, batch after batch."""
+
+    def __init__(self, auditor: Auditor):
+        self.auditor = auditor
+
+    @classmethod
+    def start(cls, sop: Sop, spec: ModelSpec) -> tuple[LocalEngine, list[str]]:
+        auditor, notes = build_auditor(sop, spec)
+        return cls(auditor), notes
+
+    def audit(self, batches: Iterable[list[Conversation]]) -> Iterator[tuple[list[Conversation], list[Audited]]]:
+        for batch in batches:
+            yield batch, audit_batch(self.auditor, batch)
+
+    def close(self) -> None:
+        return None
+
+
+def expected_identity(sop: Sop, spec: ModelSpec) -> LogIdentity:
+    """What every result of this audit will record (SOP and embedder), to check a results file resumed against."""
+    from auditor.embeddings.provider import make_embedder
+
+    embedder = make_embedder(spec.embedder, threads=spec.threads, cache_entries=0)  # builds nothing until used
+    return LogIdentity(sop.id, str(sop.version), f"{embedder.name} ({embedder.version})")

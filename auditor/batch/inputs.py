@@ -1,0 +1,146 @@
+"""Stream conversations from files and folders one at a time, so an audit of any size never holds them all.
+
+The same contract as ``auditor.transcripts.loaders.load_inputs`` (same files, same problems, the first conversation
+of each id kept, later ones named as duplicates), with two differences that matter at scale: a ``.jsonl`` file is
+read line by line (a 10 GB file costs one line of memory), and in a UTF-8 file a line that is not UTF-8 is one bad
+line. A ``.jsonl`` file in another encoding (UTF-16/32, GBK, Big5: sniffed from its first 64 KiB) is read whole,
+as load_inputs reads it. Other formats hold one or a few conversations a file and are read a file at a time.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from auditor.transcripts.conversation import Conversation
+from auditor.transcripts.decoding import UndecodableFile, decode_transcript
+from auditor.transcripts.json_files import decode_jsonl_line
+from auditor.transcripts.loaders import _load_located, find_input_files
+from auditor.transcripts.problems import LoadProblem, TranscriptError
+from auditor.transcripts.records import conversation_from_mapping
+
+_LINE_BITS = 32
+
+
+class InputStream:
+    """Iterate the conversations and problems of some inputs in input order; ``estimated_total`` for progress.
+
+    ``estimated_total`` counts the non-blank lines of every ``.jsonl`` file and one conversation for any other file,
+    and is corrected as those files are read.
+    """
+
+    def __init__(self, inputs: Sequence[str | Path]):
+        self.files, self._path_problems = find_input_files(inputs)
+        self.estimated_total = sum(_count_lines(file) if _is_jsonl(file) else 1 for file in self.files)
+        # id -> where it was first seen: (file index << 32 | line) for a JSON Lines line, else the text; the dict
+        # grows by about 100 bytes a conversation, the price of naming duplicate ids across files as load_inputs does
+        self._first_seen: dict[str, int | str] = {}
+
+    def __iter__(self) -> Iterator[Conversation | LoadProblem]:
+        yield from self._path_problems
+        for index, file in enumerate(self.files):
+            if _is_jsonl(file) and not _other_encoding(file):
+                yield from self._jsonl(index, file)
+            else:
+                yield from self._whole_file(file)
+
+    def _jsonl(self, index: int, path: Path) -> Iterator[Conversation | LoadProblem]:
+        source = str(path)
+        found = False
+        try:
+            handle = path.open("rb")
+        except OSError as error:
+            yield LoadProblem(source, None, f"cannot read file: {error.strerror or error}")
+            return
+        with handle:
+            offset = 0
+            for number, raw in enumerate(handle, start=1):
+                start, offset = offset, offset + len(raw)
+                if number == 1:
+                    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                        yield LoadProblem(source, None, "UTF-16 text is not supported; save the file as UTF-8")
+                        return
+                    if raw.startswith(codecs.BOM_UTF8):
+                        raw, start = raw[len(codecs.BOM_UTF8) :], start + len(codecs.BOM_UTF8)
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    reason = f"not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {start + error.start})"
+                    found = True
+                    yield LoadProblem(source, number, reason)
+                    continue
+                if not line.strip():
+                    continue
+                found = True
+                try:
+                    conversation = conversation_from_mapping(
+                        decode_jsonl_line(line), source=source, default_id=f"{path.stem}-{number}"
+                    )
+                except TranscriptError as error:
+                    yield LoadProblem(source, number, error.reason)
+                    continue
+                duplicate = self._duplicate(conversation, number, index << _LINE_BITS | number)
+                yield duplicate or conversation
+        if not found:
+            yield LoadProblem(source, None, "no conversations found")
+
+    def _whole_file(self, path: Path) -> Iterator[Conversation | LoadProblem]:
+        loaded = _load_located(path)
+        self.estimated_total += len(loaded.located) - 1
+        kept: list[Conversation] = []
+        problems = list(loaded.problems)
+        for located in loaded.located:
+            duplicate = self._duplicate(located.conversation, located.line, located.where)
+            if duplicate is None:
+                kept.append(located.conversation)
+            else:
+                problems.append(duplicate)
+        yield from sorted(problems, key=lambda problem: problem.line or 0)
+        yield from kept
+
+    def _duplicate(self, conversation: Conversation, line: int | None, where: int | str) -> LoadProblem | None:
+        """A problem when the id was seen before (naming where), else None after remembering where it is."""
+        first = self._first_seen.get(conversation.id)
+        if first is None:
+            self._first_seen[conversation.id] = where
+            return None
+        if isinstance(first, int):
+            first = f"{self.files[first >> _LINE_BITS]}:{first & ((1 << _LINE_BITS) - 1)}"
+        reason = f"duplicate conversation id {conversation.id}, first seen at {first}"
+        return LoadProblem(conversation.source or "", line, reason)
+
+
+def _is_jsonl(path: Path) -> bool:
+    return path.suffix.lower() == ".jsonl"
+
+
+def _count_lines(path: Path) -> int:
+    """Non-blank lines of a file (0 when it cannot be read: reading it will name the problem)."""
+    try:
+        with path.open("rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    except OSError:
+        return 0
+
+
+def _other_encoding(path: Path, sniff: int = 65_536) -> bool:
+    """Whether a JSON Lines file is in an encoding other than UTF-8 (then it is decoded whole, as load_inputs does)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(sniff)
+    except OSError:
+        return False  # reading it line by line names the problem
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return True
+    if len(head) == sniff and b"\n" in head:
+        head = head[: head.rindex(b"\n") + 1]  # never judge a character cut in two
+    try:
+        head.decode("utf-8")
+        return False
+    except UnicodeDecodeError:
+        pass
+    try:
+        return decode_transcript(head).encoding != "utf-8"
+    except UndecodableFile:
+        return False

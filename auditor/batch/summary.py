@@ -1,0 +1,233 @@
+"""What the reports need from an audit, counted one result at a time: the aggregates stay small at any size.
+
+``AuditSummary.add`` takes each final result once; ``agents()`` and ``steps()`` then equal
+``summarise_agents`` / ``summarise_steps`` over all results, and the totals, the critical steps and the most
+dissatisfied / most unusual flagged conversations equal what ``render_report`` computes from the full list.
+``WorstConversations`` keeps the lowest-scoring conversations (the report's worst-first order) for the report's
+transcripts: the whole audit when it is small, a bounded number when it is not.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+import numpy as np
+
+from auditor.reports.aggregates import UNKNOWN_AGENT, AgentSummary, StepSummary
+from auditor.reports.charts import ChartData
+from auditor.reports.html import MISPLACED
+from auditor.result import ConversationResult
+from auditor.transcripts.conversation import Conversation
+
+Block = Literal["dissatisfaction", "anomaly"]
+TOP_FLAGGED = 5
+
+
+@dataclass
+class _AgentCounts:
+    conversations: int = 0
+    score_sum: float = 0.0
+    passed: int = 0
+    missed: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class AuditSummary:
+    """Running totals of an audit's results, in results.jsonl order."""
+
+    top: int = TOP_FLAGGED
+    total: int = 0
+    passed: int = 0
+    score_sum: float = 0.0
+    with_issues: int = 0
+    critical_misses: int = 0
+    dissatisfied: int = 0
+    anomalous: int = 0
+    sop_id: str = ""
+    sop_version: int | str = ""
+    models: dict[str, str] = field(default_factory=dict)
+    critical_steps: set[str] = field(default_factory=set)
+    _agents: dict[str, _AgentCounts] = field(default_factory=lambda: defaultdict(_AgentCounts))
+    _step_names: dict[str, str] = field(default_factory=dict)
+    _step_counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    _flagged: dict[Block, list[tuple[float, int, ConversationResult]]] = field(
+        default_factory=lambda: {"dissatisfaction": [], "anomaly": []}
+    )
+    charts: ChartData = field(default_factory=ChartData)
+    """What the report's charts draw, counted in results.jsonl order."""
+
+    def add(self, result: ConversationResult, started_at: str | None = None) -> None:
+        """Count one final result; ``started_at`` is its conversation's (the trend chart's day)."""
+        self.charts.add(result, started_at)
+        if self.total == 0:
+            self.sop_id, self.sop_version, self.models = result.sop_id, result.sop_version, result.models
+        order = self.total
+        self.total += 1
+        self.passed += result.passed
+        self.score_sum += result.score
+        self.with_issues += bool(result.flags) or any(step.status in MISPLACED for step in result.steps)
+        self.critical_misses += any(flag.startswith("critical:") for flag in result.flags)
+        self.dissatisfied += bool(result.dissatisfaction and result.dissatisfaction.flagged)
+        self.anomalous += bool(result.anomaly and result.anomaly.flagged)
+        agent = self._agents[result.agent_id or UNKNOWN_AGENT]
+        agent.conversations += 1
+        agent.score_sum += result.score
+        agent.passed += result.passed
+        for step in result.steps:
+            if step.critical:
+                self.critical_steps.add(step.step_id)
+            if step.status == "missing" and step.required:
+                agent.missed[step.step_id] += 1
+            self._step_names.setdefault(step.step_id, step.name or step.step_id)
+            self._step_counts[step.step_id][step.status] += 1
+        for block in ("dissatisfaction", "anomaly"):
+            outcome = getattr(result, block)
+            if outcome is not None and outcome.flagged:
+                # keep the `top` highest scores; among equal scores the earliest, as a stable sort would
+                entry = (outcome.score, -order, result)
+                kept = self._flagged[block]  # type: ignore[index]
+                if len(kept) < self.top:
+                    heapq.heappush(kept, entry)
+                elif entry[:2] > kept[0][:2]:
+                    heapq.heapreplace(kept, entry)
+
+    @property
+    def failed(self) -> int:
+        return self.total - self.passed
+
+    @property
+    def mean_score(self) -> float:
+        return self.score_sum / self.total if self.total else 0.0
+
+    def agents(self) -> list[AgentSummary]:
+        """As ``summarise_agents``: one row per agent, worst mean score first."""
+        rows = []
+        for agent_id, counts in self._agents.items():
+            top = counts.missed.most_common(1)
+            rows.append(
+                AgentSummary(
+                    agent_id=agent_id,
+                    conversations=counts.conversations,
+                    mean_score=round(counts.score_sum / counts.conversations, 4),
+                    pass_rate=round(counts.passed / counts.conversations, 4),
+                    most_missed_step=top[0][0] if top else None,
+                    most_missed_count=top[0][1] if top else 0,
+                )
+            )
+        return sorted(rows, key=lambda row: (row.mean_score, row.agent_id))
+
+    def steps(self) -> list[StepSummary]:
+        """As ``summarise_steps``: one row per SOP step, in SOP order."""
+        rows = []
+        for step_id, name in self._step_names.items():
+            c = self._step_counts[step_id]
+            rows.append(
+                StepSummary(
+                    step_id=step_id,
+                    name=name,
+                    applicable=sum(c.values()) - c["not_applicable"],
+                    done=c["done"],
+                    missing=c["missing"],
+                    out_of_order=c["out_of_order"],
+                    late=c["late"],
+                    not_applicable=c["not_applicable"],
+                )
+            )
+        return rows
+
+    def flagged(self, block: Block) -> list[ConversationResult]:
+        """The flagged results ``most_flagged`` would pick from the whole audit (pass them to it or its tables)."""
+        return [result for _, _, result in sorted(self._flagged[block], key=lambda entry: -entry[1])]
+
+
+def worst_first_key(passed: bool, score: float, conversation_id: str) -> tuple[bool, float, str]:
+    """The report's order: failed before passed, then lowest score, then id."""
+    return (passed, score, conversation_id)
+
+
+class WorstConversations:
+    """The ``limit`` first conversations in worst-first order, with the line of their result."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.offered = 0
+        self._heap: list[_Kept] = []
+
+    def offer(self, key: tuple[bool, float, str], line: int, conversation: Conversation) -> None:
+        self.offered += 1
+        if self.limit <= 0:
+            return
+        # a min-heap of negated keys is a max-heap of keys: its top is the best kept, the first to give way
+        entry = _Kept((not key[0], -key[1], _Reversed(key[2])), line, conversation)
+        if len(self._heap) < self.limit:
+            heapq.heappush(self._heap, entry)
+        elif entry.negated_key > self._heap[0].negated_key:
+            heapq.heapreplace(self._heap, entry)
+
+    @property
+    def truncated(self) -> bool:
+        return self.offered > len(self._heap)
+
+    def conversations_by_line(self) -> dict[int, Conversation]:
+        return {entry.line: entry.conversation for entry in self._heap}
+
+
+@dataclass(frozen=True)
+class _Kept:
+    negated_key: tuple[bool, float, _Reversed]
+    line: int
+    conversation: Conversation = field(compare=False)
+
+    def __lt__(self, other: _Kept) -> bool:
+        return self.negated_key < other.negated_key
+
+
+@dataclass(frozen=True, order=False)
+class _Reversed:
+    """A string that sorts backwards, to negate the id part of a key in a max-heap."""
+
+    text: str
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return self.text > other.text
+
+    def __gt__(self, other: _Reversed) -> bool:
+        return self.text < other.text
+
+
+class StartDays:
+    """The day each results.jsonl line's conversation started (for the report's trend chart), 4 bytes a line."""
+
+    BLOCK_ROWS = 4096
+
+    def __init__(self) -> None:
+        self._blocks: list[np.ndarray] = []
+
+    def set(self, line: int, started_at: str | None) -> None:
+        day = _day(started_at)
+        if day is None:
+            return
+        block, row = divmod(line, self.BLOCK_ROWS)
+        while len(self._blocks) <= block:
+            self._blocks.append(np.zeros(self.BLOCK_ROWS, dtype=np.int32))
+        self._blocks[block][row] = day.toordinal()
+
+    def get(self, line: int) -> str | None:
+        """The day as ISO text, or None when the conversation did not say."""
+        block, row = divmod(line, self.BLOCK_ROWS)
+        if block >= len(self._blocks) or not self._blocks[block][row]:
+            return None
+        return date.fromordinal(int(self._blocks[block][row])).isoformat()
+
+
+def _day(started_at: str | None) -> date | None:
+    if not started_at or len(started_at) < 10:
+        return None
+    try:
+        return date.fromisoformat(started_at[:10])
+    except ValueError:
+        return None

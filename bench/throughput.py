@@ -1,0 +1,261 @@
+"""Batch throughput and memory of `auditor audit` (issue 8): end to end against the raw embedding rate, and peak RSS.
+
+Throughput, on the same conversations (``--data``, by default ``../shared/data/external/star_dev.jsonl``) and in
+one run, repeated ``--repeats`` times with the measurements interleaved (this 2-core machine is shared, so timings
+are noisy; compare numbers of the same repeat):
+
+- (a) raw: the default embedder (USE-m, no cache) embedding the text of every spoken turn, as conversations per
+  second; with 1 and with 2 BLAS threads, and the better of the two is the reference;
+- (b) end to end: ``auditor audit`` as a user runs it (a fresh process: start-up, model loading, auditing, the
+  anomaly pass, the reports), with the local engine and with ``--engine dask`` (a local cluster of 2 workers);
+  conversations audited per second of wall-clock time.
+
+The ratio b/a is printed per repeat. Memory: peak RSS (``wait4``) of ``auditor audit`` (local engine) on
+``--memory-sizes`` conversations resampled from the project's corpora (each with a fresh order number, so not every
+utterance repeats), generated at run time in a temporary folder and never kept.
+
+    HF_HUB_OFFLINE=1 python -m bench.throughput [--data FILE] [--limit 0] [--repeats 2]
+        [--memory-sizes 1000 100000] [--memory-embedder use-m] [--skip-throughput] [--skip-memory] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import random
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.report import replace_section
+
+REPO = Path(__file__).resolve().parents[1]
+STAR = REPO.parent / "shared" / "data" / "external" / "star_dev.jsonl"
+CORPORA = REPO / "corpora"
+SECTION = "throughput"
+SOP = "general-inbound-call"
+NOTE_THROUGHPUT = (
+    "The fixed cost (imports and model loading, the one-conversation run in parentheses) weighs on an audit of this"
+    " size; on a month of calls the end-to-end rate approaches the steady one. On this shared 2-core machine the"
+    " Dask engine is slower than one process: its driver, scheduler and two workers share two busy cores and each"
+    " worker keeps its own utterance cache; it is for more cores and more machines."
+)
+NOTE_MEMORY = (
+    "What grows with the stream is a few hundred bytes a conversation (its anomaly features and its id); the"
+    " utterance cache (16,384 texts), the 1,000 conversations the report shows, one batch and 256 results of the"
+    " anomaly pass are bounded."
+)
+
+
+def resample_corpora(path: Path, count: int, seed: int = 0) -> Path:
+    """Write ``count`` conversations resampled from the project's corpora, each with a new id and its first
+    customer turn naming a fresh order number (scripted lines repeat, as in a real month of calls; not all do)."""
+    records = [json.loads(line) for file in sorted(CORPORA.rglob("*.jsonl")) for line in file.open(encoding="utf-8")]
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as handle:
+        for number in range(count):
+            record = dict(rng.choice(records))
+            turns = [dict(turn) for turn in record["turns"]]
+            customer = [turn for turn in turns if turn["speaker"] == "customer"]
+            if customer:
+                customer[0]["text"] += f" My order number is {rng.randrange(10**7, 10**8)}."
+            record.update(id=f"gen-{number:06d}", turns=turns)
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return path
+
+
+@dataclass
+class Run:
+    """One `auditor audit` process: conversations audited, wall-clock seconds, peak RSS."""
+
+    conversations: int
+    seconds: float
+    peak_rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        return self.conversations / self.seconds
+
+
+def audit_process(data: Path, out: Path, embedder: str, extra: list[str] | None = None) -> Run:
+    """Run `auditor audit` in a fresh process; its own peak RSS comes from wait4 (this child only)."""
+    command = [sys.executable, "-m", "auditor.cli", "audit", str(data), "--sop", SOP, "--out", str(out)]
+    command += ["--embedder", embedder, *(extra or [])]
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"`{shlex.join(command)}` failed ({process.returncode}):\n{stderr.decode()[-3000:]}")
+    with (out / "results.jsonl").open(encoding="utf-8") as results:
+        conversations = sum(1 for _ in results)
+    return Run(conversations, seconds, usage.ru_maxrss / 1024)
+
+
+def spoken_texts(data: Path) -> tuple[int, list[str]]:
+    """The number of conversations `auditor audit` audits in ``data``, and the text of every turn it embeds."""
+    from auditor.text.artifacts import is_scored
+    from auditor.transcripts.loaders import load_inputs
+
+    conversations = load_inputs([data]).conversations
+    return len(conversations), [turn.text for c in conversations for turn in c.turns if is_scored(turn)]
+
+
+def first_good_line(data: Path) -> str:
+    """The first line of ``data`` that `auditor audit` audits (to time its fixed cost on one conversation)."""
+    from auditor.transcripts.problems import TranscriptError
+    from auditor.transcripts.records import conversation_from_mapping
+
+    with data.open(encoding="utf-8") as source:
+        for line in source:
+            try:
+                conversation_from_mapping(json.loads(line), source=str(data), default_id="one")
+            except (TranscriptError, ValueError):
+                continue
+            return line
+    raise SystemExit(f"{data}: no conversation to audit")
+
+
+def raw_rate(texts: list[str], conversations: int, threads: int) -> float:
+    """Conversations per second of embedding every turn with the default embedder (no cache, model loaded)."""
+    from auditor.embeddings.use_multilingual import UseMultilingualEmbedder
+
+    embedder = UseMultilingualEmbedder(threads=threads)
+    embedder.encode(texts[:64])  # load the model outside the timing
+    started = time.perf_counter()
+    embedder.encode(texts)
+    return conversations / (time.perf_counter() - started)
+
+
+def throughput(args: argparse.Namespace, work: Path) -> list[str]:
+    data = Path(args.data)
+    if not data.exists():
+        raise SystemExit(f"{data} not found (see ../shared/data/external/README.md)")
+    if args.limit:
+        limited = work / data.name
+        with data.open(encoding="utf-8") as source, limited.open("w", encoding="utf-8") as target:
+            lines = (line for line in source if line.strip())
+            target.writelines(itertools.islice(lines, args.limit))
+        data = limited
+    count, texts = spoken_texts(data)
+    single = work / "one.jsonl"
+    single.write_text(first_good_line(data), encoding="utf-8")
+    engines = {"local engine": [], "dask, 2 workers": ["--engine", "dask", "--workers", "2"]}
+    rows: list[str] = []
+    ratios: dict[str, list[float]] = {name: [] for name in engines}
+    for repeat in range(1, args.repeats + 1):
+        raw = {threads: raw_rate(texts, count, threads) for threads in (1, 2)}
+        best = max(raw.values())
+        cells = [str(repeat), f"{raw[1]:.1f}", f"{raw[2]:.1f}"]
+        for name, options in engines.items():
+            run = audit_process(data, work / f"{repeat}-{len(cells)}", "use-m", options)
+            fixed = audit_process(single, work / f"{repeat}-{len(cells)}-one", "use-m", options)
+            steady = (run.conversations - fixed.conversations) / max(run.seconds - fixed.seconds, 1e-9)
+            ratios[name].append(run.rate / best)
+            cells += [
+                f"{run.rate:.1f} ({run.seconds:.0f} s)",
+                f"**{run.rate / best:.2f}**",
+                f"{steady:.1f} ({fixed.seconds:.0f} s)",
+                f"{steady / best:.2f}",
+            ]
+        rows.append("| " + " | ".join(cells) + " |")
+        print(rows[-1], flush=True)
+    load = os.getloadavg()
+    medians = ", ".join(f"{name} {statistics.median(values):.2f}" for name, values in ratios.items())
+    return [
+        f"{count} conversations ({len(texts)} spoken turns) of `{data.name}` audited against `{SOP}` with the default"
+        " multilingual embedder (USE-m); rates in conversations per second. **Raw (a)**: the embedder alone on the"
+        " text of every spoken turn (no cache, model loaded), with 1 and 2 BLAS threads; the better is the reference."
+        " **End to end (b)**: the wall-clock time of the whole `auditor audit` process (start-up, loading the models"
+        " in every process, audit, anomaly pass, reports). **Steady**: the same with the fixed cost taken out, the"
+        " time of `auditor audit` on one conversation (in parentheses) subtracted.",
+        "",
+        "| repeat | raw, 1 thread | raw, 2 threads | local: end to end | b/a | local: steady (fixed) | steady/a"
+        " | dask: end to end | b/a | dask: steady (fixed) | steady/a |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Median end-to-end b/a: {medians}. Load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}"
+        " on 2 cores (other work was running).",
+        "",
+        NOTE_THROUGHPUT,
+    ]
+
+
+def memory(args: argparse.Namespace, work: Path) -> list[str]:
+    rows, peaks = [], {}
+    for size in args.memory_sizes:
+        data = resample_corpora(work / f"generated-{size}.jsonl", size)
+        run = audit_process(data, work / f"memory-{size}", args.memory_embedder)
+        data.unlink()
+        peaks[size] = run.peak_rss_mb
+        rows.append(f"| {size:,} | {run.peak_rss_mb:.0f} | {run.seconds:.0f} | {run.rate:.1f} |")
+        print(rows[-1], flush=True)
+    smallest, largest = min(peaks), max(peaks)
+    return [
+        f"Peak RSS of `auditor audit` (local engine, `--embedder {args.memory_embedder}`) on conversations resampled"
+        " from `corpora/` (each with a fresh order number), generated at run time:",
+        "",
+        "| conversations | peak RSS (MB) | wall-clock (s) | conversations/s |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+        f"Peak at {largest:,} / peak at {smallest:,}: **{peaks[largest] / peaks[smallest]:.2f}x**.",
+        "",
+        NOTE_MEMORY,
+    ]
+
+
+def command(args: argparse.Namespace) -> str:
+    parts = ["python", "-m", "bench.throughput"]
+    if Path(args.data) != STAR:
+        parts += ["--data", args.data]
+    if args.limit:
+        parts += ["--limit", str(args.limit)]
+    if args.repeats != 2:
+        parts += ["--repeats", str(args.repeats)]
+    if args.memory_sizes != [1000, 100_000]:
+        parts += ["--memory-sizes", *map(str, args.memory_sizes)]
+    if args.memory_embedder != "use-m":
+        parts += ["--memory-embedder", args.memory_embedder]
+    parts += ["--skip-throughput"] * args.skip_throughput + ["--skip-memory"] * args.skip_memory
+    return shlex.join(parts + ["--write"] * args.write)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(STAR))
+    parser.add_argument("--limit", type=int, default=0, help="only the first N lines of --data (0: all)")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--memory-sizes", type=int, nargs="+", default=[1000, 100_000])
+    parser.add_argument("--memory-embedder", default="use-m")
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--write", action="store_true", help="write the tables to docs/benchmarks.md")
+    args = parser.parse_args()
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="auditor-throughput-") as folder:
+        work = Path(folder)
+        if not args.skip_throughput:
+            lines += ["### Throughput", "", *throughput(args, work), ""]
+        if not args.skip_memory:
+            lines += ["### Memory on a stream", "", *memory(args, work), ""]
+    body = "\n".join(lines)
+    print(body)
+    if args.write:
+        replace_section(SECTION, command(args), body)
+
+
+if __name__ == "__main__":
+    main()
