@@ -140,6 +140,7 @@ class AnomalyDetector:
             raise ModelFileError(f"metadata lacks baseline statistics for features {missing}")
         self.estimator = estimator
         self.metadata = metadata
+        self._forest = _scaled_forest(estimator)
 
     @property
     def feature_names(self) -> list[str]:
@@ -207,7 +208,9 @@ class AnomalyDetector:
         )
 
     def _raw(self, values: np.ndarray) -> np.ndarray:
-        return -np.asarray(self.estimator.score_samples(values), dtype=float)
+        if self._forest is None:
+            return -np.asarray(self.estimator.score_samples(values), dtype=float)
+        return _forest_scores(*self._forest, values)
 
     def _reasons(self, values: np.ndarray, measured: np.ndarray, raw: np.ndarray) -> list[list[Reason]]:
         """Per row, the unusual measured features: beyond the baseline range first, then by the score drop on reset."""
@@ -435,3 +438,47 @@ def _versions() -> dict[str, str]:
         "numpy": np.__version__,
         "python": platform.python_version(),
     }
+
+
+def _scaled_forest(estimator: Any) -> tuple[Any, Any] | None:
+    """(scaler, forest) when the estimator is the shipped StandardScaler -> IsolationForest pipeline, else None."""
+    from sklearn.ensemble import IsolationForest
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if not isinstance(estimator, Pipeline) or len(estimator.steps) != 2:
+        return None
+    scaler, forest = estimator.steps[0][1], estimator.steps[1][1]
+    if not isinstance(scaler, StandardScaler) or not isinstance(forest, IsolationForest):
+        return None
+    needed = ("_decision_path_lengths", "_average_path_length_per_tree", "_max_samples", "_max_features")
+    if not all(hasattr(forest, name) for name in needed) or forest._max_features != forest.n_features_in_:
+        return None
+    return scaler, forest
+
+
+def _forest_scores(scaler: Any, forest: Any, values: np.ndarray) -> np.ndarray:
+    """The negated ``score_samples`` of scaler -> forest, computed as scikit-learn does but without its per-call
+    machinery (a joblib dispatch per tree: about 25 ms for one conversation with 200 trees, 1 ms this way).
+
+    Same operations in the same order (scale in float64, trees in float32, depths summed tree by tree), so the
+    numbers are identical; a test checks it against ``score_samples``.
+    """
+    from sklearn.ensemble._iforest import _average_path_length
+
+    X = np.asarray(values, dtype=np.float64)
+    if scaler.with_mean:
+        X = X - scaler.mean_
+    if scaler.with_std:
+        X = X / scaler.scale_
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    depths = np.zeros(len(X), dtype=np.float64, order="F")
+    for tree, path_lengths, average_lengths in zip(
+        forest.estimators_, forest._decision_path_lengths, forest._average_path_length_per_tree, strict=True
+    ):
+        leaves = tree.tree_.apply(X)
+        depths += path_lengths[leaves] + average_lengths[leaves] - 1.0
+    denominator = len(forest.estimators_) * _average_path_length([forest._max_samples])
+    return np.asarray(
+        2 ** (-np.divide(depths, denominator, out=np.ones_like(depths), where=denominator != 0)), dtype=float
+    )

@@ -24,3 +24,16 @@ def test_shipped_detector_flags_a_conversation_where_the_agent_never_speaks():
     anomaly = detector.score(conversation_features(conversation, result))
     assert anomaly.flagged and anomaly.score >= 0.95
     assert any("agent talk share 0%" in reason for reason in anomaly.reasons)
+
+
+def test_the_shipped_forest_scores_exactly_as_scikit_learn_does():
+    import numpy as np
+
+    from auditor.anomaly.detector import load_default_detector
+
+    detector = load_default_detector()
+    assert detector is not None and detector._forest is not None, "the shipped pipeline should take the fast path"
+    medians = np.asarray([detector.metadata.baselines[name].median for name in detector.feature_names])
+    rows = medians + np.random.default_rng(1).normal(0, 2, size=(300, len(medians)))
+    expected = -detector.estimator.score_samples(rows)
+    assert np.array_equal(detector._raw(rows), expected)
