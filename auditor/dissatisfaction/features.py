@@ -1,6 +1,9 @@
 """Feature rows for the dissatisfaction models: one per customer turn, one per conversation.
 
-Turn rows: the turn's embedding, the previous agent turn's embedding, and named signal features. Conversation
+Turn rows: four embedding blocks (``TURN_BLOCKS``: the turn, the previous agent turn, their element-wise product,
+the turn's first sentence), then named features: the signals, and what the exchange with the agent looked like
+(did the agent just fail, does the customer correct them or ask for another try, how close the reply is to the
+agent's turn and to the customer's own previous turn). Conversation
 rows: named aggregates of the turn-score curve and the signals (the pieces of the conversation feature vector
 this module owns), optionally followed by pooled embeddings (for models trained in-domain).
 """
@@ -17,8 +20,14 @@ from auditor.dissatisfaction.signals import (
     SignalContext,
     SignalHit,
     agent_apology,
+    agent_failure,
+    asks_question,
     closing_remark,
+    customer_correction,
+    customer_retry,
+    starts_with_no,
 )
+from auditor.text.artifacts import ConversationArtifacts
 from auditor.transcripts.roles import Role
 
 TURN_FEATURES = (
@@ -34,8 +43,26 @@ TURN_FEATURES = (
     "position",
     "log_chars",
     "closing",
+    "cosine_previous_agent",
+    "cosine_previous_customer",
+    "agent_meets_request",
+    "agent_failure",
+    "correction",
+    "retry",
+    "agent_question",
+    "agent_log_chars",
+    "failure_then_retry",
+    "failure_not_closing",
+    "correction_unprompted",
+    "earlier_failure",
+    "earlier_correction",
+    "starts_with_no",
 )
-"""Named turn features, after the two embedding blocks (this turn, previous agent turn)."""
+"""Named turn features, after the embedding blocks (``TURN_BLOCKS``)."""
+
+TURN_BLOCKS = ("turn", "previous_agent", "turn_x_previous_agent", "first_sentence")
+"""Embedding blocks of a turn row, each one vector wide: the customer turn, the agent turn before it (zeros when
+none), their element-wise product, and the turn's first sentence (the turn itself when it has one sentence)."""
 
 CONVERSATION_FEATURES = (
     "turn_score_mean",
@@ -97,17 +124,21 @@ class TurnRows:
 
 def turn_rows(context: SignalContext, hits: Sequence[SignalHit]) -> TurnRows:
     """Build the turn rows; ``context.negativity`` must already hold every customer turn's negativity."""
-    dimension = context.artifacts.unit_vectors.shape[1]
+    artifacts = context.artifacts
+    dimension = artifacts.unit_vectors.shape[1]
+    zero = np.zeros(dimension, dtype=np.float32)
     fired = {(hit.turn_index, hit.signal) for hit in hits}
     risky = sorted(hit.turn_index for hit in hits if hit.signal in AGENT_SIDE_SIGNALS)
     similarity = context.earlier_similarity()
     customers = context.customer_turns
+    sentence = first_sentence_rows(artifacts)
     rows: list[np.ndarray] = []
     previous_agent: np.ndarray | None = None
     previous_agent_text = ""
+    previous_customer_vector: np.ndarray | None = None
     previous_customer = -1
-    ordinal = 0
-    for turn in context.artifacts.turns:
+    ordinal = failures = corrections = 0
+    for turn in artifacts.turns:
         if turn.turn.role is Role.AGENT:
             previous_agent = context.turn_vectors[turn.turn.index]
             previous_agent_text = turn.normalised
@@ -115,6 +146,15 @@ def turn_rows(context: SignalContext, hits: Sequence[SignalHit]) -> TurnRows:
         if turn.turn.role is not Role.CUSTOMER:
             continue
         index = turn.turn.index
+        vector = context.turn_vectors[index]
+        agent_vector = previous_agent if previous_agent is not None else zero
+        earlier_vector = previous_customer_vector if previous_customer_vector is not None else zero
+        text = turn.normalised
+        failed = float(bool(previous_agent_text) and agent_failure(previous_agent_text))
+        corrects = float(customer_correction(text))
+        retries = float(customer_retry(text))
+        closing = float(closing_remark(text))
+        question = float(bool(previous_agent_text) and asks_question(previous_agent_text))
         named = [
             context.negativity.get(index, 0.0),
             *(float((index, signal) in fired) for signal in ("complaint", "escalation", "churn", "frustration")),
@@ -123,17 +163,42 @@ def turn_rows(context: SignalContext, hits: Sequence[SignalHit]) -> TurnRows:
             float(any(previous_customer < r < index for r in risky)),
             float(ordinal == 0),
             ordinal / max(len(customers) - 1, 1),
-            float(np.log1p(len(turn.normalised))),
-            float(closing_remark(turn.normalised)),
+            float(np.log1p(len(text))),
+            closing,
+            float(vector @ agent_vector),
+            float(vector @ earlier_vector),
+            float(agent_vector @ earlier_vector),
+            failed,
+            corrects,
+            retries,
+            question,
+            float(np.log1p(len(previous_agent_text))),
+            failed * retries,
+            failed * (1.0 - closing),
+            corrects * (1.0 - question),
+            float(failures > 0),
+            float(corrections > 0),
+            float(starts_with_no(text)),
         ]
-        agent_vector = previous_agent if previous_agent is not None else np.zeros(dimension, dtype=np.float32)
-        rows.append(np.concatenate([context.turn_vectors[index], agent_vector, np.asarray(named, dtype=np.float32)]))
+        blocks = [vector, agent_vector, vector * agent_vector, artifacts.unit_vectors[sentence[index]]]
+        rows.append(np.concatenate([*blocks, np.asarray(named, dtype=np.float32)]))
         previous_customer = index
+        previous_customer_vector = vector
         previous_agent_text = ""
+        failures += int(failed)
+        corrections += int(corrects)
         ordinal += 1
-    width = 2 * dimension + len(TURN_FEATURES)
-    matrix = np.stack(rows) if rows else np.zeros((0, width), dtype=np.float32)
+    width = len(TURN_BLOCKS) * dimension + len(TURN_FEATURES)
+    matrix = np.stack(rows).astype(np.float32) if rows else np.zeros((0, width), dtype=np.float32)
     return TurnRows([t.turn.index for t in customers], matrix)
+
+
+def first_sentence_rows(artifacts: ConversationArtifacts) -> dict[int, int]:
+    """Row of ``unit_vectors`` holding each spoken turn's first sentence (the whole turn when it has one)."""
+    rows: dict[int, list[int]] = {}
+    for row, turn_index in enumerate(artifacts.unit_turn.tolist()):
+        rows.setdefault(int(turn_index), []).append(row)
+    return {turn: found[1] if len(found) > 1 else found[0] for turn, found in rows.items()}
 
 
 def conversation_row(

@@ -218,3 +218,85 @@ HOLD_EVENT_EN = (r"hold", r"on hold", r"muted?", r"wait(?:ing)?")
 HOLD_EVENT_ZH = (r"保持", r"等待", r"稍候", r"静音")
 HOLD_OVER = (r"end(?:ed|s)?", r"resumed?", r"off", r"over", r"finished")
 HOLD_OVER_ZH = (r"结束", r"恢复", r"取消")
+
+# Context features of the turn model (features.py): what the agent's previous turn and the customer's reply say
+# about the exchange. Each English list and its Chinese counterpart mean the same thing; an apology is not a
+# failure here (it is its own feature, and Chinese agents apologise as politeness).
+AGENT_FAILURE_EN = (
+    r"unfortunately",
+    r"unable",
+    r"cannot",
+    r"can't",
+    r"could not",
+    r"couldn't",
+    r"no (?:matches|match|results|trains?|hotels?|restaurants?|availability|attractions?|entries|listings?|one|record)",
+    r"not (?:available|able|seeing|showing|finding|possible|supported)",
+    r"nothing",
+    r"unsuccessful",
+    r"fail(?:ed|s|ure)?",
+    r"there (?:are|is|were|was) no",
+    r"(?:don't|do not|doesn't|does not|didn't|did not) (?:have|show|see|find)",
+    r"none",
+    r"(?:booked up|fully booked)",
+)
+AGENT_FAILURE_ZH = (
+    r"很遗憾",
+    r"遗憾",
+    r"无法",
+    r"不能",
+    r"没(?:有)?(?:找到|查到|查询到|办法)",
+    r"暂(?:时)?(?:不|无|没)",
+    r"不支持",
+    r"失败",
+    r"未能",
+    r"没有(?:空|房|票|位)",
+)
+CORRECTION_EN = (
+    r"i said",
+    r"i asked",
+    r"i meant",
+    r"i mean",
+    r"wrong",
+    r"mistake",
+    r"not what",
+    r"that's not",
+    r"that is not",
+    r"i (?:didn't|did not) (?:want|need|ask)",
+    r"you (?:said|told)",
+    r"actually",
+)
+CORRECTION_ZH = (
+    r"我说的是",
+    r"我是说",
+    r"我问的是",
+    r"不对",
+    r"错了",
+    r"搞错",
+    r"弄错",
+    r"刚才(?:说|问)",
+    r"你(?:们)?(?:说|讲)(?:过|的)",
+    r"其实",
+    r"我(?:没|并没)(?:有)?(?:要|问|说)",
+)
+RETRY_EN = (
+    r"how about",
+    r"what about",
+    r"what if",
+    r"try (?:again|another|a different|for|booking)",
+    r"another",
+    r"different",
+    r"other (?:one|area|day|time|options?)",
+    r"instead",
+    r"else",
+)
+RETRY_ZH = (
+    r"那(?:么)?(?:有没有|能不能|可不可以)",
+    r"换(?:一|个)",
+    r"其他",
+    r"其它",
+    r"别的",
+    r"再(?:试|查|找|看)",
+    r"重新",
+    r"改(?:成|为|到)",
+)
+STARTS_WITH_NO = r"^(?:no\b|nope\b|not\b|不(?:是|用|要|行|对)|没有)"

@@ -2,8 +2,8 @@
 
 Three small scikit-learn models, stored together with skops (never pickle) and a model card:
 ``negativity`` (the customer's stance from the turn embedding), ``turn`` (P(the customer is dissatisfied at this
-turn) from the turn and previous agent embeddings plus the signals), and ``conversation`` (P(dissatisfied
-conversation) from the curve and signal aggregates). Built by ``train_dissatisfaction``.
+turn) from the turn, the agent turn before it, the exchange between them and the signals), and ``conversation``
+(P(dissatisfied conversation) from the curve and signal aggregates). Built by ``train_dissatisfaction``.
 """
 
 from __future__ import annotations
@@ -95,7 +95,9 @@ class DissatisfactionScorer:
     """Scores conversations from their shared artifacts; load once, reuse for many conversations."""
 
     name = "dissatisfaction-scorer"
-    version = "1"
+    version = "2"
+    """2: the turn model reads the exchange with the agent (context features, four embedding blocks) and learns
+    the share of annotators; a model folder made for version 1 is refused (its turn features differ)."""
 
     def __init__(self, estimators: dict[str, Any], metadata: DissatisfactionMetadata):
         if list(metadata.turn_features) != list(TURN_FEATURES) or list(metadata.conversation_features) != list(

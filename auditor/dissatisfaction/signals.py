@@ -349,5 +349,34 @@ def closing_remark(text: str) -> bool:
     return first_match(_CLOSING, matching_text(text)) is not None
 
 
+def agent_failure(text: str) -> bool:
+    """Whether an agent turn says it could not help (unable, no results, unsuccessful, 无法, 没有找到...)."""
+    return first_match(_FAILURE, matching_text(text)) is not None
+
+
+def customer_correction(text: str) -> bool:
+    """Whether a customer turn corrects the agent (I said, that's not what, actually, 我说的是, 不对...)."""
+    return first_match(_CORRECTION, matching_text(text)) is not None
+
+
+def customer_retry(text: str) -> bool:
+    """Whether a customer turn asks for another try or another option (how about, instead, 换一个, 其他...)."""
+    return first_match(_RETRY, matching_text(text)) is not None
+
+
+def starts_with_no(text: str) -> bool:
+    """Whether a turn opens with a refusal (no, nope, not, 不是, 不用, 没有...)."""
+    return _STARTS_WITH_NO.match(matching_text(text).lstrip()) is not None
+
+
+def asks_question(text: str) -> bool:
+    """Whether a turn ends with a question mark (normalised text: full-width marks are already plain)."""
+    return text.rstrip().endswith(("?", "\uff1f"))
+
+
 _APOLOGY = (_english(lexicons.APOLOGY_EN), _chinese(lexicons.APOLOGY_ZH))
 _CLOSING = (_english(lexicons.CLOSING_EN), _chinese(lexicons.CLOSING_ZH))
+_FAILURE = (_english(lexicons.AGENT_FAILURE_EN), _chinese(lexicons.AGENT_FAILURE_ZH))
+_CORRECTION = (_english(lexicons.CORRECTION_EN), _chinese(lexicons.CORRECTION_ZH))
+_RETRY = (_english(lexicons.RETRY_EN), _chinese(lexicons.RETRY_ZH))
+_STARTS_WITH_NO = re.compile(lexicons.STARTS_WITH_NO)

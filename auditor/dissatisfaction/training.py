@@ -2,8 +2,12 @@
 
 The plan (``models/dissatisfaction/training.yaml``) names the seed utterances the project wrote, turn-labelled
 sets (customer turns rated 1-5, dissatisfied at or below a rating) and conversation-labelled sets (a boolean
-field). Conversations whose id hashes into the held-out fold are never used, so a benchmark can measure the
-shipped model on them. STC-3 is for evaluation only and must not appear in a plan.
+field, or every annotator's rating of the whole conversation). Where the individual annotators' ratings are
+given (``turn_ratings``, ``conversation_ratings``), the models learn the share of annotators who rated at or
+below the threshold (a soft label) rather than the majority alone: the majority of 3-7 annotators is a noisy
+label, and the share keeps how sure they were. Conversations whose id hashes into the held-out fold are never
+used, so a benchmark can measure the shipped model on them. STC-3 is for evaluation only and must not appear in a
+plan.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from sklearn.preprocessing import StandardScaler
 
 from auditor.dissatisfaction.features import (
     CONVERSATION_FEATURES,
+    TURN_BLOCKS,
     TURN_FEATURES,
     UNSIGNED_FEATURES,
     conversation_row,
@@ -47,7 +52,12 @@ from auditor.transcripts.loaders import load_file
 
 HELD_OUT_FOLDS = 5
 """One conversation in this many (by a hash of its id) is held out of training for benchmarks."""
-TURN_C = 0.001
+TURN_C = 0.1
+TURN_EMBEDDING_C = 0.0003
+"""The turn model regularises its named features with C=TURN_C and its embedding blocks as if with
+C=TURN_EMBEDDING_C (the blocks are shrunk inside the scaler): 2,000+ embedding dimensions against ~500 dissatisfied
+turns need strong regularisation, the ~40 named features much less. Chosen by grouped 5-fold CV on the USS training
+conversations (named C from 0.03 to 3 made no difference; embedding C 0.0001 / 0.0003 / 0.001)."""
 CONVERSATION_C = 1.0
 POOLED_CONVERSATION_C = 0.01
 POOLED_BLOCK_WEIGHT = 0.2
@@ -71,6 +81,8 @@ class LabelledSet:
     conversation_label: str | None = None
     dissatisfied_at_most: float = 2
     limit: int | None = None
+    turn_ratings: str | None = None
+    conversation_ratings: str | None = None
 
 
 @dataclass
@@ -120,8 +132,18 @@ def load_plan(path: Path) -> TrainingPlan:
         if not entry.get("name") or not entry.get("transcripts"):
             problems.append(f"{where}: needs name and transcripts")
             continue
-        if not entry.get("turn_label") and not entry.get("conversation_label"):
-            problems.append(f"{where}: needs turn_label (a 1-5 rating field) and/or conversation_label (a boolean)")
+        if (
+            not entry.get("turn_label")
+            and not entry.get("conversation_label")
+            and not entry.get("conversation_ratings")
+        ):
+            problems.append(
+                f"{where}: needs turn_label (a 1-5 rating field) and/or conversation_label (a boolean) or "
+                "conversation_ratings (a list of 1-5 ratings)"
+            )
+            continue
+        if entry.get("turn_ratings") and not entry.get("turn_label"):
+            problems.append(f"{where}.turn_ratings: needs turn_label (the majority rating) as well")
             continue
         if any(word in str(entry["transcripts"]).lower() for word in FORBIDDEN_SOURCES):
             problems.append(f"{where}.transcripts: STC-3 is for evaluation only, never for training")
@@ -134,6 +156,8 @@ def load_plan(path: Path) -> TrainingPlan:
                 conversation_label=entry.get("conversation_label"),
                 dissatisfied_at_most=float(entry.get("dissatisfied_at_most", 2)),
                 limit=entry.get("limit"),
+                turn_ratings=entry.get("turn_ratings"),
+                conversation_ratings=entry.get("conversation_ratings"),
             )
         )
     if not document.get("seeds"):
@@ -150,7 +174,12 @@ def load_plan(path: Path) -> TrainingPlan:
 
 @dataclass
 class Scored:
-    """A training conversation with its context, signal hits and labels (turn labels aligned to customer turns)."""
+    """A training conversation with its context, signal hits and labels (turn labels aligned to customer turns).
+
+    ``turn_targets`` and ``conversation_target`` are what the models learn: the share of annotators who rated at
+    or below the threshold where their ratings are given, else the 0/1 label. ``turn_labels`` (-1: unrated) and
+    ``conversation_label`` are the majority labels that metrics and the flag threshold use.
+    """
 
     set_name: str
     artifacts: ConversationArtifacts
@@ -160,6 +189,8 @@ class Scored:
     turn_labels: np.ndarray | None
     conversation_label: bool | None
     turn_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    turn_targets: np.ndarray | None = None
+    conversation_target: float | None = None
 
 
 def fit_negativity(vectors: np.ndarray, labels: np.ndarray) -> tuple[LogisticRegression, dict[str, float]]:
@@ -208,6 +239,30 @@ def turn_labels_of(artifacts: ConversationArtifacts, label: str, at_most: float)
     return np.asarray(labels, dtype=np.int64)
 
 
+def rating_share(ratings: object, at_most: float) -> float | None:
+    """Share of a list of annotators' ratings at or below ``at_most``; None when there are no numeric ratings."""
+    if not isinstance(ratings, list | tuple):
+        return None
+    values = [r for r in ratings if isinstance(r, int | float) and not isinstance(r, bool)]
+    return sum(value <= at_most for value in values) / len(values) if values else None
+
+
+def turn_targets_of(
+    artifacts: ConversationArtifacts, labels: np.ndarray, ratings: str | None, at_most: float
+) -> np.ndarray:
+    """Per customer turn: the share of annotators rating at most ``at_most`` (from ``ratings``), else the 0/1 label;
+    -1 where the turn is unrated."""
+    targets = labels.astype(np.float64)
+    if ratings is None:
+        return targets
+    customers = [t for t in artifacts.turns if t.turn.role.value == "customer"]
+    for position, turn in enumerate(customers):
+        share = rating_share(turn.turn.extra.get(ratings), at_most)
+        if labels[position] >= 0 and share is not None:
+            targets[position] = share
+    return targets
+
+
 def load_training_conversations(labelled: LabelledSet) -> list[Conversation]:
     """The set's conversations outside the held-out fold (first ``limit`` of them when a limit is given)."""
     conversations = [c for c in load_file(labelled.path).conversations if not is_held_out(c.id)]
@@ -225,12 +280,37 @@ def prepare(
         context = scorer.context(item)
         hits = detect_signals(context, scorer.detectors)
         rows = turn_rows(context, hits)
-        turn_labels = (
-            turn_labels_of(item, labelled.turn_label, labelled.dissatisfied_at_most) if labelled.turn_label else None
+        at_most = labelled.dissatisfied_at_most
+        turn_labels = turn_labels_of(item, labelled.turn_label, at_most) if labelled.turn_label else None
+        turn_targets = (
+            turn_targets_of(item, turn_labels, labelled.turn_ratings, at_most) if turn_labels is not None else None
         )
-        value = item.conversation.metadata.get(labelled.conversation_label) if labelled.conversation_label else None
-        conversation_label = bool(value) if isinstance(value, bool) else None
-        prepared.append(Scored(labelled.name, item, context, hits, rows.matrix, turn_labels, conversation_label))
+        metadata = item.conversation.metadata
+        share = (
+            rating_share(metadata.get(labelled.conversation_ratings), at_most)
+            if labelled.conversation_ratings
+            else None
+        )
+        value = metadata.get(labelled.conversation_label) if labelled.conversation_label else None
+        if share is not None:
+            conversation_label: bool | None = share >= 0.5
+            conversation_target: float | None = share
+        else:
+            conversation_label = bool(value) if isinstance(value, bool) else None
+            conversation_target = None if conversation_label is None else float(conversation_label)
+        prepared.append(
+            Scored(
+                labelled.name,
+                item,
+                context,
+                hits,
+                rows.matrix,
+                turn_labels,
+                conversation_label,
+                turn_targets=turn_targets,
+                conversation_target=conversation_target,
+            )
+        )
     return prepared
 
 
@@ -241,12 +321,38 @@ def score_turns(scorer: DissatisfactionScorer, items: Sequence[Scored]) -> None:
         item.turn_scores = model.predict_proba(item.turn_matrix)[:, 1] if len(item.turn_matrix) else np.zeros(0)
 
 
-def turn_pipeline() -> Pipeline:
-    return Pipeline([("scale", StandardScaler()), ("classify", LogisticRegression(C=TURN_C, max_iter=3000))])
+def soft_logistic(
+    scaled: np.ndarray, targets: np.ndarray, weights: np.ndarray | None = None, *, c: float, max_iter: int = 5000
+) -> LogisticRegression:
+    """Logistic regression on targets in [0, 1]: each row once as dissatisfied (weight t) and once as not (1 - t).
+
+    With 0/1 targets this is the ordinary fit; with annotator shares it minimises the cross-entropy to the share.
+    """
+    targets = np.asarray(targets, dtype=np.float64)
+    base = np.ones(len(targets)) if weights is None else np.asarray(weights, dtype=np.float64)
+    rows = np.concatenate([scaled, scaled])
+    labels = np.concatenate([np.ones(len(targets), dtype=bool), np.zeros(len(targets), dtype=bool)])
+    sample = np.concatenate([base * targets, base * (1.0 - targets)])
+    keep = sample > 0
+    return LogisticRegression(C=c, max_iter=max_iter).fit(rows[keep], labels[keep], sample_weight=sample[keep])
+
+
+def fit_turn_pipeline(matrix: np.ndarray, targets: np.ndarray) -> Pipeline:
+    """Standardised logistic regression over turn rows; the embedding blocks are shrunk inside the scaler so they
+    are regularised as if with C=TURN_EMBEDDING_C while the named features get C=TURN_C."""
+    scaler = StandardScaler().fit(matrix)
+    scaler.scale_[: matrix.shape[1] - len(TURN_FEATURES)] /= (TURN_EMBEDDING_C / TURN_C) ** 0.5
+    classify = soft_logistic(scaler.transform(matrix), targets, c=TURN_C)
+    return Pipeline([("scale", scaler), ("classify", classify)])
 
 
 def fit_signed_logistic(
-    matrix: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None, *, pooled: bool
+    matrix: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray | None = None,
+    *,
+    pooled: bool,
+    targets: np.ndarray | None = None,
 ) -> Pipeline:
     """Standardised logistic regression whose oriented named features may only push towards dissatisfied.
 
@@ -254,7 +360,8 @@ def fit_signed_logistic(
     out negative is dropped and the rest refitted), so a model trained on one kind of dialogue cannot learn that
     complaints or negativity mean a happy customer. Without pooled embeddings (the shipped, cross-domain model)
     the unsigned features are left out; with them, the embedding block is down-weighted by
-    ``POOLED_BLOCK_WEIGHT`` inside the scaler so it is regularised harder than the named features.
+    ``POOLED_BLOCK_WEIGHT`` inside the scaler so it is regularised harder than the named features. ``targets``
+    (shares of annotators in [0, 1]) replace the 0/1 ``labels`` as what is learned when given.
     """
     named = len(CONVERSATION_FEATURES)
     scaler = StandardScaler().fit(matrix, sample_weight=weights)
@@ -270,8 +377,9 @@ def fit_signed_logistic(
     c = POOLED_CONVERSATION_C if pooled else CONVERSATION_C
     coefficients = np.zeros(matrix.shape[1])
     intercept = np.zeros(1)
+    learned = np.asarray(labels, dtype=np.float64) if targets is None else np.asarray(targets, dtype=np.float64)
     for _ in range(matrix.shape[1]):
-        model = LogisticRegression(C=c, max_iter=5000).fit(scaled[:, keep], labels, sample_weight=weights)
+        model = soft_logistic(scaled[:, keep], learned, weights, c=c)
         coefficients = np.zeros(matrix.shape[1])
         coefficients[keep] = model.coef_[0]
         intercept = model.intercept_
@@ -302,13 +410,14 @@ def fit_turn_model(items: Sequence[Scored]) -> tuple[Pipeline, dict[str, Any]]:
         raise TrainingPlanError("no rated customer turns: the turn model needs a set with a turn_label")
     matrix = np.concatenate([items[i].turn_matrix for i in rated])
     labels = np.concatenate([items[i].turn_labels for i in rated])  # type: ignore[misc]
+    targets = np.concatenate([items[i].turn_targets for i in rated])  # type: ignore[misc]
     groups = np.concatenate([np.full(len(items[i].turn_matrix), i) for i in rated])
     keep = labels >= 0
     out_of_fold = np.zeros(len(labels))
     for train, test in GroupKFold(5).split(matrix, labels, groups):
         train = train[keep[train]]
-        out_of_fold[test] = turn_pipeline().fit(matrix[train], labels[train]).predict_proba(matrix[test])[:, 1]
-    model = turn_pipeline().fit(matrix[keep], labels[keep])
+        out_of_fold[test] = fit_turn_pipeline(matrix[train], targets[train]).predict_proba(matrix[test])[:, 1]
+    model = fit_turn_pipeline(matrix[keep], targets[keep])
     offset = 0
     for i in rated:
         count = len(items[i].turn_matrix)
@@ -320,6 +429,7 @@ def fit_turn_model(items: Sequence[Scored]) -> tuple[Pipeline, dict[str, Any]]:
     metrics = {
         "turns": int(keep.sum()),
         "dissatisfied_turns": int(labels[keep].sum()),
+        "soft_targets": bool(np.any((targets[keep] > 0) & (targets[keep] < 1))),
         "out_of_fold_auroc": round(float(roc_auc_score(labels[keep], out_of_fold[keep])), 4),
     }
     return model, metrics
@@ -369,12 +479,13 @@ def fit_conversation_model(
         raise TrainingPlanError("need conversations labelled both dissatisfied and not")
     matrix = conversation_matrix(labelled, negative_threshold, margin, pooled=pooled)
     labels = np.asarray([bool(item.conversation_label) for item in labelled])
+    targets = np.asarray([float(item.conversation_target) for item in labelled])  # type: ignore[arg-type]
     names = [item.set_name for item in labelled]
     weights = source_weights(names)
     out_of_fold = np.zeros(len(labels))
     strata = [f"{name}:{label}" for name, label in zip(names, labels, strict=True)]
     for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(matrix, strata):
-        model = fit_signed_logistic(matrix[train], labels[train], weights[train], pooled=pooled)
+        model = fit_signed_logistic(matrix[train], labels[train], weights[train], pooled=pooled, targets=targets[train])
         out_of_fold[test] = model.predict_proba(matrix[test])[:, 1]
     threshold, precision, recall, f_beta = best_threshold(labels, out_of_fold)
     per_set = {}
@@ -392,7 +503,7 @@ def fit_conversation_model(
         "threshold_f_beta": round(f_beta, 4),
         "threshold_flag_rate": round(float((out_of_fold >= threshold).mean()), 4),
     }
-    return fit_signed_logistic(matrix, labels, weights, pooled=pooled), threshold, metrics
+    return fit_signed_logistic(matrix, labels, weights, pooled=pooled, targets=targets), threshold, metrics
 
 
 def train_dissatisfaction(
@@ -429,7 +540,7 @@ def train_dissatisfaction(
     scorer = DissatisfactionScorer(
         {"negativity": negativity, "turn": placeholder, "conversation": placeholder}, metadata
     )
-    builder = ArtifactBuilder(embedder, max_units_per_turn=1)
+    builder = ArtifactBuilder(embedder)
     items: list[Scored] = []
     skipped: list[str] = []
     for labelled in plan.sets:
@@ -482,10 +593,14 @@ Three scikit-learn models over the **{meta.embedder}** embeddings of customer tu
    traditional Chinese, many service domains; `seed_utterances.yaml`). C={metrics["negativity_seeds"]["C"]},
    5-fold accuracy on the seeds {metrics["negativity_seeds"]["cv_accuracy"]:.3f}. Fires the `negative` signal at
    {meta.negative_threshold}.
-2. **turn**: standardised logistic regression from [turn embedding, previous agent turn embedding,
+2. **turn**: standardised logistic regression from [{", ".join(TURN_BLOCKS)} embeddings;
    {", ".join(TURN_FEATURES)}] to P(customer dissatisfied at this turn), fitted on {turn["turns"]} rated
-   customer turns ({turn["dissatisfied_turns"]} rated <= 2). Out-of-fold AUROC (by conversation):
-   {turn["out_of_fold_auroc"]:.3f}.
+   customer turns ({turn["dissatisfied_turns"]} rated <= 2 by the majority){
+        "; it learns the share of annotators who rated the turn <= 2" if turn.get("soft_targets") else ""
+    }. The embedding blocks are regularised as if with C={TURN_EMBEDDING_C}, the named features with C={TURN_C}.
+   Out-of-fold AUROC (by conversation, majority label): {turn["out_of_fold_auroc"]:.3f}. Opening turns score low:
+   USS annotators rate how the service is going, and an opening request has had no service yet; an angry opener
+   shows in its `negative`, `complaint` and `escalation` signals and in the conversation score instead.
 3. **conversation**: standardised logistic regression over the named conversation features below (turn-score
    curve, negativity, signal counts, endings, recovery after the apology){
         " plus pooled embeddings" if meta.pooled_embeddings else ""
@@ -498,9 +613,11 @@ Three scikit-learn models over the **{meta.embedder}** embeddings of customer tu
 
 - Created: {meta.created}; versions: {", ".join(f"{k} {v}" for k, v in meta.versions.items())}
 - Trained on: {meta.trained_on}. Skipped (absent) sets: {", ".join(metrics["skipped_sets"]) or "none"}.
-  Labels: USS-MultiWOZ customer turns rated <= 2 (majority of 3-7 annotators; one annotator predicts the others'
-  mean rating <= 2.5 with AUROC ~0.65, so turn labels are noisy) and conversations' `dissatisfied`; STAR's
-  `dissatisfied` (annoyed, agent not calm/helpful, or a task answer false).
+  Labels: USS-MultiWOZ customer turns, the share of their 3-7 annotators who rated the turn <= 2 (one annotator
+  predicts the others' mean rating <= 2.5 with AUROC ~0.65, so a majority label alone is noisy), and
+  conversations, the share of annotators who rated the whole dialogue <= 2 (`overall_ratings`; "any turn <= 2",
+  the data's `dissatisfied`, marks 41% of dialogues and is a weaker label); STAR's `dissatisfied` (annoyed, agent
+  not calm/helpful, or a task answer false).
 - Held out: {metrics["held_out"]}. STC-3 is never used for training (evaluation only).
 - **Flag threshold {meta.threshold}**: the score with the best F0.5 (precision weighs twice recall: each flag
   costs a coach a review) on out-of-fold predictions for the training conversations: precision

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skops.io
+from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
 from auditor.dissatisfaction.model import (
@@ -20,6 +21,8 @@ from auditor.dissatisfaction.training import (
     is_held_out,
     load_plan,
     model_card,
+    rating_share,
+    soft_logistic,
     train_dissatisfaction,
 )
 from auditor.result import Dissatisfaction
@@ -37,14 +40,17 @@ AGENT = ["How can I help?", "Let me check that for you.", "Is there anything els
 
 
 def synthetic_record(number: int) -> dict:
-    """A short dialogue; every other one is angry (rated 1-2), the rest calm (rated 3-4)."""
+    """A short dialogue; every other one is angry (rated 1-2), the rest calm (rated 3-4), with each of three
+    annotators' ratings of every customer turn and of the whole dialogue."""
     angry = number % 2 == 0
     turns = []
     for agent, customer in zip(AGENT, ANGRY if angry else CALM, strict=True):
         turns.append({"speaker": "agent", "text": f"{agent} ({number})"})
         rating = (1 if number % 4 == 0 else 2) if angry else 3 + number % 2
-        turns.append({"speaker": "customer", "text": customer, "satisfaction": rating})
-    return {"id": f"syn-{number}", "lang": "en", "turns": turns, "dissatisfied": angry}
+        ratings = [rating, rating, 3 if angry else rating]
+        turns.append({"speaker": "customer", "text": customer, "satisfaction": rating, "ratings": ratings})
+    overall = [2, 2, 3] if angry else [3, 4, 3]
+    return {"id": f"syn-{number}", "lang": "en", "turns": turns, "dissatisfied": angry, "overall_ratings": overall}
 
 
 def write_plan(folder: Path, body: str) -> Path:
@@ -62,7 +68,7 @@ def trained(tmp_path_factory, hashing_embedder) -> tuple[Path, DissatisfactionSc
         write_plan(
             folder,
             f"embedder: hashing\nseeds: {SEEDS}\nsets:\n  - name: synthetic\n    transcripts: {data}\n"
-            "    turn_label: satisfaction\n    conversation_label: dissatisfied\n"
+            "    turn_label: satisfaction\n    turn_ratings: ratings\n    conversation_ratings: overall_ratings\n"
             "  - name: absent\n    transcripts: nowhere.jsonl\n    conversation_label: dissatisfied\n",
         )
     )
@@ -93,6 +99,9 @@ def test_training_writes_model_metadata_and_card(trained):
     metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
     assert metadata["embedder"] == "hashing-ngrams"
     assert metadata["metrics"]["skipped_sets"] == ["absent"]
+    assert metadata["metrics"]["turn_model"]["soft_targets"] is True
+    angry = sum(1 for n in range(0, 60, 2) if not is_held_out(f"syn-{n}"))
+    assert metadata["metrics"]["conversation_model"]["dissatisfied"] == angry  # two of three annotators rated <= 2
     assert 0 < metadata["threshold"] < 1
     card = (folder / "model_card.md").read_text(encoding="utf-8")
     assert "Flag threshold" in card and "STC-3 is never used for training" in card
@@ -119,7 +128,7 @@ def test_outcome_fills_the_result_block_with_signals_trajectory_and_features(tra
     assert outcome.features["dissatisfaction.holds"] > 0
     calm = scorer.score(builder.build(make_conversation([("agent", "Hi"), ("customer", "Great, thank you, goodbye.")])))
     assert calm.block.score < outcome.block.score
-    assert scorer.models["dissatisfaction"].startswith("dissatisfaction-scorer@1")
+    assert scorer.models["dissatisfaction"].startswith("dissatisfaction-scorer@2")
     assert "repetition-semantic@1" in scorer.models["dissatisfaction_signals"]
 
 
@@ -145,6 +154,27 @@ def test_stc3_is_refused_as_training_data(tmp_path):
     body = f"seeds: {SEEDS}\nsets:\n  - name: x\n    transcripts: stc3_zh_dev.jsonl\n    conversation_label: d\n"
     with pytest.raises(TrainingPlanError, match="evaluation only"):
         load_plan(write_plan(tmp_path, body))
+
+
+def test_ratings_need_their_majority_label_and_conversation_ratings_are_a_label(tmp_path):
+    entry = "  - name: x\n    transcripts: x.jsonl\n    turn_ratings: r\n    conversation_label: d\n"
+    body = f"seeds: {SEEDS}\nsets:\n{entry}"
+    with pytest.raises(TrainingPlanError, match="turn_ratings: needs turn_label"):
+        load_plan(write_plan(tmp_path, body))
+    body = f"seeds: {SEEDS}\nsets:\n  - name: x\n    transcripts: x.jsonl\n    conversation_ratings: overall\n"
+    assert load_plan(write_plan(tmp_path, body)).sets[0].conversation_ratings == "overall"
+
+
+def test_rating_share_and_soft_logistic():
+    assert rating_share([2, 3, 2, 4], 2) == 0.5
+    assert rating_share([], 2) is None and rating_share(None, 2) is None and rating_share([True], 2) is None
+    rows = np.random.RandomState(0).normal(size=(40, 3))
+    labels = rows[:, 0] + 0.5 * np.random.RandomState(1).normal(size=40) > 0
+    plain = LogisticRegression(C=1.0, max_iter=5000).fit(rows, labels)
+    soft = soft_logistic(rows, labels.astype(float), c=1.0)
+    assert np.allclose(plain.coef_, soft.coef_, atol=1e-4)
+    halves = soft_logistic(rows, np.where(labels, 0.9, 0.1), c=1.0)
+    assert np.all(np.abs(halves.coef_) < np.abs(soft.coef_))  # less sure targets, smaller weights
 
 
 def test_held_out_fold_is_stable_and_about_a_fifth():

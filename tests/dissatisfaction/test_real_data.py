@@ -31,7 +31,7 @@ def scorer_and_builder() -> tuple[DissatisfactionScorer, ArtifactBuilder]:
     return scorer, ArtifactBuilder(embedder)
 
 
-@pytest.mark.parametrize("name, floor", [("stc3_en_dev", 0.80), ("stc3_zh_dev", 0.77)])
+@pytest.mark.parametrize("name, floor", [("stc3_en_dev", 0.86), ("stc3_zh_dev", 0.80)])
 def test_cross_domain_conversation_auroc_on_stc3(scorer_and_builder, name, floor):
     scorer, builder = scorer_and_builder
     conversations = load_file(EXTERNAL / f"{name}.jsonl").conversations[:LIMIT]
@@ -46,4 +46,4 @@ def test_turn_auroc_on_held_out_uss_turns(scorer_and_builder):
     scorer, builder = scorer_and_builder
     conversations = [c for c in load_file(EXTERNAL / "uss_mwoz.jsonl").conversations if is_held_out(c.id)][:120]
     labels, scores, _ = rated_turn_scores(conversations, scorer.score_many(builder.build_many(conversations)))
-    assert roc_auc_score(labels, scores) >= 0.75
+    assert roc_auc_score(labels, scores) >= 0.80
