@@ -10,14 +10,13 @@ transcripts: the whole audit when it is small, a bounded number when it is not.
 from __future__ import annotations
 
 import heapq
-from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
 import numpy as np
 
-from auditor.reports.aggregates import UNKNOWN_AGENT, AgentSummary, StepSummary
+from auditor.reports.aggregates import AgentSummary, ComplianceCounts, StepSummary
 from auditor.reports.charts import ChartData
 from auditor.reports.html import MISPLACED
 from auditor.result import ConversationResult
@@ -25,14 +24,6 @@ from auditor.transcripts.conversation import Conversation
 
 Block = Literal["dissatisfaction", "anomaly"]
 TOP_FLAGGED = 5
-
-
-@dataclass
-class _AgentCounts:
-    conversations: int = 0
-    score_sum: float = 0.0
-    passed: int = 0
-    missed: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -51,9 +42,7 @@ class AuditSummary:
     sop_version: int | str = ""
     models: dict[str, str] = field(default_factory=dict)
     critical_steps: set[str] = field(default_factory=set)
-    _agents: dict[str, _AgentCounts] = field(default_factory=lambda: defaultdict(_AgentCounts))
-    _step_names: dict[str, str] = field(default_factory=dict)
-    _step_counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    compliance: ComplianceCounts = field(default_factory=ComplianceCounts)
     _flagged: dict[Block, list[tuple[float, int, ConversationResult]]] = field(
         default_factory=lambda: {"dissatisfaction": [], "anomaly": []}
     )
@@ -73,17 +62,8 @@ class AuditSummary:
         self.critical_misses += any(flag.startswith("critical:") for flag in result.flags)
         self.dissatisfied += bool(result.dissatisfaction and result.dissatisfaction.flagged)
         self.anomalous += bool(result.anomaly and result.anomaly.flagged)
-        agent = self._agents[result.agent_id or UNKNOWN_AGENT]
-        agent.conversations += 1
-        agent.score_sum += result.score
-        agent.passed += result.passed
-        for step in result.steps:
-            if step.critical:
-                self.critical_steps.add(step.step_id)
-            if step.status == "missing" and step.required:
-                agent.missed[step.step_id] += 1
-            self._step_names.setdefault(step.step_id, step.name or step.step_id)
-            self._step_counts[step.step_id][step.status] += 1
+        self.compliance.add(result)
+        self.critical_steps.update(step.step_id for step in result.steps if step.critical)
         for block in ("dissatisfaction", "anomaly"):
             outcome = getattr(result, block)
             if outcome is not None and outcome.flagged:
@@ -105,39 +85,11 @@ class AuditSummary:
 
     def agents(self) -> list[AgentSummary]:
         """As ``summarise_agents``: one row per agent, worst mean score first."""
-        rows = []
-        for agent_id, counts in self._agents.items():
-            top = counts.missed.most_common(1)
-            rows.append(
-                AgentSummary(
-                    agent_id=agent_id,
-                    conversations=counts.conversations,
-                    mean_score=round(counts.score_sum / counts.conversations, 4),
-                    pass_rate=round(counts.passed / counts.conversations, 4),
-                    most_missed_step=top[0][0] if top else None,
-                    most_missed_count=top[0][1] if top else 0,
-                )
-            )
-        return sorted(rows, key=lambda row: (row.mean_score, row.agent_id))
+        return self.compliance.agents()
 
     def steps(self) -> list[StepSummary]:
         """As ``summarise_steps``: one row per SOP step, in SOP order."""
-        rows = []
-        for step_id, name in self._step_names.items():
-            c = self._step_counts[step_id]
-            rows.append(
-                StepSummary(
-                    step_id=step_id,
-                    name=name,
-                    applicable=sum(c.values()) - c["not_applicable"],
-                    done=c["done"],
-                    missing=c["missing"],
-                    out_of_order=c["out_of_order"],
-                    late=c["late"],
-                    not_applicable=c["not_applicable"],
-                )
-            )
-        return rows
+        return self.compliance.steps()
 
     def flagged(self, block: Block) -> list[ConversationResult]:
         """The flagged results ``most_flagged`` would pick from the whole audit (pass them to it or its tables)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from auditor.result import ConversationResult
@@ -39,52 +39,85 @@ class StepSummary:
         return self.done / self.applicable if self.applicable else 0.0
 
 
+@dataclass
+class _AgentCounts:
+    conversations: int = 0
+    score_sum: float = 0.0
+    passed: int = 0
+    missed: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class ComplianceCounts:
+    """Per-agent and per-step counts taken one result at a time, so an audit of any size keeps only these."""
+
+    _agents: dict[str, _AgentCounts] = field(default_factory=lambda: defaultdict(_AgentCounts))
+    _step_names: dict[str, str] = field(default_factory=dict)
+    _step_counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+
+    def add(self, result: ConversationResult) -> None:
+        agent = self._agents[result.agent_id or UNKNOWN_AGENT]
+        agent.conversations += 1
+        agent.score_sum += result.score
+        agent.passed += result.passed
+        for step in result.steps:
+            if step.status == "missing" and step.required:
+                agent.missed[step.step_id] += 1
+            self._step_names.setdefault(step.step_id, step.name or step.step_id)
+            self._step_counts[step.step_id][step.status] += 1
+
+    def agents(self) -> list[AgentSummary]:
+        """One row per agent, worst mean score first (who needs coaching)."""
+        rows = []
+        for agent_id, counts in self._agents.items():
+            top = counts.missed.most_common(1)
+            rows.append(
+                AgentSummary(
+                    agent_id=agent_id,
+                    conversations=counts.conversations,
+                    mean_score=round(counts.score_sum / counts.conversations, 4),
+                    pass_rate=round(counts.passed / counts.conversations, 4),
+                    most_missed_step=top[0][0] if top else None,
+                    most_missed_count=top[0][1] if top else 0,
+                )
+            )
+        return sorted(rows, key=lambda row: (row.mean_score, row.agent_id))
+
+    def steps(self) -> list[StepSummary]:
+        """One row per SOP step, in SOP order (results are assumed to share one SOP)."""
+        rows = []
+        for step_id, name in self._step_names.items():
+            c = self._step_counts[step_id]
+            rows.append(
+                StepSummary(
+                    step_id=step_id,
+                    name=name,
+                    applicable=sum(c.values()) - c["not_applicable"],
+                    done=c["done"],
+                    missing=c["missing"],
+                    out_of_order=c["out_of_order"],
+                    late=c["late"],
+                    not_applicable=c["not_applicable"],
+                )
+            )
+        return rows
+
+
+def _counted(results: Sequence[ConversationResult]) -> ComplianceCounts:
+    counts = ComplianceCounts()
+    for result in results:
+        counts.add(result)
+    return counts
+
+
 def summarise_agents(results: Sequence[ConversationResult]) -> list[AgentSummary]:
     """One row per agent, worst mean score first (who needs coaching)."""
-    grouped: dict[str, list[ConversationResult]] = defaultdict(list)
-    for result in results:
-        grouped[result.agent_id or UNKNOWN_AGENT].append(result)
-    rows = []
-    for agent_id, agent_results in grouped.items():
-        missed = Counter(s.step_id for r in agent_results for s in r.steps if s.status == "missing" and s.required)
-        top = missed.most_common(1)
-        rows.append(
-            AgentSummary(
-                agent_id=agent_id,
-                conversations=len(agent_results),
-                mean_score=round(sum(r.score for r in agent_results) / len(agent_results), 4),
-                pass_rate=round(sum(r.passed for r in agent_results) / len(agent_results), 4),
-                most_missed_step=top[0][0] if top else None,
-                most_missed_count=top[0][1] if top else 0,
-            )
-        )
-    return sorted(rows, key=lambda row: (row.mean_score, row.agent_id))
+    return _counted(results).agents()
 
 
 def summarise_steps(results: Sequence[ConversationResult]) -> list[StepSummary]:
     """One row per SOP step, in SOP order (results are assumed to share one SOP)."""
-    order: dict[str, str] = {}
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for result in results:
-        for step in result.steps:
-            order.setdefault(step.step_id, step.name or step.step_id)
-            counts[step.step_id][step.status] += 1
-    rows = []
-    for step_id, name in order.items():
-        c = counts[step_id]
-        rows.append(
-            StepSummary(
-                step_id=step_id,
-                name=name,
-                applicable=sum(c.values()) - c["not_applicable"],
-                done=c["done"],
-                missing=c["missing"],
-                out_of_order=c["out_of_order"],
-                late=c["late"],
-                not_applicable=c["not_applicable"],
-            )
-        )
-    return rows
+    return _counted(results).steps()
 
 
 def most_flagged(
