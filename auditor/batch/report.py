@@ -25,7 +25,6 @@ from auditor.transcripts.conversation import Conversation
 
 REPORT_CONVERSATIONS = 1_000
 """Conversations shown with their transcript in report.html, worst first (about 12 MB of HTML)."""
-_LIST_ANCHOR = '<input type="radio" name="show" id="show-all"'
 
 
 @dataclass(frozen=True)
@@ -81,19 +80,16 @@ def write_audit_report(
             most_dissatisfied=most_flagged(summary.flagged("dissatisfaction"), "dissatisfaction", summary.top),
             most_anomalous=most_flagged(summary.flagged("anomaly"), "anomaly", summary.top),
             charts=render_charts(summary.charts),
+            shown_note=(
+                f"Showing the {len(shown):,} lowest-scoring of {summary.total:,} conversations; "
+                "results.jsonl has every one; the filters below apply to those shown."
+                if len(shown) < summary.total
+                else ""
+            ),
         )
     )
-    note = ""
-    if len(shown) < summary.total:
-        note = (
-            f'<p class="muted">Showing the {len(shown):,} lowest-scoring of {summary.total:,} conversations; '
-            "results.jsonl has every one; the filters below apply to those shown.</p>\n"
-        )
     with path.open("w", encoding="utf-8") as handle:
-        for chunk in chunks:
-            if note and _LIST_ANCHOR in chunk:
-                chunk, note = chunk.replace(_LIST_ANCHOR, note + _LIST_ANCHOR, 1), ""
-            handle.write(chunk)
+        handle.writelines(chunks)
 
 
 class _LazyViews(Sequence[ConversationView]):
