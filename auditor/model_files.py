@@ -1,11 +1,21 @@
-"""Model folders on disk: a skops file plus metadata.json, loaded without pickle and only with trusted types."""
+"""Model folders on disk: a skops file plus metadata.json, loaded without pickle and only with trusted types.
+
+Also the shipped linear models applied as plain numpy (:class:`FoldedLogistic`): scikit-learn checks its inputs on
+every call, which costs more than the arithmetic when one conversation or one turn is scored at a time.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
+import types
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+_SKIPPED_SHIMS = ("sklearn.externals.array_api_compat.torch", "sklearn.externals.array_api_compat.dask")
 
 
 class ModelFileError(RuntimeError):
@@ -20,13 +30,77 @@ def load_model_folder(
     skops lists the types it would need to trust; they are checked against the caller's explicit list (kept next
     to the model card), so a model file handed over by someone else cannot run code on load.
     """
-    import skops.io
-
+    skops_io = import_skops_io()
     model_path, metadata_path = Path(folder) / model_file, Path(folder) / metadata_file
     if not model_path.exists() or not metadata_path.exists():
         raise ModelFileError(f"{folder}: expected {model_file} and {metadata_file} (made by {made_by})")
-    untrusted = [name for name in skops.io.get_untrusted_types(file=model_path) if name not in trusted]
+    untrusted = [name for name in skops_io.get_untrusted_types(file=model_path) if name not in trusted]
     if untrusted:
         raise ModelFileError(f"{model_path}: refusing to load untrusted types {untrusted}")
-    estimator = skops.io.load(model_path, trusted=list(trusted))
+    estimator = skops_io.load(model_path, trusted=list(trusted))
     return estimator, json.loads(metadata_path.read_text(encoding="utf-8"))
+
+
+def import_skops_io() -> types.ModuleType:
+    """``skops.io``, imported without importing torch and dask.array on the way.
+
+    On import skops lists scikit-learn's estimators (``sklearn.utils.all_estimators``), which imports every
+    package under ``sklearn``, the array-API shims for torch and dask included; those import torch and dask.array
+    (about 1.3 s of the 2.3 s import here, the largest part of a batch audit's start-up) though no model of the
+    auditor uses them. While skops imports, the two shims are stand-in modules, so the walk does not enter them
+    (it skips ``externals`` when listing estimators anyway: the trusted-type list comes out the same, a test
+    checks it); afterwards they are removed, so anything that needs a shim later imports the real one.
+    """
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    import sklearn  # noqa: F401  (the shims' parent packages must be real before the stand-ins go in)
+
+    placed = {name: types.ModuleType(name) for name in _SKIPPED_SHIMS if name not in sys.modules}
+    sys.modules.update(placed)
+    try:
+        import skops.io
+    finally:
+        for name, stand_in in placed.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+            parent = sys.modules.get(name.rpartition(".")[0])
+            if parent is not None and getattr(parent, name.rpartition(".")[2], None) is stand_in:
+                delattr(parent, name.rpartition(".")[2])
+    return skops.io
+
+
+class FoldedLogistic:
+    """A binary logistic regression, optionally behind a StandardScaler, as one weight vector and a bias.
+
+    ``probabilities(X)`` = sigmoid(((X - mean) / scale) @ coef + intercept), equal to ``predict_proba(X)[:, 1]``
+    to rounding (about 1e-15; tests compare them). Build with :meth:`of`, which returns None for anything else.
+    """
+
+    def __init__(self, weights: np.ndarray, bias: float):
+        self.weights = np.asarray(weights, dtype=np.float64)
+        self.bias = float(bias)
+
+    @classmethod
+    def of(cls, estimator: Any) -> FoldedLogistic | None:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        scaler, classifier = None, estimator
+        if isinstance(estimator, Pipeline):
+            if len(estimator.steps) != 2:
+                return None
+            scaler, classifier = estimator.steps[0][1], estimator.steps[1][1]
+            if not isinstance(scaler, StandardScaler):
+                return None
+        if not isinstance(classifier, LogisticRegression) or classifier.coef_.shape[0] != 1:
+            return None
+        mean, scale = 0.0, 1.0
+        if scaler is not None:
+            mean = scaler.mean_ if scaler.with_mean and scaler.mean_ is not None else 0.0
+            scale = scaler.scale_ if scaler.with_std and scaler.scale_ is not None else 1.0
+        weights = classifier.coef_[0] / scale
+        return cls(weights, float(classifier.intercept_[0] - np.sum(weights * mean)))
+
+    def probabilities(self, matrix: np.ndarray) -> np.ndarray:
+        return np.asarray(1.0 / (1.0 + np.exp(-(np.asarray(matrix, dtype=np.float64) @ self.weights + self.bias))))

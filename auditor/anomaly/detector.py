@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from auditor.anomaly.features import FEATURE_NAMES, spec_for
-from auditor.model_files import ModelFileError, load_model_folder
+from auditor.model_files import ModelFileError, import_skops_io, load_model_folder
 from auditor.result import Anomaly
 
 MODEL_FILE = "anomaly_detector.skops"
@@ -251,10 +251,8 @@ class AnomalyDetector:
         return reasons
 
     def save(self, folder: Path, card: str | None = None) -> None:
-        import skops.io
-
         folder.mkdir(parents=True, exist_ok=True)
-        skops.io.dump(self.estimator, folder / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
+        import_skops_io().dump(self.estimator, folder / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
         (folder / METADATA_FILE).write_text(json.dumps(asdict(self.metadata), indent=2) + "\n", encoding="utf-8")
         (folder / CARD_FILE).write_text(card if card is not None else model_card(self), encoding="utf-8")
 

@@ -24,9 +24,9 @@ class PhraseDetector:
 
     def _matcher(self, index: SopIndex, lang: str) -> Any:
         if lang not in index.phrase_matchers:
+            nlp = self.pipelines.for_lang(lang)  # first: it imports spaCy without torch (text/pipelines.py)
             from spacy.matcher import PhraseMatcher
 
-            nlp = self.pipelines.for_lang(lang)
             matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
             for prototypes in index.steps:
                 patterns = [

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from auditor.detection.pair_features import FEATURE_NAMES, PairFeatures
-from auditor.model_files import ModelFileError, load_model_folder
+from auditor.model_files import FoldedLogistic, ModelFileError, import_skops_io, load_model_folder
 
 MODEL_FILE = "step_scorer.skops"
 CARD_FILE = "model_card.md"
@@ -56,7 +56,7 @@ class TrainedStepScorer:
                 f"model was trained on features {metadata.feature_names}, this auditor computes {list(FEATURE_NAMES)}"
             )
         self.estimator = estimator
-        self._linear = _folded_linear(estimator)
+        self._linear = FoldedLogistic.of(estimator)  # the same numbers as predict_proba, without sklearn's checks
         self.metadata = metadata
 
     @property
@@ -76,16 +76,13 @@ class TrainedStepScorer:
         return f"{self.metadata.trained_on}; created {self.metadata.created}"
 
     def probabilities(self, features: PairFeatures) -> np.ndarray:
-        if self._linear is not None:  # the same numbers as predict_proba, without sklearn's per-call checks
-            weights, bias = self._linear
-            return np.asarray(1.0 / (1.0 + np.exp(-(features.matrix @ weights + bias))))
+        if self._linear is not None:
+            return self._linear.probabilities(features.matrix)
         return np.asarray(self.estimator.predict_proba(features.matrix)[:, 1])
 
     def save(self, folder: Path, card: str) -> None:
-        import skops.io
-
         folder.mkdir(parents=True, exist_ok=True)
-        skops.io.dump(self.estimator, folder / MODEL_FILE)
+        import_skops_io().dump(self.estimator, folder / MODEL_FILE)
         (folder / METADATA_FILE).write_text(json.dumps(asdict(self.metadata), indent=2) + "\n", encoding="utf-8")
         (folder / CARD_FILE).write_text(card, encoding="utf-8")
 
@@ -93,27 +90,3 @@ class TrainedStepScorer:
     def load(cls, folder: Path) -> TrainedStepScorer:
         estimator, metadata = load_model_folder(folder, MODEL_FILE, METADATA_FILE, TRUSTED_TYPES, "`auditor train`")
         return cls(estimator, ScorerMetadata(**metadata))
-
-
-def _folded_linear(estimator: Any) -> tuple[np.ndarray, float] | None:
-    """A binary scale -> logistic pipeline folded into one weight vector and bias, or None for anything else.
-
-    sklearn checks its inputs on every call (about 1 ms); a live session scores after every turn, so the shipped
-    pipeline is applied as plain numpy: sigmoid(((x - mean) / scale) @ coef + intercept).
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    if not isinstance(estimator, Pipeline) or len(estimator.steps) != 2:
-        return None
-    scaler, classifier = estimator.steps[0][1], estimator.steps[1][1]
-    if not isinstance(scaler, StandardScaler) or not isinstance(classifier, LogisticRegression):
-        return None
-    if classifier.coef_.shape[0] != 1:
-        return None
-    mean = scaler.mean_ if scaler.with_mean and scaler.mean_ is not None else 0.0
-    scale = scaler.scale_ if scaler.with_std and scaler.scale_ is not None else 1.0
-    weights = classifier.coef_[0] / scale
-    bias = float(classifier.intercept_[0] - np.sum(weights * mean))
-    return np.asarray(weights, dtype=np.float64), bias

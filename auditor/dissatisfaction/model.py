@@ -34,7 +34,7 @@ from auditor.dissatisfaction.signals import (
     detect_signals,
 )
 from auditor.dissatisfaction.trajectory import Trajectory, trajectory
-from auditor.model_files import ModelFileError, load_model_folder
+from auditor.model_files import FoldedLogistic, ModelFileError, import_skops_io, load_model_folder
 from auditor.result import Dissatisfaction, TurnSignal
 from auditor.text.artifacts import ConversationArtifacts
 from auditor.transcripts.roles import Role
@@ -111,6 +111,7 @@ class DissatisfactionScorer:
             raise DissatisfactionModelError(f"model file lacks estimators {missing}")
         self.estimators = estimators
         self.metadata = metadata
+        self._folded = {name: FoldedLogistic.of(estimators[name]) for name in ESTIMATORS}
         self.detectors: dict[str, SignalDetector] = builtin_signal_detectors(
             repetition_threshold=metadata.repetition_threshold,
             negative_threshold=metadata.negative_threshold,
@@ -143,7 +144,15 @@ class DissatisfactionScorer:
         """P(unhappy stance) for each row of whole-turn vectors."""
         if not len(vectors):
             return np.zeros(0)
-        return np.asarray(self.estimators["negativity"].predict_proba(vectors)[:, 1])
+        return self._probabilities("negativity", vectors)
+
+    def _probabilities(self, name: str, matrix: np.ndarray) -> np.ndarray:
+        """P(positive class) of one of the estimators; the shipped linear ones as plain numpy (same numbers as
+        ``predict_proba`` to rounding, without scikit-learn's checks on each of the three calls a conversation)."""
+        folded = self._folded[name]
+        if folded is not None:
+            return folded.probabilities(matrix)
+        return np.asarray(self.estimators[name].predict_proba(matrix)[:, 1])
 
     def context(self, artifacts: ConversationArtifacts) -> SignalContext:
         """Signal context with the negativity of every customer turn filled in."""
@@ -160,7 +169,7 @@ class DissatisfactionScorer:
         hits = detect_signals(context, self.detectors)
         rows = turn_rows(context, hits)
         turn_scores = (
-            np.asarray(self.estimators["turn"].predict_proba(rows.matrix)[:, 1]) if len(rows.matrix) else np.zeros(0)
+            self._probabilities("turn", rows.matrix) if len(rows.matrix) else np.zeros(0)
         )
         path = trajectory(
             list(zip(rows.turn_indices, turn_scores.tolist(), strict=True)),
@@ -175,7 +184,7 @@ class DissatisfactionScorer:
             self.metadata.negative_threshold,
             pooled=self.metadata.pooled_embeddings,
         )
-        score = float(self.estimators["conversation"].predict_proba(row[None, :])[0, 1])
+        score = float(self._probabilities("conversation", row[None, :])[0])
         block = Dissatisfaction(
             score=round(score, 4),
             flagged=score >= self.metadata.threshold,
@@ -188,10 +197,8 @@ class DissatisfactionScorer:
         return [self.score(item) for item in artifacts]
 
     def save(self, folder: Path, card: str) -> None:
-        import skops.io
-
         folder.mkdir(parents=True, exist_ok=True)
-        skops.io.dump({name: self.estimators[name] for name in ESTIMATORS}, folder / MODEL_FILE)
+        import_skops_io().dump({name: self.estimators[name] for name in ESTIMATORS}, folder / MODEL_FILE)
         (folder / METADATA_FILE).write_text(json.dumps(asdict(self.metadata), indent=2) + "\n", encoding="utf-8")
         (folder / CARD_FILE).write_text(card, encoding="utf-8")
 
