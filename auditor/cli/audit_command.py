@@ -73,8 +73,13 @@ def audit(
         typer.Option(help="With --engine dask: a running scheduler (tcp://host:8786); default: a local cluster."),
     ] = None,
     workers: Annotated[
-        int, typer.Option(min=1, help="With --engine dask and no --scheduler: worker processes of the local cluster.")
-    ] = 2,
+        int | None,
+        typer.Option(
+            min=1,
+            help="Audit processes: local engine 1 (this process) unless set, e.g. one per core; with --engine dask "
+            "and no --scheduler, the local cluster's workers (default 2).",
+        ),
+    ] = None,
     threads: Annotated[
         int, typer.Option(min=1, help="Embedding (BLAS) threads per audit process; parallelism comes from workers.")
     ] = 1,
@@ -126,22 +131,32 @@ def audit(
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
 
 
-def _start_engine(engine: EngineName, sop, spec, scheduler: str | None, workers: int):  # type: ignore[no-untyped-def]
+def _start_engine(engine: EngineName, sop, spec, scheduler: str | None, workers: int | None):  # type: ignore[no-untyped-def]
     """Load the models where the audit runs; a missing model or an unreachable cluster is a usage error."""
-    from auditor.batch.engines import LocalEngine
+    from auditor.batch.engines import Engine, LocalEngine
     from auditor.embeddings.base import ModelUnavailableError
     from auditor.model_files import ModelFileError
 
     try:
         if engine is EngineName.dask:
-            from auditor.batch.dask_engine import DaskEngine, DaskSetupError
+            from auditor.batch.dask_engine import DEFAULT_WORKERS, DaskEngine, DaskSetupError
 
             try:
-                return DaskEngine.start(sop, spec, scheduler=scheduler, workers=workers)
+                return DaskEngine.start(sop, spec, scheduler=scheduler, workers=workers or DEFAULT_WORKERS)
             except DaskSetupError as error:
                 errors.print(f"[red]dask:[/red] {error}", highlight=False)
                 raise typer.Exit(EXIT_USAGE) from error
-        local, notes = LocalEngine.start(sop, spec)
+        local: Engine
+        if workers is not None and workers > 1:
+            from auditor.batch.process_engine import ProcessEngine, WorkerSetupError
+
+            try:
+                local, notes = ProcessEngine.start(sop, spec, workers)
+            except WorkerSetupError as error:
+                errors.print(f"[red]model unavailable:[/red] {error}", highlight=False)
+                raise typer.Exit(EXIT_USAGE) from error
+        else:
+            local, notes = LocalEngine.start(sop, spec)
     except (ModelUnavailableError, ModelFileError) as error:
         errors.print(f"[red]model unavailable:[/red] {error}")
         raise typer.Exit(EXIT_USAGE) from error
