@@ -14,6 +14,9 @@ holds (threads of the progress bar, open files) is copied into a forked child.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -38,10 +41,21 @@ class WorkerSetupError(RuntimeError):
 def _init_worker(sop: Sop, spec: ModelSpec) -> None:
     """Pool initializer: build this worker's Auditor once; a failure is kept and reported by every task."""
     global _auditor, _notes, _failure
+    watch = threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True)
+    watch.start()
     try:
         _auditor, _notes = build_auditor(sop, spec)
     except Exception as error:  # reported to the driver by _ready / _audit, which name it
         _failure = f"{type(error).__name__}: {error}"
+
+
+def _exit_with_parent(parent: int, interval: float = 1.0) -> None:
+    """End this worker when the driver is gone (killed with SIGKILL, say): a pool worker otherwise waits on its
+    task queue for ever, holding its models' memory. The driver's death re-parents the worker."""
+    while True:
+        time.sleep(interval)
+        if os.getppid() != parent:
+            os._exit(1)
 
 
 def _ready() -> list[str]:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -26,11 +27,33 @@ def _ids(path) -> list[str]:  # type: ignore[no-untyped-def]
     return [json.loads(line)["conversation_id"] for line in read_lines(path)]
 
 
-def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_results(tmp_path):
+def _children(pid: int) -> list[int]:
+    """Live processes whose parent is ``pid`` (from /proc; zombies do not count)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]], ids=["one-process", "two-workers"])
+def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_results(tmp_path, workers):
     corpus = resample_corpora(tmp_path / "calls.jsonl", 400)
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "auditor.cli", "audit", str(corpus), "--sop", SOP, "--out", str(out)]
-    command += ["--embedder", "hashing", "--batch-size", "8"]
+    command += ["--embedder", "hashing", "--batch-size", "8", *workers]
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     results = out / "results.jsonl"
@@ -41,6 +64,7 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_results(tmp_path):
                 break
             time.sleep(0.02)
         assert process.poll() is None, "the audit finished before it could be killed; generate a bigger corpus"
+        children = _children(process.pid)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
     finally:
@@ -48,6 +72,12 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_results(tmp_path):
             process.kill()
             process.wait()
     assert process.returncode == -signal.SIGKILL
+    if workers:
+        assert children, "the worker processes were running"
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in children), "worker processes outlived the killed audit"
     written_before = len(read_lines(results))
     assert 40 <= written_before < 400, "killed mid-run"
 
