@@ -18,6 +18,7 @@ from api.metrics import Metrics, MetricsMiddleware
 from api.routes import audits, health, review_pages, reviews, sessions, sops
 from api.settings import Settings
 from auditor.live.sessions import SessionStore
+from auditor.privacy.logs import redact_logs
 from auditor.service import AuditService, load_models
 from auditor.store.database import open_store
 
@@ -34,6 +35,7 @@ def _version() -> str:
 def create_app(settings: Settings | None = None, service: AuditService | None = None) -> FastAPI:
     """Build the service; ``service`` injects already-loaded models (tests), otherwise they load at startup."""
     settings = settings or Settings()
+    redact_logs(("auditor.api", "auditor"), settings.redaction_policy())  # tracebacks may quote a request's text
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None, service: AuditService | None = 
                     settings.step_model,
                     anomalies=settings.anomalies,
                     threads=settings.embedder_threads,
+                    redaction=settings.redaction_policy(),
                 ),
             )
             app.state.service = await loop.run_in_executor(

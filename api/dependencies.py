@@ -79,4 +79,5 @@ def check_turn_length(turns: Any, settings: Settings, prefix: str = "") -> None:
 def content_id(raw: Mapping[str, Any]) -> str:
     """An id for a transcript sent without one: the same content gets the same id (re-audits are comparable)."""
     canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
-    return "c-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    # surrogatepass: a lone surrogate (sent as "\\ud800") still hashes; the contract check then names its field
+    return "c-" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:16]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -51,6 +52,17 @@ def error_body(status: int, code: str, message: str, details: list[dict[str, Any
     return {"error": {"status": status, "code": code, "message": message, "details": details or []}}
 
 
+class ErrorJSONResponse(JSONResponse):
+    """Error bodies echo parts of the request (a field name, a speaker): text that is not valid Unicode (an
+    unpaired surrogate sent as ``\\ud800``) cannot be UTF-8 encoded, so such a body is written with ASCII escapes."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def error_response(
     status: int,
     code: str,
@@ -59,7 +71,7 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     headers = ({"WWW-Authenticate": "ApiKey"} if status == 401 else {}) | (headers or {})
-    return JSONResponse(error_body(status, code, message, details), status_code=status, headers=headers)
+    return ErrorJSONResponse(error_body(status, code, message, details), status_code=status, headers=headers)
 
 
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:

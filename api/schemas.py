@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from auditor.result import ConversationResult
+from auditor.transcripts.records import value_problems
 
 EXAMPLE_TRANSCRIPT: Any = {
     "id": "c-001",
@@ -25,10 +26,16 @@ class TurnIn(BaseModel):
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"example": EXAMPLE_TRANSCRIPT["turns"][1]})
 
-    speaker: str = Field(description="agent | customer (or a synonym); any other speaker is a non-spoken event.")
+    # minimum / pattern / minItems below document the contract (checked with its own messages, DESIGN.md)
+    speaker: str = Field(
+        description="agent | customer (or a synonym); any other speaker is a non-spoken event.",
+        json_schema_extra={"pattern": r"\S"},
+    )
     text: str
-    start: float | None = Field(None, description="Seconds from the start of the call.")
-    end: float | None = None
+    start: float | None = Field(
+        None, description="Seconds from the start of the call.", json_schema_extra={"minimum": 0}
+    )
+    end: float | None = Field(None, description="Not before start.", json_schema_extra={"minimum": 0})
 
 
 class TranscriptIn(BaseModel):
@@ -40,7 +47,7 @@ class TranscriptIn(BaseModel):
     agent_id: str | None = None
     lang: str | None = Field(None, description="en | zh | null (detected).")
     started_at: str | None = None
-    turns: list[TurnIn]
+    turns: list[TurnIn] = Field(json_schema_extra={"minItems": 1})
 
 
 class BatchIn(BaseModel):
@@ -96,6 +103,15 @@ class SessionOpen(BaseModel):
     started_at: str | None = Field(None, description="When the call started (ISO 8601), as in the transcript.")
     metadata: dict[str, Any] = Field(default_factory=dict, description="Passed through to the final result.")
 
+    @field_validator("agent_id", "conversation_id", "started_at", "metadata")
+    @classmethod
+    def _valid_text(cls, value: Any) -> Any:
+        """What the final result echoes must be valid text, nested no deeper than a transcript's fields."""
+        problems = list(value_problems(value))
+        if problems:
+            raise ValueError("; ".join(problems[:5]))
+        return value
+
 
 class LiveStepOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -149,3 +165,39 @@ class SessionOut(BaseModel):
     expires_in_seconds: float
     steps: list[LiveStepOut]
     alerts: list[AlertOut] = Field(description="Every alert raised so far.")
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    status: int
+    code: str = Field(description="Stable, machine-readable: unknown_sop, turn_too_long, rate_limited...")
+    message: str = Field(description="What was wrong, naming the field or the limit.")
+    details: list[ErrorDetail] = Field(description="One entry per bad field, when the body failed validation.")
+
+
+class ErrorOut(BaseModel):
+    """The one shape of every 4xx and 5xx answer."""
+
+    error: ErrorBody
+
+
+_ERROR_MEANINGS = {
+    400: "The body is not readable (malformed JSON or YAML).",
+    401: "No API key, or not a valid one (send it in X-API-Key).",
+    404: "No such SOP, live session or stored audit.",
+    409: "The live session holds no turn yet.",
+    413: "The body is larger than AUDITOR_MAX_BODY_BYTES.",
+    415: "The body's content type is not accepted.",
+    422: "The request breaks the contract or a limit; the message and details name the field.",
+    429: "Too many requests a second for this key, or too many live sessions.",
+    503: "Models still loading, the review store not open, or the audit took too long.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, each with the error shape."""
+    return {status: {"model": ErrorOut, "description": _ERROR_MEANINGS[status]} for status in statuses}

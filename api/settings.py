@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from auditor.privacy.policy import RedactionPolicy
+
 
 class Settings(BaseSettings):
     """Every limit has a safe default; auth is on unless ``AUDITOR_AUTH_DISABLED=true`` says otherwise."""
@@ -28,6 +30,14 @@ class Settings(BaseSettings):
     auth_disabled: bool = Field(False, description="Accept requests without a key: local use only.")
     metrics_public: bool = Field(False, description="Serve /metrics without a key (for a scraper on a private net).")
     anomalies: bool = Field(True, description="Score anomalies against the shipped baseline.")
+    redact: bool = Field(
+        True, description="Hide personal data in results, stored transcripts and review pages (detection is unchanged)."
+    )
+    redact_kinds: str | None = Field(
+        None,
+        description="Comma-separated kinds to hide (default: all): phone, email, card, cn_id, iban, passport, "
+        "account, address, name.",
+    )
     max_body_bytes: int = Field(2_000_000, ge=1_000)
     max_turn_chars: int = Field(10_000, ge=10)
     max_turns: int = Field(2_000, ge=1)
@@ -57,6 +67,16 @@ class Settings(BaseSettings):
     @classmethod
     def _hashes(cls, value: list[str]) -> list[str]:
         return [normalise_hash(item) for item in value]
+
+    @field_validator("redact_kinds")
+    @classmethod
+    def _known_kinds(cls, value: str | None) -> str | None:
+        RedactionPolicy.parse(value)  # an unknown kind stops the service at start-up, naming the known ones
+        return value
+
+    def redaction_policy(self) -> RedactionPolicy:
+        """What ``AUDITOR_REDACT`` and ``AUDITOR_REDACT_KINDS`` ask to hide."""
+        return RedactionPolicy.parse(self.redact_kinds) if self.redact else RedactionPolicy.off()
 
     def key_hashes(self) -> set[str]:
         """Every accepted key hash (hex), from ``api_keys`` and ``api_keys_file``."""

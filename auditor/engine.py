@@ -17,6 +17,7 @@ from auditor.detection.semantic import SemanticDetector
 from auditor.detection.sop_index import build_sop_index
 from auditor.dissatisfaction.model import DissatisfactionScorer
 from auditor.embeddings.base import Embedder
+from auditor.privacy.policy import POLICY_KEY, RedactionPolicy
 from auditor.result import ConversationResult
 from auditor.sop.schema import Sop
 from auditor.text.artifacts import ArtifactBuilder, ConversationArtifacts
@@ -38,8 +39,11 @@ class Auditor:
         scorer: StepScorer | None = None,
         anomaly_detector: AnomalyDetector | None = None,
         dissatisfaction: DissatisfactionScorer | None = None,
+        redaction: RedactionPolicy | None = None,
     ):
         self.sop = sop
+        self.redaction = redaction if redaction is not None else RedactionPolicy()
+        """Personal data hidden in the results (evidence text, passed-through metadata); on by default."""
         self.embedder = embedder
         self.pipelines = pipelines or TextPipelines()
         self.index = build_sop_index(sop, embedder)
@@ -60,12 +64,16 @@ class Auditor:
         scorer = self.semantic.scorer
         detectors = [(self.phrase.name, self.phrase.version), (self.semantic.name, self.semantic.version)]
         detectors += [(d.name, d.version) for d in self.named_detectors.values()]
-        return {
-            "embedder": f"{self.embedder.name} ({self.embedder.version})",
-            "detectors": ",".join(sorted({f"{name}@{version}" for name, version in detectors})),
-            "step_scorer": f"{scorer.name}@{scorer.version} ({scorer.summary})",
-            "conditions": ",".join(f"{c.name}@{c.version}" for c in self.conditions.values()),
-        } | (self.dissatisfaction.models if self.dissatisfaction is not None else {})
+        return (
+            {
+                "embedder": f"{self.embedder.name} ({self.embedder.version})",
+                "detectors": ",".join(sorted({f"{name}@{version}" for name, version in detectors})),
+                "step_scorer": f"{scorer.name}@{scorer.version} ({scorer.summary})",
+                "conditions": ",".join(f"{c.name}@{c.version}" for c in self.conditions.values()),
+            }
+            | (self.dissatisfaction.models if self.dissatisfaction is not None else {})
+            | {POLICY_KEY: self.redaction.record}
+        )
 
     def audit(self, conversation: Conversation) -> ConversationResult:
         return self.audit_many([conversation])[0]
@@ -87,7 +95,8 @@ class Auditor:
         """The result of one conversation from its artifacts (anomalies excepted: they need the baseline pass).
 
         Live sessions call this after each pushed turn on artifacts they grow turn by turn, leaving out the
-        dissatisfaction block (``dissatisfaction=False``) after turns that are not the customer's.
+        dissatisfaction block (``dissatisfaction=False``) after turns that are not the customer's. Detection runs on
+        the original text; the result's evidence text and metadata are redacted with ``self.redaction``.
         """
         conversation = artifacts.conversation
         candidates = self.semantic.candidates(artifacts, self.index)
@@ -115,7 +124,7 @@ class Auditor:
             scored = self.dissatisfaction.score(artifacts)
             unhappy = scored.block.model_copy(update={"trajectory": scored.trajectory.as_dict()})
             flags += [DISSATISFIED_FLAG] if unhappy.flagged else []
-        return ConversationResult(
+        result = ConversationResult(
             conversation_id=conversation.id,
             agent_id=conversation.agent_id,
             sop_id=self.sop.id,
@@ -129,3 +138,4 @@ class Auditor:
             models=models,
             metadata=metadata,
         )
+        return self.redaction.redact_result(result)

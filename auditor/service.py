@@ -17,6 +17,7 @@ from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR, DissatisfactionMode
 from auditor.embeddings.base import Embedder
 from auditor.embeddings.provider import make_embedder
 from auditor.engine import Auditor
+from auditor.privacy.policy import RedactionPolicy
 from auditor.sop.loading import SopError, builtin_sop_paths, load_sop
 from auditor.sop.schema import Sop
 from auditor.text.pipelines import TextPipelines
@@ -31,6 +32,8 @@ class SharedModels:
     pipelines: TextPipelines = field(default_factory=TextPipelines)
     dissatisfaction: DissatisfactionScorer | None = None
     anomaly_detector: AnomalyDetector | None = None
+    redaction: RedactionPolicy = field(default_factory=RedactionPolicy)
+    """Personal data hidden in every result the auditors build (on by default)."""
     notes: list[str] = field(default_factory=list)
     """Why an optional model is not in use (e.g. the dissatisfaction model was trained on another embedder)."""
 
@@ -42,11 +45,17 @@ class SharedModels:
             scorer=self.scorer,
             anomaly_detector=self.anomaly_detector if anomalies else None,
             dissatisfaction=self.dissatisfaction,
+            redaction=self.redaction,
         )
 
 
 def load_models(
-    embedder: str = "use-m", step_model: str | None = None, *, anomalies: bool = True, threads: int = 2
+    embedder: str = "use-m",
+    step_model: str | None = None,
+    *,
+    anomalies: bool = True,
+    threads: int = 2,
+    redaction: RedactionPolicy | None = None,
 ) -> SharedModels:
     """Load the embedder, the step scorer and the shipped dissatisfaction and anomaly models.
 
@@ -54,9 +63,12 @@ def load_models(
     train); an unusable optional model is left out with a note, and the audit goes on without that block.
     ``threads`` is the embedder's own parallelism: 2 for batches, 1 for a service encoding a turn at a time
     (measured on 2 cores: one sentence p50 2.1 ms with 1 thread, 14 ms with 2 when the cores are busy).
+    ``redaction``: the personal data hidden in results (None: the default policy).
     """
     embedding = make_embedder(embedder, threads=threads)
     models = SharedModels(embedder=embedding, scorer=choose_scorer(embedding.name, step_model))
+    if redaction is not None:
+        models.redaction = redaction
     if DEFAULT_MODEL_DIR.exists():
         try:
             scorer = DissatisfactionScorer.load(DEFAULT_MODEL_DIR)

@@ -9,10 +9,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from api.auth import require_key
 from api.dependencies import auditor_for, conversation_from_body, get_service, run_model
 from api.errors import ApiError
-from api.schemas import BatchIn, BatchOut, BatchProblem, TranscriptIn
+from api.schemas import BatchIn, BatchOut, BatchProblem, TranscriptIn, error_responses
 from auditor.result import ConversationResult
+from auditor.transcripts.decoding import text_problem
 
-router = APIRouter(prefix="/v1", tags=["audits"], dependencies=[Depends(require_key)])
+router = APIRouter(
+    prefix="/v1",
+    tags=["audits"],
+    dependencies=[Depends(require_key)],
+    responses=error_responses(400, 401, 404, 413, 422, 429, 503),
+)
 SopQuery = Annotated[str, Query(alias="sop", description="Id of the SOP to audit against (see GET /v1/sops).")]
 
 
@@ -59,4 +65,4 @@ def _count(request: Request, turns: int, conversations: int) -> None:
 
 def _id_of(raw: object) -> str | None:
     value = raw.get("id") if isinstance(raw, dict) else None
-    return value if isinstance(value, str) else None
+    return value if isinstance(value, str) and text_problem(value) is None else None

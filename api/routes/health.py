@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.auth import authenticate
+from api.schemas import error_responses
 
 router = APIRouter(tags=["health"])
 
@@ -18,7 +19,17 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Models loaded; requests will be served")
+STARTING: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "The models are still loading.",
+        "content": {
+            "application/json": {"schema": {"type": "object", "properties": {"status": {"const": "starting"}}}}
+        },
+    }
+}
+
+
+@router.get("/readyz", summary="Models loaded; requests will be served", responses=STARTING)
 async def readyz(request: Request) -> Any:
     state = request.app.state
     if not state.ready:
@@ -33,7 +44,7 @@ async def readyz(request: Request) -> Any:
     }
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response, responses=error_responses(401))
 async def metrics(request: Request) -> Response:
     state = request.app.state
     if not state.settings.metrics_public:

@@ -3,27 +3,42 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import require_key
 from api.dependencies import auditor_for, conversation_from_body, get_service, run_model
 from api.errors import ApiError
-from api.schemas import TranscriptIn
+from api.schemas import TranscriptIn, error_responses
+from auditor.privacy.policy import redact_for_result
 from auditor.result import ConversationResult
 from auditor.review.agreement import agreement_report
 from auditor.review.queue import QueueFilters, review_queue
 from auditor.review.verdicts import StepVerdict, UnknownAuditError, VerdictError, record_verdicts, reviews_of
-from auditor.store.audits import audit_result, audit_row, save_result, stored_conversation
+from auditor.store.audits import audit_result, audit_row, save_result, storable_problems, stored_conversation
 from auditor.store.database import Store
 from auditor.store.tables import AuditRow
 from auditor.transcripts.conversation import Conversation
 
-router = APIRouter(prefix="/v1/review", tags=["review"], dependencies=[Depends(require_key)])
+router = APIRouter(
+    prefix="/v1/review",
+    tags=["review"],
+    dependencies=[Depends(require_key)],
+    responses=error_responses(401, 422, 429, 503),
+)
+BODY_ERRORS = error_responses(400, 413)
+MAX_ROW_ID = 2**63 - 1
+AuditId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A stored audit's id (from the queue).")]
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The store keeps naive UTC; answers say so (RFC 3339 date-times carry their offset)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def get_store(request: Request) -> Store:
@@ -52,6 +67,8 @@ class QueueItemOut(BaseModel):
     flags: list[str]
     reviewers: list[str]
 
+    _utc = field_validator("when")(as_utc)
+
 
 class QueueOut(BaseModel):
     items: list[QueueItemOut]
@@ -79,6 +96,8 @@ class ReviewOut(BaseModel):
     comment: str
     audit_id: int
     updated_at: datetime
+
+    _utc = field_validator("updated_at")(as_utc)
 
 
 class AuditOut(BaseModel):
@@ -121,7 +140,7 @@ def queue(
     until: date | None = None,
     state: Literal["todo", "reviewed", "all"] = "todo",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> QueueOut:
     """Newest audit of each conversation and SOP; critical misses first, then dissatisfaction, then anomalies."""
     with store.session() as session:
@@ -131,30 +150,44 @@ def queue(
     )
 
 
-@router.get("/audits/{audit_id}", response_model=AuditOut, summary="One stored audit with transcript and verdicts")
-def get_audit(audit_id: int, store: StoreDep) -> AuditOut:
+@router.get(
+    "/audits/{audit_id}",
+    response_model=AuditOut,
+    summary="One stored audit with transcript and verdicts",
+    responses=error_responses(404),
+)
+def get_audit(audit_id: AuditId, store: StoreDep) -> AuditOut:
     with store.session() as session:
         audit = audit_row(session, audit_id)
         if audit is None:
             raise ApiError(404, "unknown_audit", f"no audit {audit_id}")
         conversation = stored_conversation(audit.conversation)
+        result = audit_result(audit)
         return AuditOut(
             audit_id=audit.id,
             latest=audit.latest,
-            result=audit_result(audit),
-            turns=_turns(conversation),
+            result=result,
+            turns=_turns(redact_for_result(conversation, result)),  # rows stored before redaction existed too
             reviews=[_review_out(row) for row in reviews_of(session, audit)],
         )
 
 
-@router.post("/audits/{audit_id}/verdicts", response_model=list[ReviewOut], summary="Record a coach's step verdicts")
-def post_verdicts(audit_id: int, body: VerdictsIn, store: StoreDep) -> list[ReviewOut]:
+@router.post(
+    "/audits/{audit_id}/verdicts",
+    response_model=list[ReviewOut],
+    summary="Record a coach's step verdicts",
+    responses=BODY_ERRORS | error_responses(404),
+)
+def post_verdicts(audit_id: AuditId, body: VerdictsIn, store: StoreDep) -> list[ReviewOut]:
     """Confirm or overturn step verdicts; the same coach on the same step again replaces the earlier verdict."""
+
+    def record(session: Session) -> list[ReviewOut]:
+        record_verdicts(session, audit_id, body.reviewer, body.verdicts)
+        audit = session.get_one(AuditRow, audit_id)
+        return [_review_out(row) for row in reviews_of(session, audit)]
+
     try:
-        with store.session() as session:
-            record_verdicts(session, audit_id, body.reviewer, body.verdicts)
-            audit = session.get_one(AuditRow, audit_id)
-            return [_review_out(row) for row in reviews_of(session, audit)]
+        return store.write(record)
     except UnknownAuditError as error:
         raise ApiError(404, "unknown_audit", str(error)) from error
     except VerdictError as error:
@@ -162,20 +195,33 @@ def post_verdicts(audit_id: int, body: VerdictsIn, store: StoreDep) -> list[Revi
         raise ApiError(422, "invalid_verdicts", str(error), details) from error
 
 
-@router.post("/results", response_model=list[StoredOut], summary="Store audit results (and transcripts)")
+@router.post(
+    "/results", response_model=list[StoredOut], summary="Store audit results (and transcripts)", responses=BODY_ERRORS
+)
 def store_results(body: StoreResultsIn, request: Request, store: StoreDep) -> list[StoredOut]:
     """Results made elsewhere (``auditor audit``) join the queue; the same audit again is stored once."""
     settings = request.app.state.settings
+    problems = [
+        p for number, result in enumerate(body.results) for p in storable_problems(result, f"results[{number}]")
+    ]
+    if problems:
+        raise ApiError(422, "invalid_result", "; ".join(problems[:5]), _details(problems))
     conversations: dict[str, Conversation] = {}
     for number, raw in enumerate(body.transcripts):
         conversation = conversation_from_body(raw, settings, f"transcripts[{number}]")
         conversations[conversation.id] = conversation
-    with store.session() as session:
-        saved = [save_result(session, r, conversations.get(r.conversation_id)) for r in body.results]
+    saved = store.write(
+        lambda session: [save_result(session, r, conversations.get(r.conversation_id)) for r in body.results]
+    )
     return [StoredOut(audit_id=s.audit_id, conversation_id=s.conversation_id, created=s.created) for s in saved]
 
 
-@router.post("/audit", response_model=AuditAndStoreOut, summary="Audit a conversation and queue it for review")
+@router.post(
+    "/audit",
+    response_model=AuditAndStoreOut,
+    summary="Audit a conversation and queue it for review",
+    responses=BODY_ERRORS | error_responses(404),
+)
 async def audit_and_store(
     transcript: TranscriptIn,
     request: Request,
@@ -185,12 +231,11 @@ async def audit_and_store(
     auditor = auditor_for(get_service(request), sop_id)
     conversation = conversation_from_body(transcript.model_dump(exclude_unset=True), request.app.state.settings)
     results = await run_model(request.app, auditor.audit_many, [conversation])
+    problems = storable_problems(results[0])
+    if problems:
+        raise ApiError(422, "invalid_transcript", "; ".join(problems[:5]), _details(problems))
 
-    def save() -> Any:
-        with store.session() as session:
-            return save_result(session, results[0], conversation)
-
-    saved = await run_in_threadpool(save)
+    saved = await run_in_threadpool(store.write, lambda session: save_result(session, results[0], conversation))
     return AuditAndStoreOut(
         audit_id=saved.audit_id, conversation_id=saved.conversation_id, created=saved.created, result=results[0]
     )
@@ -201,6 +246,10 @@ def get_agreement(store: StoreDep, sop: str | None = None) -> dict[str, Any]:
     """Cohen's kappa and accuracy per step; kappa is null when undefined (both sides always gave one status)."""
     with store.session() as session:
         return asdict(agreement_report(session, sop))
+
+
+def _details(problems: list[str]) -> list[dict[str, Any]]:
+    return [{"field": p.split(":", 1)[0], "message": p.split(":", 1)[-1].strip()} for p in problems]
 
 
 def _turns(conversation: Conversation | None) -> list[TurnOut] | None:

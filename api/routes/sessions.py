@@ -11,16 +11,26 @@ from pydantic import ValidationError
 from api.auth import authenticate, require_key
 from api.dependencies import auditor_for, get_service, run_model
 from api.errors import ApiError, error_body, field_path
-from api.schemas import AlertOut, LiveStepOut, LiveUpdateOut, MoodOut, SessionOpen, SessionOut, TurnIn
+from api.schemas import (
+    AlertOut,
+    LiveStepOut,
+    LiveUpdateOut,
+    MoodOut,
+    SessionOpen,
+    SessionOut,
+    TurnIn,
+    error_responses,
+)
 from auditor.live.session import LiveSession, LiveUpdate
 from auditor.live.sessions import SessionLimitError, SessionNotFoundError
 from auditor.result import ConversationResult
 from auditor.transcripts.problems import TranscriptError
 
-router = APIRouter(prefix="/v1/sessions", tags=["live sessions"])
+router = APIRouter(prefix="/v1/sessions", tags=["live sessions"], responses=error_responses(401, 404, 422, 429, 503))
+BODY_ERRORS = error_responses(400, 413)
 
 
-@router.post("", status_code=201, response_model=SessionOut, summary="Open a live session")
+@router.post("", status_code=201, response_model=SessionOut, summary="Open a live session", responses=BODY_ERRORS)
 async def open_session(body: SessionOpen, request: Request, owner: str = Depends(require_key)) -> SessionOut:
     auditor = auditor_for(get_service(request), body.sop_id)
     session = LiveSession(
@@ -46,14 +56,19 @@ async def get_session(session_id: str, request: Request, owner: str = Depends(re
     return _session_out(request.app, session_id, owner)
 
 
-@router.post("/{session_id}/turns", response_model=LiveUpdateOut, summary="Push the next turn")
+@router.post("/{session_id}/turns", response_model=LiveUpdateOut, summary="Push the next turn", responses=BODY_ERRORS)
 async def push_turn(
     session_id: str, turn: TurnIn, request: Request, owner: str = Depends(require_key)
 ) -> LiveUpdateOut:
     return await _push(request.app, session_id, owner, turn.model_dump(exclude_unset=True))
 
 
-@router.post("/{session_id}/close", response_model=ConversationResult, summary="Close and get the final result")
+@router.post(
+    "/{session_id}/close",
+    response_model=ConversationResult,
+    summary="Close and get the final result",
+    responses=error_responses(409),
+)
 async def close_session(session_id: str, request: Request, owner: str = Depends(require_key)) -> ConversationResult:
     """The final result, identical to auditing the whole transcript at once; the session is then gone."""
     return await _close(request.app, session_id, owner)

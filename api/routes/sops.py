@@ -11,12 +11,15 @@ from fastapi import APIRouter, Depends, Request
 from api.auth import require_key
 from api.dependencies import get_service
 from api.errors import ApiError
-from api.schemas import SopProblemOut, SopSummary, SopValidation
+from api.schemas import SopProblemOut, SopSummary, SopValidation, error_responses
 from auditor.service import UnknownSopError
 from auditor.sop.loading import SopError, sop_from_mapping
 from auditor.sop.schema import Sop
+from auditor.transcripts.records import value_problems
 
-router = APIRouter(prefix="/v1/sops", tags=["sops"], dependencies=[Depends(require_key)])
+router = APIRouter(
+    prefix="/v1/sops", tags=["sops"], dependencies=[Depends(require_key)], responses=error_responses(401, 429, 503)
+)
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -49,7 +52,7 @@ async def list_sops(request: Request) -> list[SopSummary]:
     ]
 
 
-@router.get("/{sop_id}", response_model=Sop, summary="Fetch one SOP")
+@router.get("/{sop_id}", response_model=Sop, summary="Fetch one SOP", responses=error_responses(404, 422))
 async def get_sop(sop_id: str, request: Request) -> Sop:
     try:
         return get_service(request).sop(sop_id)
@@ -61,6 +64,7 @@ async def get_sop(sop_id: str, request: Request) -> Sop:
     "/validate",
     response_model=SopValidation,
     summary="Validate an SOP (JSON or YAML body)",
+    responses=error_responses(400, 413, 415, 422),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -84,10 +88,16 @@ async def validate_sop(request: Request) -> SopValidation:
             raise ApiError(
                 415, "unsupported_media_type", f"send the SOP as application/json or application/yaml, not {media_type}"
             )
-    except (ValueError, yaml.YAMLError) as error:
+    except RecursionError as error:
+        raise ApiError(400, "unreadable_sop", f"the body is not valid {media_type}: nested too deeply") from error
+    except (ValueError, yaml.YAMLError, KeyError, AttributeError, IndexError, TypeError, OverflowError) as error:
+        # besides syntax errors, PyYAML's constructors raise these for values a tag cannot build (!!int x)
         raise ApiError(400, "unreadable_sop", f"the body is not valid {media_type}: {error}") from error
     if not isinstance(raw, dict):
         raise ApiError(422, "invalid_sop", "an SOP must be a mapping (object) with id, name and steps")
+    unreadable = list(value_problems(raw))
+    if unreadable:  # text that is not valid Unicode, or nesting no SOP has: nothing downstream should see it
+        raise ApiError(422, "invalid_sop", "; ".join(unreadable[:5]))
     try:
         sop = sop_from_mapping(raw, source="<request>")
     except SopError as error:

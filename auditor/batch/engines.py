@@ -9,7 +9,7 @@ driver never re-parses what it just wrote.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -17,6 +17,7 @@ import numpy as np
 from auditor.anomaly.features import FEATURE_NAMES, conversation_features
 from auditor.batch.resume import LogIdentity
 from auditor.engine import Auditor
+from auditor.privacy.policy import RedactionPolicy
 from auditor.result import ConversationResult
 from auditor.sop.schema import Sop
 from auditor.transcripts.conversation import Conversation
@@ -37,6 +38,8 @@ class ModelSpec:
     cache_entries: int = BATCH_CACHE_ENTRIES
     device: str = "cpu"
     """Where a sentence-transformers embedder runs ("cuda" on a GPU worker); USE-m is CPU-only."""
+    redaction: RedactionPolicy = field(default_factory=RedactionPolicy)
+    """Personal data hidden in the results (``auditor audit --redact-kinds``)."""
 
 
 def build_auditor(sop: Sop, spec: ModelSpec) -> tuple[Auditor, list[str]]:
@@ -45,7 +48,7 @@ def build_auditor(sop: Sop, spec: ModelSpec) -> tuple[Auditor, list[str]]:
     from auditor.embeddings.provider import make_embedder
     from auditor.service import load_models
 
-    models = load_models(spec.embedder, spec.step_model, anomalies=False)
+    models = load_models(spec.embedder, spec.step_model, anomalies=False, redaction=spec.redaction)
     # same backend (the scorer and dissatisfaction model were checked against its name), batch-sized threads + cache
     models.embedder = make_embedder(
         spec.embedder, threads=spec.threads, cache_entries=spec.cache_entries, device=spec.device

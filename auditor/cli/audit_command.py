@@ -29,11 +29,14 @@ from rich.text import Text
 from auditor.cli.common import (
     EXIT_INPUT_PROBLEMS,
     EXIT_USAGE,
+    REDACT_KINDS_OPTION,
+    REDACT_OPTION,
     STEP_MODEL_OPTION,
     anomaly_baseline,
     app,
     console,
     errors,
+    redaction_policy,
     resolve_sop_or_exit,
 )
 
@@ -86,6 +89,8 @@ def audit(
     device: Annotated[
         str, typer.Option(help="Where a sentence-transformers embedder runs: cpu, cuda, cuda:1 (USE-m is CPU-only).")
     ] = "cpu",
+    redact: Annotated[bool, REDACT_OPTION] = True,
+    redact_kinds: Annotated[str | None, REDACT_KINDS_OPTION] = None,
 ) -> None:
     """Audit transcripts; write results.jsonl, agents.csv, steps.csv, agent_steps.csv and report.html to --out."""
     from auditor.batch.engines import ModelSpec, expected_identity
@@ -97,7 +102,13 @@ def audit(
         errors.print("[red]--scheduler needs --engine dask[/red]")
         raise typer.Exit(EXIT_USAGE)
     checked_sop = resolve_sop_or_exit(sop)
-    spec = ModelSpec(embedder=embedder, step_model=step_model, threads=threads, device=device)
+    spec = ModelSpec(
+        embedder=embedder,
+        step_model=step_model,
+        threads=threads,
+        device=device,
+        redaction=redaction_policy(redact, redact_kinds),
+    )
     try:
         identity = expected_identity(checked_sop, spec)
     except ModelUnavailableError as error:

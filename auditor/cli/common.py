@@ -42,14 +42,39 @@ def anomaly_baseline():  # type: ignore[no-untyped-def]
         raise typer.Exit(EXIT_USAGE) from error
 
 
-def make_auditor(sop, embedder: str, step_model: str | None, anomalies: bool = True):  # type: ignore[no-untyped-def]
+REDACT_OPTION = typer.Option(
+    "--redact/--no-redact",
+    help="Hide personal data (phones, e-mails, cards, IDs, IBANs, passports, accounts, addresses, names) in what is "
+    "written and shown: results' evidence and metadata, report.html. Detection still reads the original text.",
+)
+REDACT_KINDS_OPTION = typer.Option(
+    "--redact-kinds",
+    help="Comma-separated kinds to hide (default: all of them): phone, email, card, cn_id, iban, passport, account, "
+    "address, name; 'none' hides nothing.",
+)
+
+
+def redaction_policy(redact: bool, kinds: str | None):  # type: ignore[no-untyped-def]
+    """The RedactionPolicy of ``--redact/--no-redact`` and ``--redact-kinds``; an unknown kind is a usage error."""
+    from auditor.privacy.policy import RedactionPolicy
+
+    if not redact:
+        return RedactionPolicy.off()
+    try:
+        return RedactionPolicy.parse(kinds)
+    except ValueError as error:
+        errors.print(f"[red]--redact-kinds:[/red] {error}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from error
+
+
+def make_auditor(sop, embedder: str, step_model: str | None, anomalies: bool = True, redaction=None):  # type: ignore[no-untyped-def]
     """Build the Auditor, turning a missing or unusable model into a usage error that names it."""
     from auditor.embeddings.base import ModelUnavailableError
     from auditor.model_files import ModelFileError
     from auditor.service import load_models
 
     try:
-        models = load_models(embedder, step_model, anomalies=anomalies)
+        models = load_models(embedder, step_model, anomalies=anomalies, redaction=redaction)
     except (ModelUnavailableError, ModelFileError) as error:
         errors.print(f"[red]model unavailable:[/red] {error}")
         raise typer.Exit(EXIT_USAGE) from error

@@ -10,6 +10,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader
 
 from auditor.anomaly.agent_steps import AgentStepDeviation
+from auditor.privacy.policy import redact_for_result, redacted_result
 from auditor.reports.aggregates import AgentSummary, StepSummary, most_flagged
 from auditor.reports.charts import Charts, chart_data, render_charts
 from auditor.result import ConversationResult, ExpectedPlace, StepResult, TurnSignal
@@ -188,7 +189,13 @@ def expected_anchor(expected: ExpectedPlace) -> int:
 
 
 def _conversation_view(result: ConversationResult, conversation: Conversation | None) -> ConversationView:
-    """Transcript rows annotated with the steps each turn performs and the missing steps expected there."""
+    """Transcript rows annotated with the steps each turn performs and the missing steps expected there.
+
+    The transcript is redacted with the policy the result records (``models["redaction"]``; the default one when it
+    records none), so the page shows no more personal data than results.jsonl does.
+    """
+    result = redacted_result(result)
+    conversation = redact_for_result(conversation, result)
     tags: dict[int, list[StepTag]] = {}
     for step in result.steps:
         for rank, evidence in enumerate(step.evidence):

@@ -87,7 +87,7 @@ def _conditions(filters: QueueFilters) -> list[ColumnElement[bool]]:
         )
     if filters.since:
         conditions.append(when >= datetime.combine(filters.since, time.min))
-    if filters.until:
+    if filters.until and filters.until < date.max:  # until 9999-12-31 bounds nothing (and has no next day)
         conditions.append(when < datetime.combine(filters.until + timedelta(days=1), time.min))
     reviewed = exists().where(
         StepReviewRow.conversation_pk == AuditRow.conversation_pk, StepReviewRow.sop_id == AuditRow.sop_id

@@ -29,7 +29,9 @@ class StepVerdict(BaseModel):
     status: StepStatus | None = Field(
         None, description="The right status when overturning (default: done for a missing step, else missing)."
     )
-    turn_index: int | None = Field(None, ge=0, description="Where the step was performed, when the coach says so.")
+    turn_index: int | None = Field(
+        None, ge=0, le=2**31 - 1, description="Where the step was performed, when the coach says so."
+    )
     comment: str = Field("", max_length=MAX_COMMENT)
 
     @field_validator("comment")

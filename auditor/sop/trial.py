@@ -91,7 +91,6 @@ def _closest_candidates(
         for hit in auditor.semantic.candidates(artifacts, auditor.index):
             key = (conversation_id, hit.step_id)
             if key in missing and (key not in closest or hit.confidence > closest[key].confidence):
-                closest[key] = TrialTurn(
-                    conversation_id, hit.turn_index, hit.text, hit.confidence, hit.method, "missing"
-                )
+                text = auditor.redaction.redact(hit.text)  # shown like evidence: with personal data hidden
+                closest[key] = TrialTurn(conversation_id, hit.turn_index, text, hit.confidence, hit.method, "missing")
     return closest

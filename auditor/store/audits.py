@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,12 +13,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from auditor.privacy.policy import redact_for_result, redacted_result
 from auditor.result import ConversationResult
 from auditor.review.risk import assess
 from auditor.store.tables import AuditRow, AuditStepRow, ConversationRow, utc_now
 from auditor.transcripts.conversation import Conversation
 from auditor.transcripts.problems import TranscriptError
-from auditor.transcripts.records import conversation_from_mapping
+from auditor.transcripts.records import conversation_from_mapping, value_problems
 
 TURN_FIELDS = ("speaker", "text", "start", "end")
 
@@ -37,8 +39,13 @@ def models_key(models: Mapping[str, str]) -> str:
 
 def save_result(session: Session, result: ConversationResult, conversation: Conversation | None = None) -> Saved:
     """Store one result (and its transcript when given); the same conversation, SOP version and models again
-    replace the earlier row's result instead of adding one, and the coaches' reviews stay attached."""
-    stored = _conversation_row(session, result, conversation)
+    replace the earlier row's result instead of adding one, and the coaches' reviews stay attached.
+
+    What is stored is redacted: the transcript with the policy the result records, a result that records none
+    (made before redaction existed) with the default policy.
+    """
+    result = redacted_result(result)
+    stored = _conversation_row(session, result, redact_for_result(conversation, result))
     key = models_key(result.models)
     version = str(result.sop_version)
     audit = session.scalars(
@@ -88,6 +95,59 @@ def save_result(session: Session, result: ConversationResult, conversation: Conv
     return Saved(audit.id, result.conversation_id, created)
 
 
+MAX_TURN_INDEX = 2**31 - 1
+"""The largest turn index an integer column holds on every backend (a coach's verdict stores one)."""
+
+
+def storable_problems(result: ConversationResult, label: str = "") -> list[str]:
+    """Why a result made elsewhere (sent to the API) cannot be stored as it is, each naming the field; [] if it can.
+
+    Checks what the tables hold (identifier lengths, one row per step, integer turn indices) and that every string
+    is valid text nested no deeper than a transcript's fields, so what is stored can always be read back and served.
+    """
+    prefix = f"{label}." if label else ""
+    record = result.model_dump(mode="python")
+    problems = [f"{prefix}{reason}" for reason in value_problems(record)]
+    problems += [f"{prefix}{where}: not a finite number" for where in _non_finite(record)]
+    limits = [
+        ("conversation_id", result.conversation_id, ConversationRow.conversation_id),
+        ("agent_id", result.agent_id, ConversationRow.agent_id),
+        ("lang", result.lang, ConversationRow.lang),
+        ("sop_id", result.sop_id, AuditRow.sop_id),
+        ("sop_version", str(result.sop_version), AuditRow.sop_version),
+    ]
+    limits += [(f"steps[{n}].step_id", step.step_id, AuditStepRow.step_id) for n, step in enumerate(result.steps)]
+    for field, value, column in limits:
+        length = column.type.length  # type: ignore[attr-defined]
+        if value is not None and len(value) > length:
+            problems.append(f"{prefix}{field}: {len(value)} characters, more than the {length} the store holds")
+        if value is not None and "\x00" in value:  # PostgreSQL text cannot hold NUL; refused on SQLite alike
+            problems.append(f"{prefix}{field}: holds a NUL character, which the store cannot keep")
+    seen: set[str] = set()
+    for number, step in enumerate(result.steps):
+        if step.step_id in seen:
+            problems.append(f"{prefix}steps[{number}].step_id: {step.step_id!r} is given twice")
+        seen.add(step.step_id)
+        for place, evidence in enumerate(step.evidence):
+            if not 0 <= evidence.turn_index <= MAX_TURN_INDEX:
+                where = f"{prefix}steps[{number}].evidence[{place}].turn_index"
+                problems.append(f"{where}: must be between 0 and {MAX_TURN_INDEX}")
+    return problems
+
+
+def _non_finite(value: Any) -> Iterator[str]:
+    """Where a value holds NaN or an infinity (JSON has neither; PostgreSQL refuses them in a JSON column)."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            yield where
+        elif isinstance(item, Mapping):
+            stack.extend((child, f"{where}.{key}" if where else str(key)) for key, child in item.items())
+        elif isinstance(item, list | tuple):
+            stack.extend((child, f"{where}[{index}]") for index, child in enumerate(item))
+
+
 def save_results(
     session: Session, results: Iterable[ConversationResult], conversations: Mapping[str, Conversation] | None = None
 ) -> list[Saved]:
@@ -101,7 +161,8 @@ def audit_row(session: Session, audit_id: int) -> AuditRow | None:
 
 
 def audit_result(audit: AuditRow) -> ConversationResult:
-    return ConversationResult.model_validate(audit.result)
+    """The stored result (redacted with the default policy when it was stored before redaction existed)."""
+    return redacted_result(ConversationResult.model_validate(audit.result))
 
 
 def stored_conversation(row: ConversationRow) -> Conversation | None:
@@ -123,10 +184,10 @@ def parse_date(value: Any) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # OverflowError: 0001-01-01T00:00+14:00 is before year 1 in UTC
         return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
 
 

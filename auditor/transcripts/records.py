@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ParamSpec, TypeVar
 
+from auditor.privacy.redaction import redact
 from auditor.transcripts.conversation import Conversation, Turn
 from auditor.transcripts.decoding import text_problem
 from auditor.transcripts.problems import TranscriptError
@@ -180,10 +181,14 @@ def _short(label: str, limit: int = 80) -> str:
 
 
 def quoted(value: Any, limit: int = 60) -> str:
-    """``repr`` of a bad value for a message, cut short so a 10 MB field does not flood the report."""
-    if not isinstance(value, str) or len(value) <= limit:
+    """``repr`` of a bad value for a message, cut short so a 10 MB field does not flood the report, and with
+    personal data redacted: error messages end up in logs and on stderr."""
+    if not isinstance(value, str):
         return repr(value)
-    return f"{value[:limit]!r}... ({len(value):,} characters)"
+    shown = redact(value[: limit + 40])  # a little more than is shown, so a number at the cut is still recognised
+    if len(value) <= limit:
+        return repr(shown)
+    return f"{shown[:limit]!r}... ({len(value):,} characters)"
 
 
 def shown_id(conversation_id: str, limit: int = 60) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.errors import error_response
 from auditor.service import AuditService, load_models
 from auditor.transcripts.records import conversation_from_mapping
 from tests.api.conftest import CALL, HEADERS, make_settings, transcript
@@ -141,3 +142,25 @@ def test_an_audit_over_the_time_limit_is_a_503_and_the_server_goes_on(sop_dir, m
         monkeypatch.setattr(auditor, "audit_many", real)
         time.sleep(0.6)  # the slow audit still holds the model thread until it ends
         assert client.post("/v1/audit?sop=card-check", json=transcript(), headers=HEADERS).status_code == 200
+
+
+def test_text_that_is_not_valid_unicode_is_named_never_a_500(client):
+    json_headers = HEADERS | {"content-type": "application/json"}
+    # the error message quotes the bad speaker: once that message could not be encoded and the answer was a 500
+    body = '{"turns": [{"speaker": "\\ud800", "text": "hello"}]}'
+    refused = client.post("/v1/audit?sop=card-check", content=body, headers=json_headers)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_transcript"
+    assert "turns[0].speaker: unpaired surrogate U+D800" in refused.json()["error"]["message"]
+    batch = '{"conversations": [{"id": "\\ud800", "turns": []}]}'  # the bad id was echoed back: a 500
+    answered = client.post("/v1/audit/batch?sop=card-check", content=batch, headers=json_headers)
+    assert answered.status_code == 200
+    assert (
+        answered.json()["errors"][0]["id"] is None and "unpaired surrogate" in answered.json()["errors"][0]["message"]
+    )
+
+
+def test_an_error_that_quotes_invalid_unicode_is_still_a_json_answer():
+    response = error_response(422, "invalid_turn", "speaker '\ud800' is not valid text")
+    assert response.body.decode("ascii") == (
+        '{"error":{"status":422,"code":"invalid_turn","message":"speaker \'\\ud800\' is not valid text","details":[]}}'
+    )

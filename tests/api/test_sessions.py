@@ -145,3 +145,24 @@ def test_a_client_that_disconnects_mid_stream_leaves_the_session_usable(client):
         socket.receive_json()
     update = client.post(f"/v1/sessions/{session_id}/turns", json=CALL[1], headers=HEADERS)
     assert update.status_code == 200 and update.json()["turns"] == 2
+
+
+def test_what_the_result_would_echo_is_checked_when_the_session_opens(client):
+    json_headers = HEADERS | {"content-type": "application/json"}
+    # an unpaired surrogate cannot be written as UTF-8: once a 500 on open (agent_id) or on close (metadata)
+    for field, value in (
+        ("agent_id", '"\\ud800"'),
+        ("conversation_id", '"a\\udfff"'),
+        ("metadata", '{"k": "\\ud800"}'),
+    ):
+        body = f'{{"sop_id": "card-check", "{field}": {value}}}'
+        refused = client.post("/v1/sessions", content=body, headers=json_headers)
+        assert refused.status_code == 422, (field, refused.text)
+        assert refused.json()["error"]["details"][0]["field"] == field
+    deep = '{"sop_id": "card-check", "metadata": {"a": ' + "[" * 900 + "]" * 900 + "}}"  # once a 500 on close
+    refused = client.post("/v1/sessions", content=deep, headers=json_headers)
+    assert refused.status_code == 422 and "nested more than" in refused.json()["error"]["message"]
+    kept = open_session(client, metadata={"queue": "cards", "tags": [["a", "b"]]})
+    client.post(f"/v1/sessions/{kept['session_id']}/turns", json=CALL[0], headers=HEADERS)
+    closed = client.post(f"/v1/sessions/{kept['session_id']}/close", headers=HEADERS)
+    assert closed.status_code == 200 and closed.json()["metadata"] == {"queue": "cards", "tags": [["a", "b"]]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.api.conftest import HEADERS
 
 YAML = {"content-type": "application/yaml"}
+JSON = {"content-type": "application/json"}
 
 
 def test_list_and_fetch_sops(client):
@@ -50,3 +51,17 @@ def test_yaml_aliases_are_refused_so_a_small_body_cannot_expand(client):
     response = client.post("/v1/sops/validate", content=bomb, headers=HEADERS | YAML)
     assert response.status_code == 400
     assert "aliases" in response.json()["error"]["message"]
+
+
+def test_deep_or_invalid_text_bodies_are_4xx_not_500(client):
+    deep_json = '{"id": ' + "[" * 990 + "]" * 990 + "}"  # past the parser's recursion limit: once a 500
+    assert client.post("/v1/sops/validate", content=deep_json, headers=HEADERS | JSON).status_code == 400
+    deep_yaml = "id: " + "[" * 700 + "]" * 700  # PyYAML recurses sooner than json
+    response = client.post("/v1/sops/validate", content=deep_yaml, headers=HEADERS | YAML)
+    assert response.status_code == 400 and "nested too deeply" in response.json()["error"]["message"]
+    for body, headers in (('{"id": "\\ud800", "name": "x"}', JSON), ('id: "\\ud800"\nname: x\n', YAML)):
+        refused = client.post("/v1/sops/validate", content=body, headers=HEADERS | headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["message"].startswith("id: unpaired surrogate U+D800")
+    not_a_date = client.post("/v1/sops/validate", content="id: !!timestamp 2024-13-45\n", headers=HEADERS | YAML)
+    assert not_a_date.status_code == 400

@@ -209,6 +209,8 @@ def test_chinese_text_is_rendered_intact_with_its_script():
         result("zhs-1", "a-zhang", [done("greet", 0, simplified)], passed=True, lang="zh"),
         result("zht-1", "a-lin", [done("greet", 0, traditional)], passed=True, lang="zh"),
     ]
+    for audited in results:  # audited with --no-redact: the agent's name "林雅婷" is shown as written
+        audited.models["redaction"] = "none"
     conversations = [
         make_conversation([("客服", simplified), ("客户", "我的水费怎么这么高？")], conversation_id="zhs-1"),
         make_conversation([("客服", traditional), ("客戶", "我的水費怎麼這麼高？")], conversation_id="zht-1"),

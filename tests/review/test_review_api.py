@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from concurrent.futures import ThreadPoolExecutor
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -128,3 +131,83 @@ def test_verdict_from_the_page_is_stored(client: TestClient, settings, audit_ids
         "out_of_order",
         "顺序确实错了",
     )
+
+
+def test_ids_offsets_and_dates_out_of_range_are_refused_or_ignored_never_a_500(client: TestClient) -> None:
+    huge = 10**30  # past any integer column: once an OverflowError and a 500
+    assert client.get(f"/v1/review/audits/{huge}", headers=HEADERS).status_code == 422
+    verdict = {"reviewer": "Mei", "verdicts": [{"step_id": "verify", "verdict": "confirm"}]}
+    assert client.post(f"/v1/review/audits/{huge}/verdicts", json=verdict, headers=HEADERS).status_code == 422
+    assert client.get(f"/v1/review/queue?offset={huge}", headers=HEADERS).status_code == 422
+    everything = client.get("/v1/review/queue?state=all&since=0001-01-01&until=9999-12-31", headers=HEADERS)
+    assert everything.status_code == 200 and everything.json()["total"] == 3
+    # a valid ISO time whose UTC is before year 1: kept without a date, not a 500
+    early = transcript(id="early-call", started_at="0001-01-01T00:00:00+14:00")
+    stored = client.post("/v1/review/audit?sop=card-check", json=early, headers=HEADERS)
+    assert stored.status_code == 200, stored.text
+    item = next(
+        i for i in client.get("/v1/review/queue?state=all", headers=HEADERS).json()["items"] if i["dated"] is False
+    )
+    assert item["conversation_id"] == "early-call"
+
+
+def test_times_in_answers_say_they_are_utc(client: TestClient, audit_ids: dict[str, int]) -> None:
+    item = client.get("/v1/review/queue", headers=HEADERS).json()["items"][0]
+    assert item["when"].endswith("Z")  # RFC 3339, as the schema's date-time format says
+    verdict = {"reviewer": "Mei", "verdicts": [{"step_id": "verify", "verdict": "confirm"}]}
+    [review] = client.post(f"/v1/review/audits/{audit_ids['en-good']}/verdicts", json=verdict, headers=HEADERS).json()
+    assert review["updated_at"].endswith("Z")
+
+
+def test_results_the_store_cannot_hold_are_refused_naming_the_field(client: TestClient) -> None:
+    made = client.post("/v1/audit?sop=card-check", json=transcript(id="elsewhere"), headers=HEADERS).json()
+    step = made["steps"][0]
+    bad = {
+        "steps[1].step_id": made | {"steps": [step, step]},  # one row per step: once an IntegrityError and a 500
+        "conversation_id: 201 characters": made | {"conversation_id": "x" * 201},
+        "agent_id: holds a NUL character": made | {"agent_id": "a\x007"},
+        "steps[0].evidence[0].turn_index": made
+        | {"steps": [step | {"evidence": [step["evidence"][0] | {"turn_index": 10**12}]}, *made["steps"][1:]]},
+    }
+    for field, result in bad.items():
+        refused = client.post("/v1/review/results", json={"results": [result]}, headers=HEADERS)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "invalid_result"
+        assert f"results[0].{field}" in refused.json()["error"]["message"]
+    raw = {"results": [made | {"agent_id": "SURROGATE", "metadata": {"x": "NAN"}}]}
+    body = json.dumps(raw).replace('"SURROGATE"', '"\\ud800"')
+    body = body.replace('"NAN"', "NaN")  # JSON text a client can send; the store could not read it back
+    refused = client.post("/v1/review/results", content=body, headers=HEADERS | {"content-type": "application/json"})
+    assert refused.status_code == 422
+    assert "results[0].agent_id: unpaired surrogate" in refused.json()["error"]["message"]
+    assert "results[0].metadata.x: not a finite number" in refused.json()["error"]["message"]
+    total = client.get("/v1/review/queue?state=all", headers=HEADERS).json()["total"]
+    assert total == 3  # nothing was stored
+
+
+def test_a_verdict_turn_past_any_integer_is_refused(client: TestClient) -> None:
+    made = client.post("/v1/audit?sop=card-check", json=transcript(id="no-transcript"), headers=HEADERS).json()
+    [stored] = client.post("/v1/review/results", json={"results": [made]}, headers=HEADERS).json()
+    verdict = {"step_id": "verify", "verdict": "overturn", "status": "missing", "turn_index": 10**12}
+    refused = client.post(
+        f"/v1/review/audits/{stored['audit_id']}/verdicts",
+        json={"reviewer": "Mei", "verdicts": [verdict]},
+        headers=HEADERS,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"][0]["field"] == "verdicts[0].turn_index"
+
+
+def test_concurrent_stores_of_one_conversation_store_it_once(settings) -> None:  # type: ignore[no-untyped-def]
+    # both requests find no row and insert it; the second to commit once hit the unique key and answered 500
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        call = transcript(id="twice-at-once")
+        result = client.post("/v1/audit?sop=card-check", json=call, headers=HEADERS).json()
+        body = {"results": [result], "transcripts": [call]}
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: client.post("/v1/review/results", json=body, headers=HEADERS), range(16)))
+        assert [answer.status_code for answer in answers] == [200] * 16
+        assert len({answer.json()[0]["audit_id"] for answer in answers}) == 1
+        assert sum(answer.json()[0]["created"] for answer in answers) == 1
+        queue = client.get("/v1/review/queue?state=all", headers=HEADERS).json()
+        assert [item["conversation_id"] for item in queue["items"]] == ["twice-at-once"]
