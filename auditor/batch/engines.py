@@ -116,4 +116,4 @@ def expected_identity(sop: Sop, spec: ModelSpec) -> LogIdentity:
     from auditor.embeddings.provider import make_embedder
 
     embedder = make_embedder(spec.embedder, threads=spec.threads, cache_entries=0)  # builds nothing until used
-    return LogIdentity(sop.id, str(sop.version), f"{embedder.name} ({embedder.version})")
+    return LogIdentity(sop.id, str(sop.version), f"{embedder.name} ({embedder.version})", spec.redaction.record)

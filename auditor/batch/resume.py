@@ -58,11 +58,21 @@ class LogIdentity:
     sop_id: str
     sop_version: str
     embedder: str | None
+    redaction: str | None = None
+    """The personal data hidden (``models["redaction"]``): a file must not mix redacted and clear results."""
 
     @classmethod
     def of(cls, record: dict[str, Any]) -> LogIdentity:
-        embedder = (record.get("models") or {}).get("embedder")
-        return cls(str(record.get("sop_id")), str(record.get("sop_version")), embedder)
+        models = record.get("models") or {}
+        return cls(
+            str(record.get("sop_id")), str(record.get("sop_version")), models.get("embedder"), models.get("redaction")
+        )
+
+    def describe(self) -> str:
+        return (
+            f"SOP {self.sop_id} v{self.sop_version} with embedder {self.embedder},"
+            f" redaction {self.redaction or 'not recorded'}"
+        )
 
 
 class ResultsLog:

@@ -124,9 +124,8 @@ def run_batch(
     if log.identity is not None and log.identity != identity:
         log.close()
         raise ResumeError(
-            f"{log.path} holds an audit against SOP {log.identity.sop_id} v{log.identity.sop_version} with embedder "
-            f"{log.identity.embedder}; this run is {identity.sop_id} v{identity.sop_version} with {identity.embedder}."
-            " Resume with the same --sop and --embedder, or write to another --out"
+            f"{log.path} holds an audit against {log.identity.describe()}; this run is against {identity.describe()}."
+            " Resume with the same --sop, --embedder and redaction options, or write to another --out"
         )
     run = _Run(log, InputStream(inputs), batch_size, report_conversations, progress)
     outcome = BatchOutcome(out, 0, 0, run.problems, AuditSummary())

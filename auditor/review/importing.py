@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from auditor.result import ConversationResult
+from auditor.store.audits import storable_problems
 from auditor.transcripts.conversation import Conversation
 from auditor.transcripts.loaders import load_inputs
 from auditor.transcripts.problems import LoadProblem
@@ -43,7 +44,7 @@ def read_result_lines(path: Path) -> tuple[list[ConversationResult], list[LoadPr
         if not line.strip():
             continue
         try:
-            results.append(ConversationResult.model_validate(json.loads(line)))
+            result = ConversationResult.model_validate(json.loads(line))
         except json.JSONDecodeError as error:
             problems.append(LoadProblem(str(path), number, f"invalid JSON: {error.msg} (column {error.colno})"))
         except ValidationError as error:
@@ -51,6 +52,13 @@ def read_result_lines(path: Path) -> tuple[list[ConversationResult], list[LoadPr
             where = ".".join(str(part) for part in first["loc"]) or "result"
             more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
             problems.append(LoadProblem(str(path), number, f"not an audit result: {where}: {first['msg']}{more}"))
+        else:
+            unstorable = storable_problems(result)  # e.g. a step id twice: the store holds one row per step
+            if unstorable:
+                more = f" (and {len(unstorable) - 1} more)" if len(unstorable) > 1 else ""
+                problems.append(LoadProblem(str(path), number, f"cannot be stored: {unstorable[0]}{more}"))
+            else:
+                results.append(result)
     return results, problems
 
 

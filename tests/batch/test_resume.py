@@ -149,6 +149,18 @@ def test_resume_against_another_sop_is_a_usage_error_naming_both(tmp_path):
     assert (out / "results.jsonl").read_bytes() == before, "nothing written"
 
 
+def test_resume_with_other_redaction_is_refused_so_a_file_never_mixes_redacted_and_clear_results(tmp_path):
+    out = tmp_path / "out"
+    batch_audit([CORPORA / "en"], SOP, out)
+    before = (out / "results.jsonl").read_bytes()
+    options = ["--sop", SOP, "--out", str(out), "--embedder", "hashing", "--resume", "--no-redact"]
+    result = runner.invoke(app, ["audit", str(CORPORA / "en"), *options])
+    assert result.exit_code == 2, result.output
+    held, this_run = " ".join(result.output.split()).split("this run")
+    assert "redaction email,iban" in held and "redaction none" in this_run
+    assert (out / "results.jsonl").read_bytes() == before, "nothing written"
+
+
 def test_a_corrupt_line_in_the_middle_stops_the_resume(tmp_path):
     path = tmp_path / "results.jsonl"
     path.write_text('{"conversation_id": "a"}\nnot json\n{"conversation_id": "b"}\n', encoding="utf-8")

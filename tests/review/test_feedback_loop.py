@@ -133,3 +133,15 @@ def test_import_names_bad_lines(tmp_path: Path) -> None:
     assert f"{results}:2: invalid JSON" in outcome.output
     assert f"{results}:3: not an audit result: agent_id: Field required" in outcome.output
     assert "Stored 1 audit(s)" in outcome.output
+
+
+def test_import_names_a_result_the_store_cannot_hold_and_keeps_the_rest(tmp_path: Path) -> None:
+    results = tmp_path / "results.jsonl"
+    good, other = audit([call(0, SECURITY_QUESTIONS[0]), call(1, SECURITY_QUESTIONS[1])])
+    twice = other.model_dump(mode="json")
+    twice["steps"].append(dict(twice["steps"][0]))  # the same step id twice: one row per step in the store
+    results.write_text(good.model_dump_json() + "\n" + json.dumps(twice) + "\n", encoding="utf-8")
+    outcome = CliRunner().invoke(app, ["review", "import", str(results), "--db", f"sqlite:///{tmp_path / 'a.db'}"])
+    assert outcome.exit_code == 1, outcome.output
+    assert f"{results}:2: cannot be stored:" in outcome.output and "steps" in outcome.output
+    assert "Stored 1 audit(s)" in outcome.output
