@@ -10,7 +10,7 @@ chunk by chunk exactly as ``with_anomalies`` annotates them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -74,11 +74,20 @@ class FeatureTable:
         return np.flatnonzero(np.concatenate(self._present))
 
 
-def detector_for_audit(table: FeatureTable, fallback: AnomalyDetector | None) -> AnomalyDetector | None:
+Fallback = AnomalyDetector | Callable[[], AnomalyDetector | None] | None
+"""The baseline for an audit too small to be its own: a detector, or a function loading one only when needed (the
+shipped baseline costs seconds of start-up that an audit of 50 conversations or more never uses)."""
+
+
+def _resolve(fallback: Fallback) -> AnomalyDetector | None:
+    return fallback if fallback is None or isinstance(fallback, AnomalyDetector) else fallback()
+
+
+def detector_for_audit(table: FeatureTable, fallback: Fallback) -> AnomalyDetector | None:
     """Fit the detector on this audit's own conversations when there are enough of them, else ``fallback``."""
     lines = table.present_lines()
     if len(lines) < BATCH_BASELINE_MIN:
-        return fallback
+        return _resolve(fallback)
     if len(lines) <= FIT_SAMPLE:
         sample, trained_on = lines, f"this audit's {len(lines)} conversations"
     else:
@@ -87,7 +96,7 @@ def detector_for_audit(table: FeatureTable, fallback: AnomalyDetector | None) ->
     try:
         return fit_anomaly_detector([table.row(int(line)) for line in sample], trained_on=trained_on)
     except ValueError:
-        return fallback
+        return _resolve(fallback)
 
 
 def with_anomaly_blocks(

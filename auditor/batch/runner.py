@@ -25,7 +25,7 @@ from typing import Protocol
 
 from auditor.anomaly.agent_steps import AgentStepDeviation, agent_step_deviations, flagged_deviations
 from auditor.anomaly.detector import AnomalyDetector
-from auditor.batch.anomalies import FeatureTable, detector_for_audit, with_anomaly_blocks
+from auditor.batch.anomalies import Fallback, FeatureTable, detector_for_audit, with_anomaly_blocks
 from auditor.batch.engines import Audited, Engine, feature_vector
 from auditor.batch.inputs import InputStream
 from auditor.batch.report import REPORT_CONVERSATIONS, ShownConversation, write_audit_report
@@ -109,7 +109,7 @@ def run_batch(
     identity: LogIdentity,
     resume: bool = False,
     batch_size: int = 32,
-    fallback_detector: AnomalyDetector | None = None,
+    fallback_detector: Fallback = None,
     report_conversations: int = REPORT_CONVERSATIONS,
     progress: BatchProgress | None = None,
 ) -> BatchOutcome:

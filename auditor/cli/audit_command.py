@@ -32,10 +32,10 @@ from auditor.cli.common import (
     REDACT_KINDS_OPTION,
     REDACT_OPTION,
     STEP_MODEL_OPTION,
-    anomaly_baseline,
     app,
     console,
     errors,
+    lazy_anomaly_baseline,
     redaction_policy,
     resolve_sop_or_exit,
 )
@@ -114,7 +114,6 @@ def audit(
     except ModelUnavailableError as error:
         errors.print(f"[red]model unavailable:[/red] {error}")
         raise typer.Exit(EXIT_USAGE) from error
-    fallback = anomaly_baseline()
     progress = _AuditProgress("auditing")
     try:
         with progress.bar:
@@ -126,7 +125,7 @@ def audit(
                 identity=identity,
                 resume=resume,
                 batch_size=batch_size,
-                fallback_detector=fallback,
+                fallback_detector=lazy_anomaly_baseline,
                 progress=progress,
             )
     except ResumeError as error:

@@ -30,16 +30,17 @@ STEP_MODEL_OPTION = typer.Option(
 )
 
 
-def anomaly_baseline():  # type: ignore[no-untyped-def]
-    """The shipped anomaly baseline, or None when absent; an unusable file is a usage error naming it."""
+def lazy_anomaly_baseline():  # type: ignore[no-untyped-def]
+    """The shipped anomaly baseline, for a batch audit to load only if it needs it (fewer than 50 conversations);
+    by then results are written, so an unusable file is a warning and the audit ends without anomaly scores."""
     from auditor.anomaly.detector import load_default_detector
     from auditor.model_files import ModelFileError
 
     try:
         return load_default_detector()
     except ModelFileError as error:
-        errors.print(f"[red]model unavailable:[/red] {error}")
-        raise typer.Exit(EXIT_USAGE) from error
+        errors.print(f"[yellow]anomalies not scored: model unavailable: {error}[/yellow]")
+        return None
 
 
 REDACT_OPTION = typer.Option(

@@ -131,6 +131,25 @@ def test_a_large_audit_is_its_own_anomaly_baseline(tmp_path):
     assert 0 < flagged <= len(rows) // 5, "unusual means unusual among these calls: a few, not all"
 
 
+def test_a_large_audit_never_loads_the_shipped_baseline_and_a_small_one_survives_it_missing(tmp_path, monkeypatch):
+    import auditor.anomaly.detector as detector
+    from auditor.model_files import ModelFileError
+
+    def unusable(*_args, **_kwargs):
+        raise ModelFileError("models/anomaly: refusing to load untrusted types ['evil.Type']")
+
+    monkeypatch.setattr(detector, "load_default_detector", unusable)
+    large = audit(str(REPO / "corpora"), "--sop", "general-inbound-call", "--out", str(tmp_path / "large"))
+    assert large.exit_code == 0, large.output
+    assert "anomalies not scored" not in large.output, "64 conversations are their own baseline"
+    small = audit(str(CORPUS), "--sop", "general-inbound-call", "--out", str(tmp_path / "small"))
+    assert small.exit_code == 0, small.output
+    assert "anomalies not scored: model unavailable" in " ".join(small.output.split())
+    lines = (tmp_path / "small" / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert rows and all(row["anomaly"] is None for row in rows), "results written, without anomaly blocks"
+
+
 def test_train_anomaly_refits_the_baseline_from_an_audit(tmp_path):
     corpora = REPO / "corpora"
     audited = audit(str(corpora), "--sop", "general-inbound-call", "--out", str(tmp_path / "audit"))
