@@ -51,3 +51,33 @@ def test_the_estimate_counts_lines_then_follows_the_other_files(tmp_path):
     stream = InputStream([tmp_path])
     assert stream.estimated_total == 4 + 1
     assert len(list(stream)) == 6 and stream.estimated_total == 6
+
+
+def test_seen_ids_remember_every_place_across_frozen_blocks(monkeypatch):
+    from auditor.batch.inputs import SeenIds
+
+    monkeypatch.setattr(SeenIds, "FREEZE_AT", 100)
+    seen = SeenIds()
+    for number in range(1, 1001):
+        seen.add(f"call-{number}", (3 << 32) | number)
+        if number % 250 == 0:
+            seen.add(f"from-a-json-file-{number}", f"calls.json:item {number}")
+    assert 1 <= len(seen._blocks) <= SeenIds.MAX_BLOCKS and len(seen) == 1004, "ids placed by lines moved into blocks"
+    assert all(seen.get(f"call-{number}") == (3 << 32) | number for number in range(1, 1001))
+    assert seen.get("from-a-json-file-500") == "calls.json:item 500"
+    assert seen.get("call-1001") is None and seen.get("never") is None
+    assert seen.get("cäll-\ud800") is None  # ids are any text, lone surrogates included
+
+
+def test_a_duplicate_id_is_named_after_its_first_place_was_frozen(tmp_path, monkeypatch):
+    from auditor.batch.inputs import InputStream, SeenIds
+
+    monkeypatch.setattr(SeenIds, "FREEZE_AT", 8)
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    turns = [{"speaker": "agent", "text": "Hello."}, {"speaker": "customer", "text": "Hi."}]
+    first.write_text("".join(json.dumps({"id": f"c{n}", "turns": turns}) + "\n" for n in range(30)), encoding="utf-8")
+    second.write_text(json.dumps({"id": "c3", "turns": turns}) + "\n", encoding="utf-8")
+    items = list(InputStream([first, second]))
+    problems = [item for item in items if isinstance(item, LoadProblem)]
+    assert len(items) == 31 and len(problems) == 1
+    assert f"duplicate conversation id c3, first seen at {first}:4" in problems[0].reason
