@@ -56,12 +56,12 @@ NOTE_THROUGHPUT = (
 )
 NOTE_MEMORY = (
     'What grows: the utterance cache until it holds its 16,384 texts (about 34 MB with USE-m; at 1,000 generated '
-    'conversations it is far from full), then about 0.5 KB a conversation (measured with the hashing embedder: +16 '
-    'MB from 30,000 to 60,000 conversations before the anomaly pass): its 23 anomaly features (184 bytes), its id '
-    'and where it was first seen (to name duplicate ids across files), its line offset and start day, and allocator'
-    ' fragmentation around them. Bounded: the 1,000 conversations the report shows, one batch, 256 results of the '
-    'anomaly pass. Since torch is no longer imported the base is 180 MB lower (617 -> 438 MB at 1,000) while the '
-    'growth is unchanged (+102 MB before, +101 MB now), so the ratio rose from 1.16x.'
+    'conversations it is far from full), then a few hundred bytes a conversation: its 23 anomaly features (184 '
+    'bytes), its place in the index of seen ids (about 16 bytes once frozen into sorted hash blocks, `SeenIds`), '
+    'its line offset and start day, and allocator fragmentation around them. Bounded: the 1,000 conversations the '
+    'report shows, one batch, 256 results of the anomaly pass. History: 617 MB at 1,000 until torch stopped being '
+    'imported (the base fell 180 MB, the growth stayed, 1.23x), 539 MB at 100,000 until the id index stopped being '
+    'a dict (about 130 bytes an id).'
 )
 
 
