@@ -119,9 +119,10 @@ class SeenIds:
     A dict of id -> place costs about 130 bytes an id (measured: 12.9 MB for 100,000 short ids), the largest thing
     a batch audit keeps per conversation. Here the newest ids are in a dict; every ``FREEZE_AT`` ids placed by a
     JSON Lines line (``file index << 32 | line``) move into a block of two arrays sorted by a 64-bit BLAKE2b hash of
-    the id, searched by bisection (beyond ``MAX_BLOCKS`` blocks they are merged into one). Ids placed by text (a conversation inside a .json, .csv or text file, which is
-    held in memory whole anyway) stay in the dict. Two different ids share a hash with probability about
-    n**2 / 2**65 (3e-8 for a million ids); such an id would be reported as a duplicate of the other.
+    the id, searched by bisection (beyond ``MAX_BLOCKS`` blocks they are merged into one). Ids placed by text (a
+    conversation inside a .json, .csv or text file, which is held in memory whole anyway) stay in the dict. Two
+    different ids share a hash with probability about n**2 / 2**65 (3e-8 for a million ids); such an id would be
+    reported as a duplicate of the other.
     """
 
     FREEZE_AT = 16_384
