@@ -59,6 +59,14 @@ def with_anomalies(
         dissatisfaction = result.dissatisfaction.score if result.dissatisfaction is not None else None
         extra = extras[index] if extras is not None else None
         rows.append(conversation_features(conversation, result, dissatisfaction_score=dissatisfaction, extra=extra))
+    return with_anomaly_blocks(detector, results, rows)
+
+
+def with_anomaly_blocks(
+    detector: AnomalyDetector, results: Sequence[ConversationResult], rows: Sequence[Mapping[str, float]]
+) -> list[ConversationResult]:
+    """Copies of ``results`` with the ``anomaly`` block, the ``anomalous`` flag and the detector in ``models``,
+    scored from the conversations' feature rows (``with_anomalies`` computes them; a batch audit keeps them)."""
     annotated = []
     for result, anomaly in zip(results, detector.score_many(rows), strict=True):
         flags = [flag for flag in result.flags if flag != ANOMALOUS_FLAG]

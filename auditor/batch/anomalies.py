@@ -5,19 +5,18 @@ only its feature vector (23 floats, 184 bytes) in a ``FeatureTable`` indexed by 
 audit is in, the detector is fitted on the table as ``detector_for_batch`` does (the audit is its own baseline from
 ``BATCH_BASELINE_MIN`` conversations on; beyond ``FIT_SAMPLE`` a seeded uniform sample of them: an IsolationForest
 looks at 256 rows a tree and percentiles of 10,000 rows are as good as of 1,000,000), then the results are annotated
-chunk by chunk exactly as ``with_anomalies`` annotates them.
+chunk by chunk with ``with_anomaly_blocks``, the annotation ``with_anomalies`` makes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
-from auditor.anomaly.attach import ANOMALOUS_FLAG, BATCH_BASELINE_MIN, MODELS_KEY
+from auditor.anomaly.attach import BATCH_BASELINE_MIN
 from auditor.anomaly.detector import AnomalyDetector, fit_anomaly_detector
 from auditor.anomaly.features import FEATURE_NAMES
-from auditor.result import ConversationResult
 
 FIT_SAMPLE = 10_000
 _COLUMN = {name: index for index, name in enumerate(FEATURE_NAMES)}
@@ -97,18 +96,3 @@ def detector_for_audit(table: FeatureTable, fallback: Fallback) -> AnomalyDetect
         return fit_anomaly_detector([table.row(int(line)) for line in sample], trained_on=trained_on)
     except ValueError:
         return _resolve(fallback)
-
-
-def with_anomaly_blocks(
-    detector: AnomalyDetector, results: Sequence[ConversationResult], rows: Sequence[Mapping[str, float]]
-) -> list[ConversationResult]:
-    """Copies of ``results`` with the ``anomaly`` block, the ``anomalous`` flag and the detector in ``models``,
-    the annotation ``auditor.anomaly.attach.with_anomalies`` makes, from precomputed feature rows."""
-    annotated = []
-    for result, anomaly in zip(results, detector.score_many(rows), strict=True):
-        flags = [flag for flag in result.flags if flag != ANOMALOUS_FLAG]
-        if anomaly.flagged:
-            flags.append(ANOMALOUS_FLAG)
-        models = {**result.models, MODELS_KEY: detector.summary}
-        annotated.append(result.model_copy(update={"anomaly": anomaly, "flags": flags, "models": models}))
-    return annotated

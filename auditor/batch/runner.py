@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Protocol
 
 from auditor.anomaly.agent_steps import AgentStepDeviation, agent_step_deviations, flagged_deviations
+from auditor.anomaly.attach import with_anomaly_blocks
 from auditor.anomaly.detector import AnomalyDetector
-from auditor.batch.anomalies import Fallback, FeatureTable, detector_for_audit, with_anomaly_blocks
+from auditor.batch.anomalies import Fallback, FeatureTable, detector_for_audit
 from auditor.batch.engines import Audited, Engine, feature_vector
 from auditor.batch.inputs import InputStream
 from auditor.batch.report import REPORT_CONVERSATIONS, ShownConversation, write_audit_report
