@@ -9,13 +9,13 @@ memory stays flat and the results file is the same as with the local engine.
 from __future__ import annotations
 
 import uuid
-from collections import deque
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from auditor.batch.engines import Audited, ModelSpec, audit_batch, build_auditor
+from auditor.batch.engines import Audited, ModelSpec, audit_batch, build_auditor, in_submission_order
 from auditor.sop.schema import Sop
 from auditor.transcripts.conversation import Conversation
 
@@ -54,6 +54,13 @@ def audit_on_worker(plugin_name: str, conversations: list[Conversation]) -> list
     plugin = get_worker().plugins[plugin_name]
     assert isinstance(plugin, AuditorPlugin)
     return audit_batch(plugin.auditor, conversations)
+
+
+def _collect(future: Any) -> list[Audited]:
+    """A batch's results, then its future released so the cluster can drop them."""
+    audited: list[Audited] = future.result()
+    future.release()
+    return audited
 
 
 class DaskEngine:
@@ -113,20 +120,8 @@ class DaskEngine:
         return len(self.client.nthreads())
 
     def audit(self, batches: Iterable[list[Conversation]]) -> Iterator[tuple[list[Conversation], list[Audited]]]:
-        pending: deque[tuple[list[Conversation], Any]] = deque()
-        for batch in batches:
-            pending.append((batch, self.client.submit(audit_on_worker, self.plugin_name, batch, pure=False)))
-            if len(pending) >= self.in_flight:
-                yield self._collect(pending)
-        while pending:
-            yield self._collect(pending)
-
-    @staticmethod
-    def _collect(pending: deque[tuple[list[Conversation], Any]]) -> tuple[list[Conversation], list[Audited]]:
-        batch, future = pending.popleft()
-        audited = future.result()
-        future.release()
-        return batch, audited
+        submit = partial(self.client.submit, audit_on_worker, self.plugin_name, pure=False)
+        return in_submission_order(batches, submit, _collect, self.in_flight)
 
     def close(self) -> None:
         """Remove the models from the workers (a shared cluster keeps running) and stop a local cluster."""

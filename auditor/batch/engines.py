@@ -8,9 +8,10 @@ driver never re-parses what it just wrote.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -109,6 +110,28 @@ class LocalEngine:
 
     def close(self) -> None:
         return None
+
+
+Pending = TypeVar("Pending")
+
+
+def in_submission_order(
+    batches: Iterable[list[Conversation]],
+    submit: Callable[[list[Conversation]], Pending],
+    collect: Callable[[Pending], list[Audited]],
+    in_flight: int,
+) -> Iterator[tuple[list[Conversation], list[Audited]]]:
+    """Submit batches to workers keeping at most ``in_flight`` outstanding, and yield them back in the order given
+    (so results.jsonl does not depend on which worker finished first); ``collect`` waits for one submission."""
+    pending: deque[tuple[list[Conversation], Pending]] = deque()
+    for batch in batches:
+        pending.append((batch, submit(batch)))
+        if len(pending) >= in_flight:
+            done, submitted = pending.popleft()
+            yield done, collect(submitted)
+    while pending:
+        done, submitted = pending.popleft()
+        yield done, collect(submitted)
 
 
 def expected_identity(sop: Sop, spec: ModelSpec) -> LogIdentity:

@@ -17,13 +17,12 @@ import multiprocessing
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from auditor.batch.engines import Audited, ModelSpec, audit_batch, build_auditor
+from auditor.batch.engines import Audited, ModelSpec, audit_batch, build_auditor, in_submission_order
 from auditor.sop.schema import Sop
 from auditor.transcripts.conversation import Conversation
 
@@ -97,15 +96,10 @@ class ProcessEngine:
         return cls(pool, workers), list(dict.fromkeys(found))
 
     def audit(self, batches: Iterable[list[Conversation]]) -> Iterator[tuple[list[Conversation], list[Audited]]]:
-        pending: deque[tuple[list[Conversation], Future[list[Audited]]]] = deque()
-        for batch in batches:
-            pending.append((batch, self.pool.submit(_audit, batch)))
-            if len(pending) >= self.in_flight:
-                done, future = pending.popleft()
-                yield done, future.result()
-        while pending:
-            done, future = pending.popleft()
-            yield done, future.result()
+        return in_submission_order(batches, self._submit, Future.result, self.in_flight)
+
+    def _submit(self, batch: list[Conversation]) -> Future[list[Audited]]:
+        return self.pool.submit(_audit, batch)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
