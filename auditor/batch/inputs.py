@@ -159,15 +159,12 @@ class SeenIds:
         lines = [(_id_hash(key), where) for key, where in self._recent.items() if isinstance(where, int)]
         hashes = np.fromiter((h for h, _ in lines), dtype=np.uint64, count=len(lines))
         places = np.fromiter((w for _, w in lines), dtype=np.int64, count=len(lines))
-        self._blocks.append((hashes, places))
-        if len(self._blocks) > self.MAX_BLOCKS or len(self._blocks) == 1:
-            hashes = np.concatenate([block[0] for block in self._blocks])
-            places = np.concatenate([block[1] for block in self._blocks])
-            order = np.argsort(hashes, kind="stable")
-            self._blocks = [(hashes[order], places[order])]
-        else:
-            order = np.argsort(hashes, kind="stable")
-            self._blocks[-1] = (hashes[order], places[order])
+        if len(self._blocks) == self.MAX_BLOCKS:  # merge everything into one block with the new ids
+            hashes = np.concatenate([hashes, *(block[0] for block in self._blocks)])
+            places = np.concatenate([places, *(block[1] for block in self._blocks)])
+            self._blocks = []
+        order = np.argsort(hashes, kind="stable")
+        self._blocks.append((hashes[order], places[order]))
         self._recent = {key: where for key, where in self._recent.items() if not isinstance(where, int)}
         self._lines = 0
 
