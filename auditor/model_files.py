@@ -1,15 +1,21 @@
 """Model folders on disk: a skops file plus metadata.json, loaded without pickle and only with trusted types.
 
 Also the shipped linear models applied as plain numpy (:class:`FoldedLogistic`): scikit-learn checks its inputs on
-every call, which costs more than the arithmetic when one conversation or one turn is scored at a time.
+every call, which costs more than the arithmetic when one conversation or one turn is scored at a time. Their folded
+numbers are also kept beside the skops file (``<model file>.folded.json``, tied to the skops file by its SHA-256),
+so a process that only scores (every batch worker, the API) loads a few numbers instead of importing scikit-learn
+and skops (about a second of start-up each); the estimators themselves are read from the skops file on first use
+(:class:`ModelFolder`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import sys
 import types
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +45,121 @@ def load_model_folder(
         raise ModelFileError(f"{model_path}: refusing to load untrusted types {untrusted}")
     estimator = skops_io.load(model_path, trusted=list(trusted))
     return estimator, json.loads(metadata_path.read_text(encoding="utf-8"))
+
+
+FOLDED_SUFFIX = ".folded.json"
+FOLDED_FORMAT = 1
+
+
+class ModelFolder:
+    """A model folder opened for scoring: its metadata, its linear models folded to numpy, and the estimator(s)
+    read from the skops file (with the trusted-type check) only when something asks for them.
+
+    ``names`` are the keys of the mapping of estimators the skops file holds; ``None`` when it holds a single
+    estimator (whose folded model is then ``folded[SINGLE]``). A folded model is None when the estimator is not a
+    logistic regression that folds.
+    """
+
+    SINGLE = "model"
+
+    def __init__(
+        self,
+        folder: Path,
+        model_file: str,
+        metadata_file: str,
+        trusted: Sequence[str],
+        made_by: str,
+        names: Sequence[str] | None = None,
+    ):
+        self.folder = Path(folder)
+        self.model_path = self.folder / model_file
+        self._metadata_file, self._trusted, self._made_by = metadata_file, list(trusted), made_by
+        self._estimator: Any = None
+        self._loaded = False
+        keys = list(names) if names is not None else [self.SINGLE]
+        metadata_path = self.folder / metadata_file
+        if not self.model_path.exists() or not metadata_path.exists():
+            raise ModelFileError(f"{folder}: expected {model_file} and {metadata_file} (made by {made_by})")
+        folded = read_folded(self.model_path, keys)
+        if folded is None:
+            estimator, self.metadata = self._load()
+            estimators = estimator if names is not None else {self.SINGLE: estimator}
+            if not isinstance(estimators, Mapping):
+                raise ModelFileError(f"{self.model_path}: expected a mapping of estimators")
+            self.folded: dict[str, FoldedLogistic | None] = {
+                key: FoldedLogistic.of(estimators[key]) if key in estimators else None for key in keys
+            }
+        else:
+            self.metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+            self.folded = dict(folded)
+
+    @property
+    def estimator(self) -> Any:
+        """What the skops file holds (an estimator, or a mapping of them), loaded on first use."""
+        if not self._loaded:
+            self._estimator, _ = self._load()
+        return self._estimator
+
+    def _load(self) -> tuple[Any, dict[str, Any]]:
+        estimator, metadata = load_model_folder(
+            self.folder, self.model_path.name, self._metadata_file, self._trusted, self._made_by
+        )
+        self._estimator, self._loaded = estimator, True
+        return estimator, metadata
+
+
+def folded_path(model_path: Path) -> Path:
+    return model_path.with_name(model_path.name + FOLDED_SUFFIX)
+
+
+def write_folded(model_path: Path, models: Mapping[str, FoldedLogistic | None]) -> None:
+    """Keep the folded numbers of the models in ``model_path`` beside it; none when one of them does not fold."""
+    target = folded_path(model_path)
+    if any(model is None for model in models.values()):
+        target.unlink(missing_ok=True)
+        return
+    payload = {
+        "format": FOLDED_FORMAT,
+        "model_file": model_path.name,
+        "model_sha256": _sha256(model_path),
+        "models": {
+            name: {"weights": model.weights.tolist(), "bias": model.bias}
+            for name, model in models.items()
+            if model is not None
+        },
+    }
+    target.write_text(json.dumps(payload) + "\n", encoding="utf-8")
+
+
+def read_folded(model_path: Path, names: Sequence[str]) -> dict[str, FoldedLogistic | None] | None:
+    """The folded models kept beside ``model_path``, or None when there are none, they were made from another
+    file (the skops file changed since), or the file is not what ``write_folded`` writes."""
+    path = folded_path(model_path)
+    if not path.exists():
+        return None
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        if payload.get("format") != FOLDED_FORMAT or payload.get("model_sha256") != _sha256(model_path):
+            return None
+        models = payload["models"]
+        folded: dict[str, FoldedLogistic | None] = {}
+        for name in names:
+            weights, bias = models[name]["weights"], models[name]["bias"]
+            numbers = [*weights, bias]
+            if not weights or not all(_finite_number(x) for x in numbers):
+                return None
+            folded[name] = FoldedLogistic(np.asarray(weights, dtype=np.float64), float(bias))
+        return folded
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def import_skops_io() -> types.ModuleType:

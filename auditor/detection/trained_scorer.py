@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from auditor.detection.pair_features import FEATURE_NAMES, PairFeatures
-from auditor.model_files import FoldedLogistic, ModelFileError, import_skops_io, load_model_folder
+from auditor.model_files import FoldedLogistic, ModelFileError, ModelFolder, import_skops_io, write_folded
 
 MODEL_FILE = "step_scorer.skops"
 CARD_FILE = "model_card.md"
@@ -50,14 +50,26 @@ class TrainedStepScorer:
     name = "trained-step-scorer"
     version = "1"
 
-    def __init__(self, estimator: Any, metadata: ScorerMetadata):
+    def __init__(self, estimator: Any, metadata: ScorerMetadata, *, folder: ModelFolder | None = None):
+        """``estimator``: a fitted pipeline; or None with ``folder``, the opened model folder it is read from when
+        something needs it (scoring needs only the folded numbers)."""
         if list(metadata.feature_names) != list(FEATURE_NAMES):
             raise ModelFileError(
                 f"model was trained on features {metadata.feature_names}, this auditor computes {list(FEATURE_NAMES)}"
             )
-        self.estimator = estimator
-        self._linear = FoldedLogistic.of(estimator)  # the same numbers as predict_proba, without sklearn's checks
+        if estimator is None and folder is None:
+            raise ValueError("a TrainedStepScorer needs an estimator or the model folder it comes from")
+        self._estimator = estimator
+        self._folder = folder
+        # the same numbers as predict_proba, without sklearn's checks on every call
+        self._linear = FoldedLogistic.of(estimator) if folder is None else folder.folded[ModelFolder.SINGLE]
         self.metadata = metadata
+
+    @property
+    def estimator(self) -> Any:
+        if self._estimator is None and self._folder is not None:
+            self._estimator = self._folder.estimator
+        return self._estimator
 
     @property
     def description_offset(self) -> float:
@@ -83,10 +95,11 @@ class TrainedStepScorer:
     def save(self, folder: Path, card: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         import_skops_io().dump(self.estimator, folder / MODEL_FILE)
+        write_folded(folder / MODEL_FILE, {ModelFolder.SINGLE: FoldedLogistic.of(self.estimator)})
         (folder / METADATA_FILE).write_text(json.dumps(asdict(self.metadata), indent=2) + "\n", encoding="utf-8")
         (folder / CARD_FILE).write_text(card, encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> TrainedStepScorer:
-        estimator, metadata = load_model_folder(folder, MODEL_FILE, METADATA_FILE, TRUSTED_TYPES, "`auditor train`")
-        return cls(estimator, ScorerMetadata(**metadata))
+        opened = ModelFolder(folder, MODEL_FILE, METADATA_FILE, TRUSTED_TYPES, "`auditor train`")
+        return cls(None, ScorerMetadata(**opened.metadata), folder=opened)

@@ -34,7 +34,7 @@ from auditor.dissatisfaction.signals import (
     detect_signals,
 )
 from auditor.dissatisfaction.trajectory import Trajectory, trajectory
-from auditor.model_files import FoldedLogistic, ModelFileError, import_skops_io, load_model_folder
+from auditor.model_files import FoldedLogistic, ModelFileError, ModelFolder, import_skops_io, write_folded
 from auditor.result import Dissatisfaction, TurnSignal
 from auditor.text.artifacts import ConversationArtifacts
 from auditor.transcripts.roles import Role
@@ -99,24 +99,50 @@ class DissatisfactionScorer:
     """2: the turn model reads the exchange with the agent (context features, four embedding blocks) and learns
     the share of annotators; a model folder made for version 1 is refused (its turn features differ)."""
 
-    def __init__(self, estimators: dict[str, Any], metadata: DissatisfactionMetadata):
+    def __init__(
+        self, estimators: dict[str, Any] | None, metadata: DissatisfactionMetadata, *, folder: ModelFolder | None = None
+    ):
+        """``estimators``: the fitted models by name; or None with ``folder``, the opened model folder they are read
+        from when something needs them (scoring needs only the folded numbers)."""
         if list(metadata.turn_features) != list(TURN_FEATURES) or list(metadata.conversation_features) != list(
             CONVERSATION_FEATURES
         ):
             raise DissatisfactionModelError(
                 "model was trained on other features than this auditor computes; retrain it (train_dissatisfaction)"
             )
-        missing = [name for name in ESTIMATORS if name not in estimators]
-        if missing:
-            raise DissatisfactionModelError(f"model file lacks estimators {missing}")
-        self.estimators = estimators
+        if estimators is not None:
+            missing = [name for name in ESTIMATORS if name not in estimators]
+            if missing:
+                raise DissatisfactionModelError(f"model file lacks estimators {missing}")
+            self._folded = {name: FoldedLogistic.of(estimators[name]) for name in ESTIMATORS}
+        elif folder is not None:
+            self._folded = {name: folder.folded.get(name) for name in ESTIMATORS}
+        else:
+            raise ValueError("a DissatisfactionScorer needs its estimators or the model folder they come from")
+        self._estimators = estimators
+        self._folder = folder
         self.metadata = metadata
-        self._folded = {name: FoldedLogistic.of(estimators[name]) for name in ESTIMATORS}
         self.detectors: dict[str, SignalDetector] = builtin_signal_detectors(
             repetition_threshold=metadata.repetition_threshold,
             negative_threshold=metadata.negative_threshold,
             max_gap_seconds=metadata.max_gap_seconds,
         )
+
+    @property
+    def estimators(self) -> dict[str, Any]:
+        if self._estimators is None and self._folder is not None:
+            self._estimators = self._checked(self._folder.estimator, self._folder.folder)
+        assert self._estimators is not None
+        return self._estimators
+
+    @staticmethod
+    def _checked(estimators: Any, folder: Path) -> dict[str, Any]:
+        if not isinstance(estimators, dict):
+            raise DissatisfactionModelError(f"{folder}: expected a mapping of estimators")
+        missing = [name for name in ESTIMATORS if name not in estimators]
+        if missing:
+            raise DissatisfactionModelError(f"{folder}: model file lacks estimators {missing}")
+        return estimators
 
     @property
     def threshold(self) -> float:
@@ -168,9 +194,7 @@ class DissatisfactionScorer:
         context = self.context(artifacts)
         hits = detect_signals(context, self.detectors)
         rows = turn_rows(context, hits)
-        turn_scores = (
-            self._probabilities("turn", rows.matrix) if len(rows.matrix) else np.zeros(0)
-        )
+        turn_scores = self._probabilities("turn", rows.matrix) if len(rows.matrix) else np.zeros(0)
         path = trajectory(
             list(zip(rows.turn_indices, turn_scores.tolist(), strict=True)),
             apology_turns(artifacts),
@@ -199,6 +223,7 @@ class DissatisfactionScorer:
     def save(self, folder: Path, card: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         import_skops_io().dump({name: self.estimators[name] for name in ESTIMATORS}, folder / MODEL_FILE)
+        write_folded(folder / MODEL_FILE, {name: FoldedLogistic.of(self.estimators[name]) for name in ESTIMATORS})
         (folder / METADATA_FILE).write_text(json.dumps(asdict(self.metadata), indent=2) + "\n", encoding="utf-8")
         (folder / CARD_FILE).write_text(card, encoding="utf-8")
 
@@ -206,14 +231,14 @@ class DissatisfactionScorer:
     def load(cls, folder: Path = DEFAULT_MODEL_DIR) -> DissatisfactionScorer:
         """Load a folder made by ``train_dissatisfaction``; refuses files holding types outside TRUSTED_TYPES."""
         try:
-            estimators, metadata = load_model_folder(
-                folder, MODEL_FILE, METADATA_FILE, TRUSTED_TYPES, "auditor train-dissatisfaction"
+            opened = ModelFolder(
+                folder, MODEL_FILE, METADATA_FILE, TRUSTED_TYPES, "auditor train-dissatisfaction", names=ESTIMATORS
             )
         except ModelFileError as error:
             raise DissatisfactionModelError(str(error)) from error
-        if not isinstance(estimators, dict):
-            raise DissatisfactionModelError(f"{folder}: expected a mapping of estimators")
-        return cls(estimators, DissatisfactionMetadata(**metadata))
+        if any(model is None for model in opened.folded.values()):  # not all fold: score with the estimators
+            return cls(cls._checked(opened.estimator, folder), DissatisfactionMetadata(**opened.metadata))
+        return cls(None, DissatisfactionMetadata(**opened.metadata), folder=opened)
 
 
 def apology_turns(artifacts: ConversationArtifacts) -> list[int]:

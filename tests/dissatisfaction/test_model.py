@@ -95,7 +95,12 @@ ANGRY_CALL = make_conversation(
 
 def test_training_writes_model_metadata_and_card(trained):
     folder, scorer = trained
-    assert {p.name for p in folder.iterdir()} == {"dissatisfaction.skops", "metadata.json", "model_card.md"}
+    assert {p.name for p in folder.iterdir()} == {
+        "dissatisfaction.skops",
+        "dissatisfaction.skops.folded.json",
+        "metadata.json",
+        "model_card.md",
+    }
     metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
     assert metadata["embedder"] == "hashing-ngrams"
     assert metadata["metrics"]["skipped_sets"] == ["absent"]

@@ -63,3 +63,76 @@ def test_something_else_is_not_folded():
 
     tree = DecisionTreeClassifier().fit([[0.0], [1.0]], [0, 1])
     assert FoldedLogistic.of(tree) is None
+
+
+def test_scoring_processes_load_the_shipped_models_without_sklearn_or_skops():
+    """A batch worker or the API only scores: the folded numbers beside each skops file are enough, so neither
+    scikit-learn nor skops (about a second of every worker's start-up) is imported to build an auditor."""
+    probe = (
+        "import json, sys\n"
+        "from auditor.batch.engines import ModelSpec, build_auditor\n"
+        "from auditor.sop.loading import load_sop\n"
+        "auditor, notes = build_auditor(load_sop('rules/general-inbound-call.yaml'), ModelSpec(embedder='hashing'))\n"
+        "print(json.dumps([m for m in ('sklearn', 'skops', 'scipy.stats') if m in sys.modules]))\n"
+    )
+    assert json.loads(_run(probe)) == []
+
+
+@pytest.fixture
+def shipped_copy(tmp_path):
+    import shutil
+
+    from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR
+
+    folder = tmp_path / "dissatisfaction"
+    shutil.copytree(DEFAULT_MODEL_DIR, folder)
+    return folder
+
+
+def _matches_the_skops_file(scorer: DissatisfactionScorer, name: str = "turn") -> bool:
+    width = scorer.estimators[name].n_features_in_
+    matrix = np.random.default_rng(2).normal(0, 1, size=(50, width))
+    return bool(np.allclose(scorer._probabilities(name, matrix), scorer.estimators[name].predict_proba(matrix)[:, 1]))
+
+
+def test_folded_numbers_score_as_the_estimators_and_the_estimators_still_load(shipped_copy):
+    scorer = DissatisfactionScorer.load(shipped_copy)
+    assert scorer._estimators is None, "scoring should not need the skops file"
+    for name in ESTIMATORS:
+        assert _matches_the_skops_file(scorer, name)  # the estimators are read from the skops file on first use
+
+
+def _tamper(folder, change) -> None:
+    from auditor.model_files import folded_path
+
+    path = folded_path(folder / "dissatisfaction.skops")
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    change(payload)
+    path.write_text(json.dumps(payload), encoding="utf-8")
+
+
+def test_folded_numbers_of_another_skops_file_are_ignored(shipped_copy):
+    """The folded file names the SHA-256 of the skops file it was made from: after the skops file changes (a model
+    retrained and copied without its folded file), the model scores as the skops file says, not as stale numbers."""
+    _tamper(shipped_copy, lambda payload: payload["models"]["turn"].update(bias=payload["models"]["turn"]["bias"] + 3))
+    assert not _matches_the_skops_file(DissatisfactionScorer.load(shipped_copy)), "the numbers should be in use"
+    model = shipped_copy / "dissatisfaction.skops"
+    model.write_bytes(model.read_bytes() + b"\0")  # the zip still opens; its hash differs
+    assert _matches_the_skops_file(DissatisfactionScorer.load(shipped_copy))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda payload: payload["models"]["turn"].update(weights=["1", 2]),
+        lambda payload: payload["models"]["turn"].update(bias=float("nan")),
+        lambda payload: payload["models"]["turn"].update(bias=True),
+        lambda payload: payload["models"].pop("conversation"),
+        lambda payload: payload.update(format=99),
+    ],
+    ids=["text weights", "nan bias", "boolean bias", "model missing", "other format"],
+)
+def test_a_damaged_folded_file_is_ignored_not_trusted(shipped_copy, damage):
+    _tamper(shipped_copy, damage)
+    scorer = DissatisfactionScorer.load(shipped_copy)
+    assert _matches_the_skops_file(scorer)

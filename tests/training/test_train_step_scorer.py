@@ -44,7 +44,12 @@ def trained(tmp_path_factory) -> Path:
 
 
 def test_training_writes_model_metadata_and_a_card_with_held_out_metrics(trained):
-    assert {p.name for p in trained.iterdir()} == {"step_scorer.skops", "metadata.json", "model_card.md"}
+    assert {p.name for p in trained.iterdir()} == {
+        "step_scorer.skops",
+        "step_scorer.skops.folded.json",
+        "metadata.json",
+        "model_card.md",
+    }
     metadata = json.loads((trained / "metadata.json").read_text(encoding="utf-8"))
     assert metadata["embedder"] == "hashing-ngrams"
     assert set(metadata["metrics"]["leave_one_sop_out"]) == {"examples", "description"}
