@@ -331,6 +331,7 @@ def fit_anomaly_detector(
     detector = AnomalyDetector(pipeline, metadata)
     values, _ = detector.matrix(feature_rows)
     pipeline.fit(values)
+    detector._forest = _scaled_forest(pipeline)  # fitted now: score without scikit-learn's per-tree dispatch
     raw = detector._raw(values)
     grid = min(SCORE_GRID, len(raw))
     metadata.score_quantiles = [round(float(q), 6) for q in np.quantile(raw, np.linspace(0.0, 1.0, grid))]

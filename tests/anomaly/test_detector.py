@@ -156,3 +156,11 @@ def test_a_flagged_conversation_always_says_why():
     rows = baseline_rows(200, seed=11)
     for anomaly in detector.score_many(rows):
         assert anomaly.reasons or not anomaly.flagged
+
+
+def test_a_freshly_fitted_detector_scores_fast_and_exactly_as_scikit_learn_does(detector):
+    """A batch audit fits its own detector and scores every conversation with it: it must take the direct path
+    (not a joblib dispatch per tree for every chunk of results) and give scikit-learn's numbers."""
+    assert detector._forest is not None, "a fitted pipeline should be scored without scikit-learn's dispatch"
+    values, _ = detector.matrix([typical(), shifted(silence_share=0.9)] + baseline_rows(50, seed=3))
+    assert np.array_equal(detector._raw(values), -detector.estimator.score_samples(values))
