@@ -66,6 +66,8 @@ def _collect(future: Any) -> list[Audited]:
 class DaskEngine:
     """Audit batches on a Dask cluster; ``start`` connects (or starts a local one) and loads models on workers."""
 
+    in_process = False
+
     def __init__(self, client: Any, cluster: Any, plugin_name: str, in_flight: int):
         self.client = client
         self.cluster = cluster

@@ -88,6 +88,9 @@ def audit_batch(auditor: Auditor, conversations: Sequence[Conversation]) -> list
 class Engine(Protocol):
     """Audits batches and yields them back in the order given."""
 
+    in_process: bool
+    """True when the batches are audited in this process (its CPU is busy until the audit ends)."""
+
     def audit(self, batches: Iterable[list[Conversation]]) -> Iterator[tuple[list[Conversation], list[Audited]]]: ...
 
     def close(self) -> None: ...
@@ -95,6 +98,8 @@ class Engine(Protocol):
 
 class LocalEngine:
     """Audit in this process, batch after batch."""
+
+    in_process = True
 
     def __init__(self, auditor: Auditor):
         self.auditor = auditor

@@ -72,6 +72,8 @@ def _audit(conversations: list[Conversation]) -> list[Audited]:
 class ProcessEngine:
     """Audit batches on ``workers`` processes of this machine and yield them back in the order given."""
 
+    in_process = False
+
     def __init__(self, pool: ProcessPoolExecutor, workers: int, in_flight_per_worker: int = IN_FLIGHT_PER_WORKER):
         self.pool = pool
         self.workers = workers

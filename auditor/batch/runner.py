@@ -15,8 +15,10 @@ case ``resume`` finishes the job. Progress goes to a ``BatchProgress`` (the CLI 
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +44,8 @@ from auditor.transcripts.problems import LoadProblem
 RESULTS_FILE = "results.jsonl"
 RESCORE_CHUNK = 256
 """Results parsed, rescored and rewritten at a time in the anomaly pass."""
+END_PHASE_MODULES = ("sklearn.ensemble", "sklearn.pipeline", "sklearn.preprocessing", "scipy.stats")
+"""What the anomaly pass imports (the forest, Fisher's test): about a second, otherwise spent after the audit."""
 
 
 class BatchProgress(Protocol):
@@ -138,6 +142,8 @@ def run_batch(
             progress.started(0, run.resumed)
         else:
             engine = start_engine()
+            if not engine.in_process:
+                _import_in_background(END_PHASE_MODULES)
             try:
                 progress.started(run.remaining(), run.resumed)
                 for conversations, audited in engine.audit(_chain(first, batches)):
@@ -161,6 +167,20 @@ def run_batch(
     outcome.shown_in_report = len(shown)
     outcome.seconds = time.perf_counter() - began
     return outcome
+
+
+def _import_in_background(modules: Sequence[str]) -> None:
+    """Import ``modules`` on a thread while other processes audit (this one mostly waits for them), so the anomaly
+    pass does not wait for them at the end; a failure here is left to the real import to report."""
+
+    def run() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001  (the anomaly pass imports it again and reports the error there)
+                return
+
+    threading.Thread(target=run, name="import-end-phase", daemon=True).start()
 
 
 def _chain(first: list[Conversation], rest: Iterator[list[Conversation]]) -> Iterator[list[Conversation]]:
