@@ -104,4 +104,6 @@ class ProcessEngine:
         return self.pool.submit(_audit, batch)
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the workers without waiting for them to exit (about 0.2 s the anomaly pass need not wait for);
+        the interpreter joins them at exit, long after they are gone."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
