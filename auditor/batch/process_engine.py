@@ -27,10 +27,26 @@ from auditor.sop.schema import Sop
 from auditor.transcripts.conversation import Conversation
 
 IN_FLIGHT_PER_WORKER = 2
+AUTO_MAX_WORKERS = 4
+"""Most worker processes ``auditor audit`` starts on its own (each holds its models: about 400 MB with USE-m)."""
+AUTO_FROM_CONVERSATIONS = 256
+"""Smallest audit ``auditor audit`` spreads over worker processes on its own; a smaller one runs in its process."""
 
 _auditor: Any = None
 _notes: list[str] = []
 _failure: str | None = None
+
+
+def auto_workers(conversations: int) -> int:
+    """Audit processes when ``--workers`` is not given: one per core this process may use, at most
+    ``AUTO_MAX_WORKERS``, for an audit of ``AUTO_FROM_CONVERSATIONS`` conversations or more; else 1, the driver
+    auditing alone. Workers are faster even for small audits (measured on 2 cores: 64 STAR conversations 3.5 s
+    instead of 4.5 s, 256 in 5.4 s instead of 6.6 s), but each holds its own models (about 300 MB with USE-m), a
+    cost worth paying for a batch, not for a handful of conversations."""
+    if conversations < AUTO_FROM_CONVERSATIONS:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, AUTO_MAX_WORKERS))
 
 
 class WorkerSetupError(RuntimeError):

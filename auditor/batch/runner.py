@@ -108,7 +108,7 @@ class BatchOutcome:
 def run_batch(
     inputs: Sequence[str | Path],
     sop: Sop,
-    start_engine: Callable[[], Engine],
+    start_engine: Callable[[int], Engine],
     *,
     out: Path,
     identity: LogIdentity,
@@ -118,7 +118,8 @@ def run_batch(
     report_conversations: int = REPORT_CONVERSATIONS,
     progress: BatchProgress | None = None,
 ) -> BatchOutcome:
-    """Audit ``inputs`` against ``sop`` into ``out``; ``start_engine`` is called once the first batch is ready.
+    """Audit ``inputs`` against ``sop`` into ``out``; ``start_engine`` is called once the first batch is ready, with
+    the number of conversations left to audit as far as the inputs tell then (to size the engine).
 
     Raises ``ResumeError`` when results.jsonl cannot be resumed (corrupt, or another SOP or embedder). When no
     conversation could be loaded (and none was audited before) nothing is written and ``summary.total`` is 0.
@@ -141,7 +142,7 @@ def run_batch(
         if first is None:
             progress.started(0, run.resumed)
         else:
-            engine = start_engine()
+            engine = start_engine(run.remaining())
             if not engine.in_process:
                 _import_in_background(END_PHASE_MODULES)
             try:

@@ -79,8 +79,9 @@ def audit(
         int | None,
         typer.Option(
             min=1,
-            help="Audit processes: local engine 1 (this process) unless set, e.g. one per core; with --engine dask "
-            "and no --scheduler, the local cluster's workers (default 2).",
+            help="Audit processes. Local engine: by default one per core (at most 4) for audits of 256 "
+            "conversations or more, else 1 (this process). With --engine dask and no --scheduler: the local "
+            "cluster's workers (default 2).",
         ),
     ] = None,
     threads: Annotated[
@@ -120,7 +121,7 @@ def audit(
             outcome = run_batch(
                 inputs,
                 checked_sop,
-                lambda: _start_engine(engine, checked_sop, spec, scheduler, workers),
+                lambda remaining: _start_engine(engine, checked_sop, spec, scheduler, workers, remaining),
                 out=out,
                 identity=identity,
                 resume=resume,
@@ -141,8 +142,11 @@ def audit(
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
 
 
-def _start_engine(engine: EngineName, sop, spec, scheduler: str | None, workers: int | None):  # type: ignore[no-untyped-def]
-    """Load the models where the audit runs; a missing model or an unreachable cluster is a usage error."""
+def _start_engine(engine: EngineName, sop, spec, scheduler: str | None, workers: int | None, remaining: int):  # type: ignore[no-untyped-def]
+    """Load the models where the audit runs; a missing model or an unreachable cluster is a usage error.
+
+    ``remaining``: conversations left to audit (as estimated), which sets the local engine's processes when
+    ``--workers`` is not given."""
     from auditor.batch.engines import Engine, LocalEngine
     from auditor.embeddings.base import ModelUnavailableError
     from auditor.model_files import ModelFileError
@@ -157,7 +161,13 @@ def _start_engine(engine: EngineName, sop, spec, scheduler: str | None, workers:
                 errors.print(f"[red]dask:[/red] {error}", highlight=False)
                 raise typer.Exit(EXIT_USAGE) from error
         local: Engine
-        if workers is not None and workers > 1:
+        if workers is None:
+            from auditor.batch.process_engine import auto_workers
+
+            workers = auto_workers(remaining)
+            if workers > 1:
+                errors.print(f"[dim]auditing on {workers} worker processes (one per core; --workers 1: this one)[/dim]")
+        if workers > 1:
             from auditor.batch.process_engine import ProcessEngine, WorkerSetupError
 
             try:

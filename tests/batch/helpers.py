@@ -37,7 +37,7 @@ def batch_audit(inputs: list[Path], sop_id: str, out: Path, **options) -> BatchO
     return run_batch(
         inputs,
         sop,
-        lambda: LocalEngine.start(sop, HASHING)[0],
+        lambda remaining: LocalEngine.start(sop, HASHING)[0],
         out=out,
         identity=expected_identity(sop, HASHING),
         fallback_detector=load_default_detector(),

@@ -28,7 +28,7 @@ def test_two_dask_workers_on_loopback_give_the_single_process_results(tmp_path):
     outcome = run_batch(
         [CORPORA],
         sop,
-        lambda: engine,
+        lambda remaining: engine,
         out=out,
         identity=expected_identity(sop, HASHING),
         batch_size=5,
