@@ -23,8 +23,9 @@ class PhraseDetector:
         self.confidence = confidence
 
     def _matcher(self, index: SopIndex, lang: str) -> Any:
-        if lang not in index.phrase_matchers:
-            nlp = self.pipelines.for_lang(lang)  # first: it imports spaCy without torch (text/pipelines.py)
+        nlp = self.pipelines.for_lang(lang)  # first: it imports spaCy without torch (text/pipelines.py)
+        matcher = index.phrase_matchers.get(lang)
+        if matcher is None or matcher.vocab is not nlp.vocab:  # none yet, or made for a pipeline since refreshed
             from spacy.matcher import PhraseMatcher
 
             matcher = PhraseMatcher(nlp.vocab, attr="LOWER")

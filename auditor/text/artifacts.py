@@ -86,6 +86,7 @@ class ArtifactBuilder:
         """One spoken turn's text artifacts (no embeddings); ``ordinal`` is its 1-based place among spoken turns."""
         normalised = normalise_text(turn.text)
         lang = detect_lang(normalised)
+        self.pipelines.refresh()  # a long audit must not keep every token it ever read
         doc = self.pipelines.for_lang(lang)(normalised)
         sentences = [sentence.text.strip() for sentence in doc.sents if sentence.text.strip()]
         units = [normalised]
