@@ -61,13 +61,16 @@ NOTE_THROUGHPUT = (
     " more cores and more machines."
 )
 NOTE_MEMORY = (
-    'What grows: the utterance cache until it holds its 16,384 texts (about 34 MB with USE-m; at 1,000 generated '
-    'conversations it is far from full), then a few hundred bytes a conversation: its 23 anomaly features (184 '
-    'bytes), its place in the index of seen ids (about 16 bytes once frozen into sorted hash blocks, `SeenIds`), '
-    'its line offset and start day, and allocator fragmentation around them. Bounded: the 1,000 conversations the '
-    'report shows, one batch, 256 results of the anomaly pass. History: 617 MB at 1,000 until torch stopped being '
-    'imported (the base fell 180 MB, the growth stayed, 1.23x), 539 MB at 100,000 until the id index stopped being '
-    'a dict (about 130 bytes an id).'
+    "What grows: the utterance cache until it holds its 16,384 texts (about 34 MB with USE-m; at 1,000 generated "
+    "conversations it is far from full), spaCy's vocabulary until it passes 20,000 strings (every order number is a "
+    "new one; the pipeline is then rebuilt, `TextPipelines.refresh`), then a few hundred bytes a conversation: its "
+    "23 anomaly features (184 bytes), its place in the index of seen ids (about 16 bytes once frozen into sorted "
+    "hash blocks, `SeenIds`), its line offset and start day, and allocator fragmentation around them. Bounded: the "
+    "1,000 conversations the report shows, one batch, 256 results of the anomaly pass. History: 617 MB at 1,000 "
+    "until torch stopped being imported (the base fell 180 MB, the growth stayed, 1.23x), 539 MB at 100,000 until "
+    "the id index stopped being a dict (about 130 bytes an id); 422 / 513 MB (1.22x) once scikit-learn and skops "
+    "left the start-up (a lower base, the same growth), until spaCy's vocabulary was bounded (about 50 MB less "
+    "growth at 100,000)."
 )
 
 
