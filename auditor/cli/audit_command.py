@@ -166,7 +166,8 @@ def _start_engine(engine: EngineName, sop, spec, scheduler: str | None, workers:
 
             workers = auto_workers(remaining)
             if workers > 1:
-                errors.print(f"[dim]auditing on {workers} worker processes (one per core; --workers 1: this one)[/dim]")
+                note = f"auditing on {workers} worker processes, one per core (--workers 1: in this process)"
+                errors.print(f"[dim]{note}[/dim]")
         if workers > 1:
             from auditor.batch.process_engine import ProcessEngine, WorkerSetupError
 
