@@ -48,6 +48,7 @@ from auditor.evaluation.skipped_steps import SkipCounts, SkipMetrics, measure_sk
 from auditor.evaluation.step_metrics import Counts, StepMetrics, score_results
 from auditor.result import ConversationResult
 from auditor.sop.schema import Sop
+from auditor.text.artifacts import ConversationArtifacts
 from auditor.text.normalise import normalise_text
 from auditor.training.step_model import expected_calibration_error
 from auditor.transcripts.conversation import Conversation
@@ -62,6 +63,8 @@ AuditorFactory = Callable[[str, Sop, Embedder], Auditor]
 
 NONE = "none"
 BINS = 10
+ECHO_COSINE = 0.9
+"""Whole-turn cosine (USE-m) from which a free-typed turn counts as repeating a labelled reply."""
 NOISE_SEED = 2024
 SECTION = "star-accuracy"
 TRANSCRIPTS = {False: "clean", True: "noisy (STT)"}
@@ -131,6 +134,9 @@ class Run:
     metrics: StepMetrics = field(default_factory=StepMetrics)
     free_typed_fp: int = 0
     """Turn-level false positives that fall on free-typed agent turns."""
+    free_echo_fp: int = 0
+    """Of those, the ones whose turn repeats a reply STAR labels with the claimed step in the same task (whole-turn
+    cosine >= ECHO_COSINE): the wizard typed the scripted step out by hand, so the label, not the claim, is off."""
     extra_fp: int = 0
     """False positives on labelled turns whose gold step was hit too (a second step claimed for the turn)."""
     wrong_fp: int = 0
@@ -159,6 +165,7 @@ class Totals:
     turn: Counts = field(default_factory=Counts)
     conversation: Counts = field(default_factory=Counts)
     free_typed_fp: int = 0
+    free_echo_fp: int = 0
     extra_fp: int = 0
     wrong_fp: int = 0
     skip: SkipCounts | None = None
@@ -179,6 +186,7 @@ class Totals:
             ):
                 mine.tp, mine.fp, mine.fn = mine.tp + theirs.tp, mine.fp + theirs.fp, mine.fn + theirs.fn
             totals.free_typed_fp += run.free_typed_fp
+            totals.free_echo_fp += run.free_echo_fp
             totals.extra_fp += run.extra_fp
             totals.wrong_fp += run.wrong_fp
             if run.skip is not None:
@@ -194,6 +202,17 @@ class Totals:
             totals.top_correct += run.top_correct
             totals.labelled.add(run.labelled)
         return totals
+
+    @property
+    def precision_echoes_right(self) -> float:
+        """Turn precision counting claims on free-typed echoes of a labelled reply as right."""
+        counted = self.turn.tp + self.turn.fp
+        return (self.turn.tp + self.free_echo_fp) / counted if counted else 0.0
+
+    @property
+    def f1_echoes_right(self) -> float:
+        precision, recall = self.precision_echoes_right, self.turn.recall
+        return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
     @property
     def precision_excluding_free(self) -> float:
@@ -254,6 +273,8 @@ def evaluate(
     artifacts_list = auditor.builder.build_many(conversations)
     labelled_texts: list[str] = []
     labelled_gold: list[str] = []
+    labelled_vectors: dict[str, list[np.ndarray]] = {}
+    free_claims: list[tuple[np.ndarray, str]] = []
     for conversation, result, artifacts in zip(conversations, results, artifacts_list, strict=True):
         turns = {turn.index: turn for turn in conversation.turns}
         evidence = best_by_turn(result)
@@ -261,6 +282,11 @@ def evaluate(
         for step in result.steps:
             for item in step.evidence:
                 claimed.setdefault(item.turn_index, set()).add(step.step_id)
+        vectors = whole_turn_vectors(artifacts)
+        for turn in conversation.turns:
+            label = step_label(turn, step_ids)
+            if label is not None and turn.index in vectors:
+                labelled_vectors.setdefault(label, []).append(vectors[turn.index])
         for index, steps in claimed.items():
             turn = turns[index]
             gold_steps = set(turn.gold_steps or ())
@@ -268,6 +294,8 @@ def evaluate(
                 if is_free_typed(turn, step_ids):
                     run.free_typed_fp += 1
                     run.free_hits[step_id] += 1
+                    if index in vectors:
+                        free_claims.append((vectors[index], step_id))
                 elif steps & gold_steps:
                     run.extra_fp += 1
                 else:
@@ -296,12 +324,24 @@ def evaluate(
                 run.confusions[(gold, predicted)] += 1
             labelled_texts.append(turn.text)
             labelled_gold.append(gold)
+    run.free_echo_fp = sum(
+        bool(step_id in labelled_vectors and (np.stack(labelled_vectors[step_id]) @ vector).max() >= ECHO_COSINE)
+        for vector, step_id in free_claims
+    )
     predicted_by_baseline = baseline_predictions(sop, embedder, labelled_texts)
     run.labelled.baseline = sum(p == g for p, g in zip(predicted_by_baseline, labelled_gold, strict=True))
     if skipped:
         run.skip = measure_skipped_steps(auditor, conversations)
     run.seconds = time.perf_counter() - start
     return run
+
+
+def whole_turn_vectors(artifacts: ConversationArtifacts) -> dict[int, np.ndarray]:
+    """Each spoken turn's vector of its whole text (its first unit)."""
+    vectors: dict[int, np.ndarray] = {}
+    for row, turn_index in enumerate(artifacts.unit_turn.tolist()):
+        vectors.setdefault(int(turn_index), artifacts.unit_vectors[row])
+    return vectors
 
 
 def best_by_turn(result: ConversationResult) -> dict[int, str]:
@@ -489,11 +529,14 @@ def false_positive_table(runs: Sequence[Run], variants: Sequence[str], noise_kin
                     str(totals.turn.fp),
                     f"{totals.extra_fp} ({totals.extra_fp / fp:.0%})",
                     f"{totals.free_typed_fp} ({totals.free_typed_fp / fp:.0%})",
+                    f"{totals.free_echo_fp} ({totals.free_echo_fp / fp:.0%})",
                     f"{totals.wrong_fp} ({totals.wrong_fp / fp:.0%})",
+                    f"{_f(totals.precision_echoes_right)} / {_f(totals.f1_echoes_right)}",
                 ]
             )
     header = ["SOP variant", "transcripts", "turn FP", "second step on a turn whose gold step was hit"]
-    return _table([*header, "on free-typed turns", "wrong step (gold step not hit)"], rows)
+    header += ["on free-typed turns", f"of which echo a reply labelled with that step (cos >= {ECHO_COSINE})"]
+    return _table([*header, "wrong step (gold step not hit)", "turn P / F1 counting echoes right"], rows)
 
 
 def reliability_table(runs: Sequence[Run], variant: str) -> str:
@@ -598,7 +641,12 @@ def report(
     for variant in variants:
         parts.append(f"### Per task: {variant}\n\n" + per_task_table(runs, variant, noise))
     parts.append(
-        "### Where turn-level false positives fall\n\nSTAR labels one step per agent turn.\n\n"
+        "### Where turn-level false positives fall\n\nSTAR labels one step per agent turn. A claim on a free-typed"
+        f" turn is counted as an echo when the turn's whole text is within cosine {ECHO_COSINE} (USE-m) of a turn that"
+        " STAR labels with the claimed step in the same task's conversations: the wizard typed the step's scripted"
+        " reply (or a near copy) by hand, so the turn performs the step and only its label says otherwise. The last"
+        " column counts echoes as right: an estimate of how much of the gap to the targets is this labelling"
+        " artifact, not a replacement for the figures above.\n\n"
         + false_positive_table(runs, variants, noise_kinds)
     )
     for variant in variants:
