@@ -112,13 +112,7 @@ class Auditor:
         needed: set[str] = {step.when for step in self.sop.steps if step.when}
         conditions = {name: self.conditions[name].evaluate(artifacts, self.embedder) for name in needed}
         outcome = evaluate_checklist(
-            self.sop,
-            hits,
-            candidates,
-            artifacts,
-            conditions,
-            done_threshold=scorer.done_threshold,
-            evidence_threshold=scorer.threshold,
+            self.sop, hits, candidates, artifacts, conditions, done_threshold=scorer.done_threshold
         )
         metadata = dict(conversation.metadata)
         if conversation.source:

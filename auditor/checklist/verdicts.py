@@ -8,7 +8,6 @@ from typing import Any
 
 from auditor.checklist.conditions import ConditionOutcome
 from auditor.detection.hits import StepHit
-from auditor.detection.semantic import SemanticDetector
 from auditor.result import Evidence, ExpectedPlace, StepResult, StepStatus
 from auditor.sop.schema import Sop, Step
 from auditor.text.artifacts import ConversationArtifacts
@@ -32,19 +31,16 @@ def evaluate_checklist(
     artifacts: ConversationArtifacts,
     conditions: Mapping[str, ConditionOutcome],
     done_threshold: float = 0.5,
-    evidence_threshold: float = 0.0,
 ) -> ChecklistOutcome:
     """Apply the SOP's required / order / position / condition rules to the detected hits.
 
     A step is done when some hit reaches ``done_threshold``; only such decisive hits place the step in time
-    (order and position rules). A done step's evidence is its hits that reach ``evidence_threshold`` (the turns
-    that perform it), or its single best hit when none does (what it was judged done on).
+    (order and position rules), while weaker hits are still shown as evidence of a done step.
     """
     by_step: dict[str, list[StepHit]] = {step.id: [] for step in sop.steps}
     for hit in hits:
         by_step.setdefault(hit.step_id, []).append(hit)
     decisive = {step_id: [h for h in found if h.confidence >= done_threshold] for step_id, found in by_step.items()}
-    shown = {step_id: _evidence_hits(found, evidence_threshold) for step_id, found in by_step.items()}
     first_turn = {step_id: min(h.turn_index for h in found) for step_id, found in decisive.items() if found}
     closest: dict[str, StepHit] = {}
     for hit in [*candidates, *hits]:
@@ -52,7 +48,7 @@ def evaluate_checklist(
             closest[hit.step_id] = hit
     results = [
         _step_verdict(
-            step, sop, decisive[step.id], shown[step.id], closest.get(step.id), first_turn, artifacts, conditions
+            step, sop, decisive[step.id], by_step[step.id], closest.get(step.id), first_turn, artifacts, conditions
         )
         for step in sop.steps
     ]
@@ -64,16 +60,6 @@ def evaluate_checklist(
     ]
     flags += [f"critical:{step_id}" for step_id in critical_failures]
     return ChecklistOutcome(results, score, passed, flags)
-
-
-SEMANTIC = SemanticDetector.name
-
-
-def _evidence_hits(found: Sequence[StepHit], threshold: float) -> list[StepHit]:
-    """The threshold is the semantic scorer's (chosen on held-out turn F1); keyword and named detectors' hits are
-    evidence on their own terms."""
-    strong = [hit for hit in found if hit.method != SEMANTIC or hit.confidence >= threshold]
-    return strong or sorted(found, key=lambda h: (-h.confidence, h.turn_index))[:1]
 
 
 def weighted_score(sop: Sop, results: Sequence[StepResult]) -> float:
