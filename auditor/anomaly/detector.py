@@ -328,10 +328,9 @@ def fit_anomaly_detector(
     pipeline = make_pipeline(
         StandardScaler(), IsolationForest(n_estimators=n_estimators, random_state=random_state, n_jobs=1)
     )
-    detector = AnomalyDetector(pipeline, metadata)
-    values, _ = detector.matrix(feature_rows)
+    values, _ = AnomalyDetector(pipeline, metadata).matrix(feature_rows)
     pipeline.fit(values)
-    detector._forest = _scaled_forest(pipeline)  # fitted now: score without scikit-learn's per-tree dispatch
+    detector = AnomalyDetector(pipeline, metadata)  # made from the fitted pipeline, so it scores on the direct path
     raw = detector._raw(values)
     grid = min(SCORE_GRID, len(raw))
     metadata.score_quantiles = [round(float(q), 6) for q in np.quantile(raw, np.linspace(0.0, 1.0, grid))]
