@@ -111,9 +111,7 @@ class DissatisfactionScorer:
                 "model was trained on other features than this auditor computes; retrain it (train_dissatisfaction)"
             )
         if estimators is not None:
-            missing = [name for name in ESTIMATORS if name not in estimators]
-            if missing:
-                raise DissatisfactionModelError(f"model file lacks estimators {missing}")
+            self._checked(estimators, None)
             self._folded = {name: FoldedLogistic.of(estimators[name]) for name in ESTIMATORS}
         elif folder is not None:
             self._folded = {name: folder.folded.get(name) for name in ESTIMATORS}
@@ -136,12 +134,14 @@ class DissatisfactionScorer:
         return self._estimators
 
     @staticmethod
-    def _checked(estimators: Any, folder: Path) -> dict[str, Any]:
+    def _checked(estimators: Any, folder: Path | None) -> dict[str, Any]:
+        """``estimators`` when it maps every name in ESTIMATORS to a model; errors name ``folder`` when known."""
+        where = f"{folder}: " if folder is not None else ""
         if not isinstance(estimators, dict):
-            raise DissatisfactionModelError(f"{folder}: expected a mapping of estimators")
+            raise DissatisfactionModelError(f"{where}expected a mapping of estimators")
         missing = [name for name in ESTIMATORS if name not in estimators]
         if missing:
-            raise DissatisfactionModelError(f"{folder}: model file lacks estimators {missing}")
+            raise DissatisfactionModelError(f"{where}model file lacks estimators {missing}")
         return estimators
 
     @property
