@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -26,6 +26,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def wait_until_ready(base: str, process: subprocess.Popen, output: Callable[[], str], timeout: float = 90) -> None:
+    """Wait until `auditor serve` at ``base`` answers /readyz; if it exits or the time runs out, kill it and fail
+    with the tail of its ``output``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"{base}/readyz").status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    process.wait(timeout=30)
+    pytest.fail("auditor serve did not become ready: " + output()[-2000:])
+
+
 @pytest.fixture(scope="module")
 def server(sop_dir) -> Iterator[str]:
     port = free_port()
@@ -37,16 +52,7 @@ def server(sop_dir) -> Iterator[str]:
     command = [sys.executable, "-m", "auditor.cli", "serve", "--port", str(port), "--embedder", "hashing"]
     process = subprocess.Popen([*command, "--sop-dir", str(sop_dir)], env=env, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("auditor serve did not become ready: " + process.stderr.read().decode()[-2000:])
+    wait_until_ready(base, process, lambda: process.stderr.read().decode())
     yield base
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0

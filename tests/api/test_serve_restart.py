@@ -18,11 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 
 from api.settings import hash_key
 from tests.api.conftest import CALL, HEADERS, KEY
-from tests.api.test_serve_process import free_port
+from tests.api.test_serve_process import free_port, wait_until_ready
 
 CLIENTS = 4
 
@@ -44,17 +43,7 @@ def serving(sop_dir: Path, database: Path) -> Iterator[tuple[str, subprocess.Pop
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            process.kill()
-            process.wait(timeout=30)
-            pytest.fail("auditor serve did not become ready: " + Path(log.name).read_text(errors="replace")[-2000:])
+        wait_until_ready(base, process, lambda: Path(log.name).read_text(errors="replace"))
         yield base, process
     finally:
         if process.poll() is None:
