@@ -324,9 +324,9 @@ def evaluate(
                 run.confusions[(gold, predicted)] += 1
             labelled_texts.append(turn.text)
             labelled_gold.append(gold)
+    by_step = {step_id: np.stack(vectors) for step_id, vectors in labelled_vectors.items()}
     run.free_echo_fp = sum(
-        bool(step_id in labelled_vectors and (np.stack(labelled_vectors[step_id]) @ vector).max() >= ECHO_COSINE)
-        for vector, step_id in free_claims
+        bool(step_id in by_step and (by_step[step_id] @ vector).max() >= ECHO_COSINE) for vector, step_id in free_claims
     )
     predicted_by_baseline = baseline_predictions(sop, embedder, labelled_texts)
     run.labelled.baseline = sum(p == g for p, g in zip(predicted_by_baseline, labelled_gold, strict=True))
@@ -646,8 +646,7 @@ def report(
         " STAR labels with the claimed step in the same task's conversations: the wizard typed the step's scripted"
         " reply (or a near copy) by hand, so the turn performs the step and only its label says otherwise. The last"
         " column counts echoes as right: an estimate of how much of the gap to the targets is this labelling"
-        " artifact, not a replacement for the figures above.\n\n"
-        + false_positive_table(runs, variants, noise_kinds)
+        " artifact, not a replacement for the figures above.\n\n" + false_positive_table(runs, variants, noise_kinds)
     )
     for variant in variants:
         parts.append(f"### Calibration: {variant} (clean)\n\n" + reliability_table(runs, variant))
