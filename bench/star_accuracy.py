@@ -539,6 +539,43 @@ def false_positive_table(runs: Sequence[Run], variants: Sequence[str], noise_kin
     return _table([*header, "wrong step (gold step not hit)", "turn P / F1 counting echoes right"], rows)
 
 
+GENERIC_TASKS = 3
+"""A step id found in the SOPs of at least this many tasks is generic (greet, ask the name, anything else...)."""
+
+
+def generic_steps(runs: Sequence[Run]) -> set[str]:
+    """Step ids that recur across tasks: their SOP texts are the same in every task's SOP."""
+    tasks_by_step: dict[str, set[str]] = {}
+    for run in runs:
+        for step_id in run.metrics.turn:
+            tasks_by_step.setdefault(step_id, set()).add(run.task)
+    return {step_id for step_id, tasks in tasks_by_step.items() if len(tasks) >= GENERIC_TASKS}
+
+
+def _summed(runs: Iterable[Run], level: str, keep: Callable[[str], bool]) -> Counts:
+    total = Counts()
+    for run in runs:
+        for step_id, counts in getattr(run.metrics, level).items():
+            if keep(step_id):
+                total.tp, total.fp, total.fn = total.tp + counts.tp, total.fp + counts.fp, total.fn + counts.fn
+    return total
+
+
+def generic_table(runs: Sequence[Run], variants: Sequence[str], noise_kinds: Sequence[bool]) -> str:
+    generic = generic_steps(runs)
+    rows = []
+    for variant in variants:
+        for noisy in noise_kinds:
+            selected = [r for r in runs if r.variant == variant and r.noise == noisy]
+            cells = [variant, TRANSCRIPTS[noisy]]
+            for keep in (lambda s: s in generic, lambda s: s not in generic):
+                turn, conv = _summed(selected, "turn", keep), _summed(selected, "conversation", keep)
+                cells += [str(turn.tp + turn.fn), _f(turn.f1), _f(conv.f1)]
+            rows.append(cells)
+    header = ["SOP variant", "transcripts", "generic: gold turns", "turn F1", "conv F1"]
+    return _table([*header, "task-specific: gold turns", "turn F1", "conv F1"], rows)
+
+
 def reliability_table(runs: Sequence[Run], variant: str) -> str:
     totals = Totals.of(r for r in runs if r.variant == variant and not r.noise)
     pairs = reliability(np.asarray(totals.confidences), np.asarray(totals.correct))
@@ -647,6 +684,14 @@ def report(
         " reply (or a near copy) by hand, so the turn performs the step and only its label says otherwise. The last"
         " column counts echoes as right: an estimate of how much of the gap to the targets is this labelling"
         " artifact, not a replacement for the figures above.\n\n" + false_positive_table(runs, variants, noise_kinds)
+    )
+    generic = ", ".join(sorted(generic_steps(runs)))
+    parts.append(
+        "### Generic vs task-specific steps\n\nGeneric steps recur, with the same texts, in the SOPs of at least "
+        f"{GENERIC_TASKS} tasks ({generic}). Leaving one task out does not hide them from a scorer that learns from "
+        "labels, so their figures flatter what it would do on a new SOP's steps; the task-specific columns are the "
+        "ones that carry over to an SOP nobody here wrote. (Turn F1 counts a claim on a free-typed turn against the "
+        "step it claims, as above.)\n\n" + generic_table(runs, variants, noise_kinds)
     )
     for variant in variants:
         parts.append(f"### Calibration: {variant} (clean)\n\n" + reliability_table(runs, variant))
