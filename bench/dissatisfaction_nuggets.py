@@ -1,4 +1,6 @@
-"""Do STC-3's per-turn nugget labels, learned as an auxiliary task, lift the 5-fold in-domain AUROC? (issue 4; measured: no)
+"""Do STC-3 nugget labels, learned as an auxiliary task, or Chinese emotion word lists lift the in-domain AUROC?
+
+(Issue 4; measured: no.)
 
 STC-3 annotators also marked each turn's dialogue-act "nugget": ``CNUG*`` a customer turn that says the problem is
 solved, ``HNUG*`` a helpdesk turn that solves it, ``CNaN`` / ``HNaN`` turns that carry nothing, ``CNUG0`` the
