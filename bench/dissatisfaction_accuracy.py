@@ -103,10 +103,8 @@ def embeddings_only(artifacts: list[ConversationArtifacts], labels: np.ndarray) 
     """FINDINGS.md's reference: LR on customer-turn vectors (mean, max, last), 5-fold."""
     rows = []
     for item in artifacts:
-        first: dict[int, int] = {}
-        for row, turn_index in enumerate(item.unit_turn.tolist()):
-            first.setdefault(turn_index, row)
-        vectors = [item.unit_vectors[first[t.turn.index]] for t in item.by_role(Role.CUSTOMER)]
+        by_turn = item.whole_turn_vectors()
+        vectors = [by_turn[t.turn.index] for t in item.by_role(Role.CUSTOMER)]
         stacked = np.stack(vectors) if vectors else np.zeros((1, item.unit_vectors.shape[1]))
         rows.append(np.concatenate([stacked.mean(0), stacked.max(0), stacked[-1]]))
     matrix = np.stack(rows)

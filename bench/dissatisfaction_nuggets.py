@@ -56,15 +56,13 @@ Turn = tuple[bool, np.ndarray, dict[str, float]]
 
 def labelled_turns(artifacts: ConversationArtifacts) -> list[Turn]:
     """(is a customer turn, whole-turn vector, share of annotators per nugget kind) for every spoken turn."""
-    first: dict[int, int] = {}
-    for row, turn_index in enumerate(artifacts.unit_turn.tolist()):
-        first.setdefault(turn_index, row)
+    by_turn = artifacts.whole_turn_vectors()
     turns = []
     for spoken in artifacts.turns:
         votes = spoken.turn.extra.get("nugget_votes") or {}
         total = sum(votes.values()) or 1
         shares = {kind: count / total for kind, count in votes.items()}
-        turns.append((spoken.turn.role is Role.CUSTOMER, artifacts.unit_vectors[first[spoken.turn.index]], shares))
+        turns.append((spoken.turn.role is Role.CUSTOMER, by_turn[spoken.turn.index], shares))
     return turns
 
 

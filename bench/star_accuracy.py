@@ -48,7 +48,6 @@ from auditor.evaluation.skipped_steps import SkipCounts, SkipMetrics, measure_sk
 from auditor.evaluation.step_metrics import Counts, StepMetrics, score_results
 from auditor.result import ConversationResult
 from auditor.sop.schema import Sop
-from auditor.text.artifacts import ConversationArtifacts
 from auditor.text.normalise import normalise_text
 from auditor.training.step_model import expected_calibration_error
 from auditor.transcripts.conversation import Conversation
@@ -180,11 +179,8 @@ class Totals:
         totals = cls()
         for run in runs:
             totals.conversations += run.conversations
-            for mine, theirs in (
-                (totals.turn, run.metrics.overall("turn")),
-                (totals.conversation, run.metrics.overall("conversation")),
-            ):
-                mine.tp, mine.fp, mine.fn = mine.tp + theirs.tp, mine.fp + theirs.fp, mine.fn + theirs.fn
+            totals.turn += run.metrics.overall("turn")
+            totals.conversation += run.metrics.overall("conversation")
             totals.free_typed_fp += run.free_typed_fp
             totals.free_echo_fp += run.free_echo_fp
             totals.extra_fp += run.extra_fp
@@ -282,7 +278,7 @@ def evaluate(
         for step in result.steps:
             for item in step.evidence:
                 claimed.setdefault(item.turn_index, set()).add(step.step_id)
-        vectors = whole_turn_vectors(artifacts)
+        vectors = artifacts.whole_turn_vectors()
         for turn in conversation.turns:
             label = step_label(turn, step_ids)
             if label is not None and turn.index in vectors:
@@ -334,14 +330,6 @@ def evaluate(
         run.skip = measure_skipped_steps(auditor, conversations)
     run.seconds = time.perf_counter() - start
     return run
-
-
-def whole_turn_vectors(artifacts: ConversationArtifacts) -> dict[int, np.ndarray]:
-    """Each spoken turn's vector of its whole text (its first unit)."""
-    vectors: dict[int, np.ndarray] = {}
-    for row, turn_index in enumerate(artifacts.unit_turn.tolist()):
-        vectors.setdefault(int(turn_index), artifacts.unit_vectors[row])
-    return vectors
 
 
 def best_by_turn(result: ConversationResult) -> dict[int, str]:
@@ -555,9 +543,7 @@ def generic_steps(runs: Sequence[Run]) -> set[str]:
 def _summed(runs: Iterable[Run], level: str, keep: Callable[[str], bool]) -> Counts:
     total = Counts()
     for run in runs:
-        for step_id, counts in getattr(run.metrics, level).items():
-            if keep(step_id):
-                total.tp, total.fp, total.fn = total.tp + counts.tp, total.fp + counts.fp, total.fn + counts.fn
+        total += run.metrics.overall(level, keep)
     return total
 
 
@@ -685,7 +671,7 @@ def report(
         " column counts echoes as right: an estimate of how much of the gap to the targets is this labelling"
         " artifact, not a replacement for the figures above.\n\n" + false_positive_table(runs, variants, noise_kinds)
     )
-    generic = ", ".join(sorted(generic_steps(runs)))
+    generic = ", ".join(sorted(generic_steps(runs))) or f"none: this run has fewer than {GENERIC_TASKS} tasks"
     parts.append(
         "### Generic vs task-specific steps\n\nGeneric steps recur, with the same texts, in the SOPs of at least "
         f"{GENERIC_TASKS} tasks ({generic}). Leaving one task out does not hide them from a scorer that learns from "

@@ -63,10 +63,7 @@ class SignalContext:
     @classmethod
     def build(cls, artifacts: ConversationArtifacts, negativity: Mapping[int, float] | None = None) -> SignalContext:
         """Index the first unit row of every spoken turn (the whole normalised turn) by turn index."""
-        vectors: dict[int, np.ndarray] = {}
-        for row, turn_index in enumerate(artifacts.unit_turn.tolist()):
-            vectors.setdefault(int(turn_index), artifacts.unit_vectors[row])
-        return cls(artifacts, vectors, dict(negativity or {}))
+        return cls(artifacts, artifacts.whole_turn_vectors(), dict(negativity or {}))
 
     @property
     def customer_turns(self) -> list[TurnArtifacts]:

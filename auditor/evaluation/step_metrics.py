@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from auditor.result import ConversationResult
@@ -36,6 +36,10 @@ class Counts:
         self.fp += len(predicted - gold)
         self.fn += len(gold - predicted)
 
+    def __iadd__(self, other: Counts) -> Counts:
+        self.tp, self.fp, self.fn = self.tp + other.tp, self.fp + other.fp, self.fn + other.fn
+        return self
+
 
 @dataclass
 class StepMetrics:
@@ -47,10 +51,12 @@ class StepMetrics:
     status_correct: int = 0
     status_confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
 
-    def overall(self, level: str) -> Counts:
+    def overall(self, level: str, keep: Callable[[str], bool] | None = None) -> Counts:
+        """Counts summed over steps (micro), over the steps ``keep`` accepts when given."""
         total = Counts()
-        for counts in (self.turn if level == "turn" else self.conversation).values():
-            total.tp, total.fp, total.fn = total.tp + counts.tp, total.fp + counts.fp, total.fn + counts.fn
+        for step_id, counts in (self.turn if level == "turn" else self.conversation).items():
+            if keep is None or keep(step_id):
+                total += counts
         return total
 
     @property

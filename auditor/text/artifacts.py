@@ -44,6 +44,13 @@ class ConversationArtifacts:
     def by_role(self, role: Role) -> list[TurnArtifacts]:
         return [artifacts for artifacts in self.turns if artifacts.turn.role is role]
 
+    def whole_turn_vectors(self) -> dict[int, np.ndarray]:
+        """Each spoken turn's vector of its whole normalised text (its first unit row), by turn index."""
+        vectors: dict[int, np.ndarray] = {}
+        for row, turn_index in enumerate(self.unit_turn.tolist()):
+            vectors.setdefault(int(turn_index), self.unit_vectors[row])
+        return vectors
+
 
 class ArtifactBuilder:
     """Builds artifacts for many conversations with one batched embedding call."""
