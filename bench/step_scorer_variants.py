@@ -15,7 +15,7 @@ tasks, both SOP variants) and predicts every SOP with a model fitted on the othe
 
 Turn F1 is at the evidence threshold chosen on the held-out predictions, as in training; it is a pair-level proxy
 of ``bench.star_accuracy`` (no phrase detector, no verdicts). STAR rows are split into *generic* steps (the same
-step texts in the SOPs of at least three tasks: hello, ask_name, anything_else, out_of_scope, goodbye_1) and
+step texts in the SOPs of at least three tasks: hello, ask_name, anything_else, out_of_scope, goodbye_1/2) and
 task-specific ones, because leaving one STAR task out does not hide its generic steps from a learner; the project
 corpora (four SOPs, English and Chinese, written here) are the check on SOPs in another style.
 
@@ -34,22 +34,28 @@ from unittest import mock
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from auditor.detection.pair_features import FEATURE_NAMES, PairFeatures, pair_features
-from auditor.detection.semantic import best_step_per_unit
 from auditor.detection.sop_index import SopIndex
 from auditor.embeddings.provider import make_embedder
 from auditor.sop.loading import resolve_sop
 from auditor.text.artifacts import ConversationArtifacts
 from auditor.training.manifest import load_manifest
-from auditor.training.pairs import LabelledGroup, PairDataset, build_dataset, stack
-from auditor.training.step_model import DESCRIPTION_OFFSET, HeldOut, choose_thresholds, turn_f1
+from auditor.training.pairs import LabelledGroup, PairDataset, build_dataset
+from auditor.training.step_model import (
+    DESCRIPTION_OFFSET,
+    HeldOut,
+    choose_thresholds,
+    held_out_predictions,
+    turn_f1,
+)
 from bench.loto_factory import MANIFEST
 from bench.report import replace_section
+from bench.star_accuracy import GENERIC_TASKS
 
 NAMED = len(FEATURE_NAMES)
-GENERIC_TASKS = 3
 
 
 def with_vectors(artifacts: ConversationArtifacts, index: SopIndex, description_offset: float) -> PairFeatures:
@@ -123,26 +129,30 @@ VARIANTS = (
 )
 
 
-def fit(groups: Sequence[LabelledGroup], variant: Variant) -> Callable[[np.ndarray], np.ndarray]:
-    features, labels, weights = stack(groups)
-    scaler = StandardScaler().fit(features)
+def _weighted(rows: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return rows * scale
+
+
+def fit(variant: Variant, features: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> Pipeline:
+    """Standardise, then weight the columns after the named ones by ``variant.block_weight``; logistic regression."""
     scale = np.ones(features.shape[1])
     scale[NAMED:] = variant.block_weight
-    model = LogisticRegression(C=variant.c, max_iter=3000)
-    model.fit(scaler.transform(features) * scale, labels, sample_weight=weights)
-    return lambda rows: model.predict_proba(scaler.transform(rows) * scale)[:, 1]
+    model = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("weight", FunctionTransformer(_weighted, kw_args={"scale": scale})),
+            ("classify", LogisticRegression(C=variant.c, max_iter=3000)),
+        ]
+    )
+    return model.fit(features, labels, classify__sample_weight=weights)
 
 
 def held_out(dataset: PairDataset, variant: Variant) -> list[HeldOut]:
-    groups = [
+    columns = [
         LabelledGroup(g.name, g.variant, variant.columns(g.features, g.units), g.labels, g.conversation_steps, g.units)
         for g in dataset.groups
     ]
-    predictions = []
-    for name in sorted({g.name for g in groups}):
-        predict = fit([g for g in groups if g.name != name], variant)
-        predictions += [HeldOut(g, best_step_per_unit(predict(g.features), g.units)) for g in groups if g.name == name]
-    return predictions
+    return held_out_predictions(PairDataset(columns), functools.partial(fit, variant))
 
 
 @functools.cache

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from importlib.metadata import version
@@ -37,12 +37,14 @@ class HeldOut:
     probabilities: np.ndarray
 
 
-def held_out_predictions(dataset: PairDataset) -> list[HeldOut]:
-    """Leave one SOP out (all its variants together), fit on the rest, predict it as the detector would."""
+def held_out_predictions(dataset: PairDataset, fit: Callable[..., Any] = fit_estimator) -> list[HeldOut]:
+    """Leave one SOP out (all its variants together), fit on the rest, predict it as the detector would.
+
+    ``fit(features, labels, weights)`` returns an estimator with ``predict_proba`` (benchmarks pass variants)."""
     names = sorted({g.name for g in dataset.groups})
     predictions = []
     for held in names:
-        model = fit_estimator(*stack([g for g in dataset.groups if g.name != held]))
+        model = fit(*stack([g for g in dataset.groups if g.name != held]))
         predictions += [
             HeldOut(g, best_step_per_unit(model.predict_proba(g.features)[:, 1], g.units))
             for g in dataset.groups
