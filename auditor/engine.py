@@ -6,9 +6,11 @@ from collections.abc import Sequence
 
 from auditor.anomaly.attach import with_anomalies
 from auditor.anomaly.detector import AnomalyDetector
+from auditor.checklist.bands import band_for
 from auditor.checklist.conditions import builtin_conditions
-from auditor.checklist.verdicts import evaluate_checklist
+from auditor.checklist.verdicts import UncertainBand, evaluate_checklist
 from auditor.detection.calibration import StepScorer
+from auditor.detection.evidence_acts import ActCheck
 from auditor.detection.hybrid import merge_hits
 from auditor.detection.phrase import PhraseDetector
 from auditor.detection.registry import builtin_detectors
@@ -40,7 +42,10 @@ class Auditor:
         anomaly_detector: AnomalyDetector | None = None,
         dissatisfaction: DissatisfactionScorer | None = None,
         redaction: RedactionPolicy | None = None,
+        band: UncertainBand | None = None,
     ):
+        """``band``: step probabilities left to a person (``uncertain``); None: the band measured for the
+        embedder and scorer (``auditor/checklist/uncertain_bands.json``)."""
         self.sop = sop
         self.redaction = redaction if redaction is not None else RedactionPolicy()
         """Personal data hidden in the results (evidence text, passed-through metadata); on by default."""
@@ -49,6 +54,9 @@ class Auditor:
         self.index = build_sop_index(sop, embedder)
         self.builder = ArtifactBuilder(embedder, self.pipelines)
         self.semantic = SemanticDetector(scorer or choose_scorer(embedder.name))
+        chosen = self.semantic.scorer
+        self.band = band or band_for(embedder.name, chosen.name, chosen.done_threshold)
+        self.acts = ActCheck(self.index, embedder, description_offset=chosen.description_offset)
         self.phrase = PhraseDetector(self.pipelines)
         self.conditions = builtin_conditions()
         registry = builtin_detectors()
@@ -63,12 +71,14 @@ class Auditor:
         """Names and versions of everything that shaped a result, so an audit can be reproduced."""
         scorer = self.semantic.scorer
         detectors = [(self.phrase.name, self.phrase.version), (self.semantic.name, self.semantic.version)]
+        detectors += [(self.acts.name, self.acts.version)]
         detectors += [(d.name, d.version) for d in self.named_detectors.values()]
         return (
             {
                 "embedder": f"{self.embedder.name} ({self.embedder.version})",
                 "detectors": ",".join(sorted({f"{name}@{version}" for name, version in detectors})),
                 "step_scorer": f"{scorer.name}@{scorer.version} ({scorer.summary})",
+                "uncertain_band": f"{self.band.low:g}-{self.band.high:g}",
                 "conditions": ",".join(f"{c.name}@{c.version}" for c in self.conditions.values()),
             }
             | (self.dissatisfaction.models if self.dissatisfaction is not None else {})
@@ -101,7 +111,7 @@ class Auditor:
         conversation = artifacts.conversation
         candidates = self.semantic.candidates(artifacts, self.index)
         scorer = self.semantic.scorer
-        floor = min(scorer.threshold, scorer.done_threshold)
+        floor = min(scorer.threshold, scorer.done_threshold, self.band.low)
         semantic_hits = [hit for hit in candidates if hit.confidence >= floor]
         named_hits = [
             hit
@@ -109,10 +119,11 @@ class Auditor:
             for hit in detector.detect(artifacts, self.sop.step(step_id))
         ]
         hits = merge_hits([self.phrase.detect(artifacts, self.index), semantic_hits, named_hits])
+        hits = self.acts.annotate(hits, artifacts)
         needed: set[str] = {step.when for step in self.sop.steps if step.when}
         conditions = {name: self.conditions[name].evaluate(artifacts, self.embedder) for name in needed}
         outcome = evaluate_checklist(
-            self.sop, hits, candidates, artifacts, conditions, done_threshold=scorer.done_threshold
+            self.sop, hits, candidates, artifacts, conditions, done_threshold=scorer.done_threshold, band=self.band
         )
         metadata = dict(conversation.metadata)
         if conversation.source:
@@ -132,6 +143,7 @@ class Auditor:
             lang=conversation.lang or artifacts.lang,
             score=outcome.score,
             passed=outcome.passed,
+            outcome=outcome.outcome,
             steps=outcome.steps,
             dissatisfaction=unhappy,
             flags=flags,

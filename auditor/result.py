@@ -6,7 +6,27 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-StepStatus = Literal["done", "missing", "out_of_order", "late", "not_applicable"]
+StepStatus = Literal["done", "missing", "uncertain", "out_of_order", "late", "not_applicable", "violated"]
+"""``uncertain``: the auditor is not sure and a person must decide (counted apart from the score);
+``violated``: a forbidden step (``forbidden: true``) was said."""
+
+Outcome = Literal["passed", "failed", "needs_review"]
+"""A conversation's three-way outcome; ``passed`` (the boolean) is true only for ``outcome == "passed"``."""
+
+Act = Literal[
+    "performed",
+    "asked",
+    "offered",
+    "promised",
+    "refused",
+    "cannot",
+    "skipped",
+    "not_available",
+    "negated",
+    "counter_example",
+]
+"""What the agent did with respect to a step in one evidence turn (``auditor.detection.acts``); ``counter_example``:
+the turn is closer to one of the step's counter-examples than to the step."""
 
 
 class Evidence(BaseModel):
@@ -15,6 +35,10 @@ class Evidence(BaseModel):
     score: float
     method: str
     confidence: float | None = None
+    act: Act | None = None
+    """The speech act of the turn toward the step; only acts that perform the step earn ``done``."""
+    act_reason: str | None = None
+    """Why the act was read so (the words that fired), for a coach."""
 
 
 class ExpectedPlace(BaseModel):
@@ -65,6 +89,8 @@ class ConversationResult(BaseModel):
     lang: str | None
     score: float = Field(ge=0, le=1)
     passed: bool
+    outcome: Outcome | None = None
+    """passed / failed / needs_review; None only in results written before it existed (read ``passed`` then)."""
     steps: list[StepResult]
     dissatisfaction: Dissatisfaction | None = None
     anomaly: Anomaly | None = None

@@ -1,4 +1,5 @@
-"""Turn step hits into verdicts: done / missing / out_of_order / late / not_applicable, a score and pass/fail."""
+"""Turn step hits into verdicts (done / missing / uncertain / out_of_order / late / not_applicable / violated),
+a score and a three-way outcome (passed / failed / needs_review)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,31 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.checklist.conditions import ConditionOutcome
+from auditor.detection.acts import SOFT
 from auditor.detection.hits import StepHit
-from auditor.result import Evidence, ExpectedPlace, StepResult, StepStatus
+from auditor.result import Evidence, ExpectedPlace, Outcome, StepResult, StepStatus
 from auditor.sop.schema import Sop, Step
 from auditor.text.artifacts import ConversationArtifacts
 
-STATUS_CREDIT = {"done": 1.0, "late": 0.5, "out_of_order": 0.5, "missing": 0.0}
-"""Share of a step's weight earned by each status (not_applicable steps leave the score)."""
+STATUS_CREDIT = {"done": 1.0, "late": 0.5, "out_of_order": 0.5, "missing": 0.0, "violated": 0.0}
+"""Share of a step's weight earned by each decided status (not_applicable and uncertain steps leave the score)."""
+CRITICAL_FAILURES = frozenset({"missing", "out_of_order", "violated"})
+
+
+@dataclass(frozen=True)
+class UncertainBand:
+    """Step probabilities in ``[low, high)`` are not decided: the step is ``uncertain`` and a person decides.
+
+    A hit that performs the step at ``high`` or above makes it done; a step whose best such hit stays below
+    ``low`` is missing. ``low == high`` decides everything (no abstention).
+    """
+
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.low <= self.high <= 1.0:
+            raise ValueError(f"uncertain band must satisfy 0 <= low <= high <= 1, got {self.low}, {self.high}")
 
 
 @dataclass(frozen=True)
@@ -22,6 +41,7 @@ class ChecklistOutcome:
     score: float
     passed: bool
     flags: list[str]
+    outcome: Outcome = "passed"
 
 
 def evaluate_checklist(
@@ -31,45 +51,151 @@ def evaluate_checklist(
     artifacts: ConversationArtifacts,
     conditions: Mapping[str, ConditionOutcome],
     done_threshold: float = 0.5,
+    band: UncertainBand | None = None,
 ) -> ChecklistOutcome:
     """Apply the SOP's required / order / position / condition rules to the detected hits.
 
-    A step is done when some hit reaches ``done_threshold``; only such decisive hits place the step in time
-    (order and position rules), while weaker hits are still shown as evidence of a done step.
+    A step is done when a hit that performs it (its act, see ``auditor.detection.acts``) reaches ``band.high``
+    (``done_threshold`` when no band is given); only such decisive hits place the step in time (order and position
+    rules), while weaker hits are still shown as evidence. Hits whose act refuses, cannot do or skips the step are
+    evidence against it.
     """
+    band = band or UncertainBand(done_threshold, done_threshold)
     by_step: dict[str, list[StepHit]] = {step.id: [] for step in sop.steps}
     for hit in hits:
         by_step.setdefault(hit.step_id, []).append(hit)
-    decisive = {step_id: [h for h in found if h.confidence >= done_threshold] for step_id, found in by_step.items()}
-    first_turn = {step_id: min(h.turn_index for h in found) for step_id, found in decisive.items() if found}
+    decisive = {
+        step_id: [h for h in found if h.performs and h.confidence >= band.high] for step_id, found in by_step.items()
+    }
+    forbidden = {step.id for step in sop.steps if step.forbidden}
+    first_turn = {
+        step_id: min(h.turn_index for h in found)
+        for step_id, found in decisive.items()
+        if found and step_id not in forbidden
+    }
     closest: dict[str, StepHit] = {}
     for hit in [*candidates, *hits]:
         if hit.step_id not in closest or hit.confidence > closest[hit.step_id].confidence:
             closest[hit.step_id] = hit
     results = [
-        _step_verdict(
-            step, sop, decisive[step.id], by_step[step.id], closest.get(step.id), first_turn, artifacts, conditions
+        _forbidden_verdict(step, by_step[step.id], closest.get(step.id), band)
+        if step.forbidden
+        else _step_verdict(
+            step,
+            sop,
+            decisive[step.id],
+            by_step[step.id],
+            closest.get(step.id),
+            first_turn,
+            artifacts,
+            conditions,
+            band,
         )
         for step in sop.steps
     ]
     score = weighted_score(sop, results)
-    critical_failures = [r.step_id for r in results if r.critical and r.status in {"missing", "out_of_order"}]
-    passed = score >= sop.pass_score and not critical_failures
+    critical_failures = [r.step_id for r in results if r.critical and r.status in CRITICAL_FAILURES]
+    outcome = conversation_outcome(sop, results)
     flags = [
-        f"{r.status}:{r.step_id}" for r in results if r.status in {"missing", "out_of_order", "late"} and r.required
+        f"{r.status}:{r.step_id}"
+        for r in results
+        if r.status in {"missing", "out_of_order", "late", "uncertain", "violated"} and (r.required or r.critical)
     ]
     flags += [f"critical:{step_id}" for step_id in critical_failures]
-    return ChecklistOutcome(results, score, passed, flags)
+    return ChecklistOutcome(results, score, outcome == "passed", flags, outcome)
 
 
-def weighted_score(sop: Sop, results: Sequence[StepResult]) -> float:
-    """Weighted share of required, applicable steps done (late / out of order earn half)."""
+def weighted_score(sop: Sop, results: Sequence[StepResult], uncertain_credit: float | None = None) -> float:
+    """Weighted share of required, applicable, decided steps done (late / out of order earn half).
+
+    Uncertain steps leave the score unless ``uncertain_credit`` says what they earn (0: as if missing, 1: as if
+    done). A forbidden step counts only when violated (then it earns nothing).
+    """
     weights = {step.id: step.weight for step in sop.steps}
-    counted = [r for r in results if r.required and r.status != "not_applicable"]
+    forbidden = {step.id for step in sop.steps if step.forbidden}
+    counted = [
+        r
+        for r in results
+        if (r.required or r.step_id in forbidden)
+        and r.status != "not_applicable"
+        and (r.status != "uncertain" or uncertain_credit is not None)
+        and (r.step_id not in forbidden or r.status == "violated")
+    ]
     total = sum(weights[r.step_id] for r in counted)
     if not total:
         return 1.0
-    return round(sum(weights[r.step_id] * STATUS_CREDIT[r.status] for r in counted) / total, 4)
+
+    def credit(result: StepResult) -> float:
+        return (uncertain_credit or 0.0) if result.status == "uncertain" else STATUS_CREDIT[result.status]
+
+    return round(sum(weights[r.step_id] * credit(r) for r in counted) / total, 4)
+
+
+def conversation_outcome(sop: Sop, results: Sequence[StepResult]) -> Outcome:
+    """failed when a critical step failed or the call fails even with every uncertain step done; passed when it
+    passes even with every uncertain step missing; else needs_review."""
+    if any(r.critical and r.status in CRITICAL_FAILURES for r in results):
+        return "failed"
+    if weighted_score(sop, results, uncertain_credit=1.0) < sop.pass_score:
+        return "failed"
+    critical_open = any(r.critical and r.status == "uncertain" for r in results)
+    if not critical_open and weighted_score(sop, results, uncertain_credit=0.0) >= sop.pass_score:
+        return "passed"
+    return "needs_review"
+
+
+def _evidence(hits: Sequence[StepHit]) -> list[Evidence]:
+    """Every hit, best first: those that perform the step before those whose act does not."""
+    ranked = sorted(hits, key=lambda h: (not h.performs, -h.confidence, h.turn_index))
+    return [
+        Evidence(
+            turn_index=h.turn_index,
+            text=h.text,
+            score=h.score,
+            method=h.method,
+            confidence=h.confidence,
+            act=h.act,
+            act_reason=h.act_reason,
+        )
+        for h in ranked
+    ]
+
+
+def _describe(hit: StepHit) -> str:
+    why = f" ({hit.act_reason})" if hit.act_reason else ""
+    return f"turn {hit.turn_index} {hit.act.replace('_', ' ')}{why}"
+
+
+def _forbidden_verdict(
+    step: Step, evidence_hits: Sequence[StepHit], closest: StepHit | None, band: UncertainBand
+) -> StepResult:
+    """A forbidden step is violated when a turn says it (its act performs it), done when no turn does."""
+    said = sorted((h for h in evidence_hits if h.performs), key=lambda h: (-h.confidence, h.turn_index))
+    common: dict[str, Any] = {"step_id": step.id, "name": step.name, "required": step.required}
+    common["critical"] = step.critical
+    if said and said[0].confidence >= band.high:
+        decisive = [h for h in said if h.confidence >= band.high]
+        return StepResult(
+            status="violated",
+            confidence=said[0].confidence,
+            evidence=_evidence(decisive),
+            reason=f"the agent said what this SOP forbids at turn {said[0].turn_index}",
+            **common,
+        )
+    if said and said[0].confidence >= band.low:
+        return StepResult(
+            status="uncertain",
+            confidence=round(1.0 - said[0].confidence, 4),
+            evidence=_evidence(said),
+            reason=f"turn {said[0].turn_index} may say what this SOP forbids (confidence {said[0].confidence:.2f})",
+            **common,
+        )
+    nearest = said[0] if said else closest
+    reason = "never said"
+    if nearest is not None and nearest.confidence >= band.low:
+        reason += f"; {_describe(nearest)}"
+    confidence = round(1.0 - (said[0].confidence if said else 0.0), 4)
+    return StepResult(status="done", confidence=confidence, reason=reason, **common)
 
 
 def _step_verdict(
@@ -81,6 +207,7 @@ def _step_verdict(
     first_turn: Mapping[str, int],
     artifacts: ConversationArtifacts,
     conditions: Mapping[str, ConditionOutcome],
+    band: UncertainBand,
 ) -> StepResult:
     """Verdict of one step; ``found`` are its decisive hits, ``evidence_hits`` every hit shown as evidence."""
 
@@ -101,26 +228,60 @@ def _step_verdict(
             reason = f"condition {step.when!r} does not hold: {outcome.reason}"
             return verdict("not_applicable", outcome.confidence, reason=reason)
     if not found:
-        reason = "no turn performs this step" if step.required else "optional step not performed (not scored)"
-        if closest is not None:
-            reason += f"; closest: turn {closest.turn_index} (confidence {closest.confidence:.2f})"
-        confidence = round(1.0 - (closest.confidence if closest else 0.0), 4)
-        return verdict("missing", confidence, expected=_expected_place(step, sop, first_turn, artifacts), reason=reason)
-    ranked = sorted(evidence_hits, key=lambda h: (-h.confidence, h.turn_index))
-    evidence = [
-        Evidence(turn_index=h.turn_index, text=h.text, score=h.score, method=h.method, confidence=h.confidence)
-        for h in ranked
-    ]
+        return _undone_verdict(step, sop, evidence_hits, closest, first_turn, artifacts, band, verdict)
+    evidence = _evidence(evidence_hits)
+    best = max(h.confidence for h in found)
     problem: tuple[StepStatus, str] | None = None
     if order_problem := _order_problem(step, first_turn):
         problem = ("out_of_order", order_problem)
     elif position_problem := _position_problem(step, found, artifacts):
         problem = ("late", position_problem)
     if problem is None:
-        return verdict("done", ranked[0].confidence, evidence=evidence)
+        return verdict("done", best, evidence=evidence)
     others = {step_id: turn for step_id, turn in first_turn.items() if step_id != step.id}
     expected = _expected_place(step, sop, others, artifacts)
-    return verdict(problem[0], ranked[0].confidence, evidence=evidence, expected=expected, reason=problem[1])
+    return verdict(problem[0], best, evidence=evidence, expected=expected, reason=problem[1])
+
+
+def _undone_verdict(  # type: ignore[no-untyped-def]
+    step: Step,
+    sop: Sop,
+    evidence_hits: Sequence[StepHit],
+    closest: StepHit | None,
+    first_turn: Mapping[str, int],
+    artifacts: ConversationArtifacts,
+    band: UncertainBand,
+    verdict,
+) -> StepResult:
+    """No turn surely performs the step: uncertain when one may (or only offered / promised it), else missing."""
+    expected = _expected_place(step, sop, first_turn, artifacts)
+    maybe = sorted(
+        (h for h in evidence_hits if h.performs and h.confidence >= band.low),
+        key=lambda h: (-h.confidence, h.turn_index),
+    )
+    against = sorted(
+        (h for h in evidence_hits if not h.performs and h.confidence >= band.low),
+        key=lambda h: (h.act in SOFT, -h.confidence, h.turn_index),
+    )
+    if maybe:
+        reason = f"turn {maybe[0].turn_index} may perform it (confidence {maybe[0].confidence:.2f})"
+        if against:
+            reason += f"; {_describe(against[0])}"
+        return verdict(
+            "uncertain", maybe[0].confidence, evidence=_evidence(maybe + against), expected=expected, reason=reason
+        )
+    if against and against[0].act in SOFT:
+        reason = f"only {_describe(against[0])}: not done in this call"
+        evidence = _evidence(against)
+        return verdict("uncertain", against[0].confidence, evidence=evidence, expected=expected, reason=reason)
+    if against:
+        reason = f"not performed: {_describe(against[0])}"
+        return verdict("missing", against[0].confidence, evidence=_evidence(against), expected=expected, reason=reason)
+    reason = "no turn performs this step" if step.required else "optional step not performed (not scored)"
+    if closest is not None:
+        reason += f"; closest: turn {closest.turn_index} (confidence {closest.confidence:.2f})"
+    confidence = round(1.0 - (closest.confidence if closest else 0.0), 4)
+    return verdict("missing", confidence, expected=expected, reason=reason)
 
 
 def _order_problem(step: Step, first_turn: Mapping[str, int]) -> str | None:

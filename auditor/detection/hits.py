@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from auditor.result import Act
+
 
 @dataclass(frozen=True)
 class StepHit:
-    """Evidence that ``turn_index`` performs ``step_id``; ``score`` is the raw match, ``confidence`` P(step)."""
+    """Evidence that ``turn_index`` performs ``step_id``; ``score`` is the raw match, ``confidence`` P(step).
+
+    ``act`` is what the agent did toward the step in that turn (filled in by the act check after detection);
+    ``performs`` is False when that act does not perform the step (a refusal, a skip, a mere offer).
+    """
 
     step_id: str
     turn_index: int
@@ -15,3 +21,6 @@ class StepHit:
     score: float
     confidence: float
     method: str
+    act: Act = "performed"
+    act_reason: str | None = None
+    performs: bool = True

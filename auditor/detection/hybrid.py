@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from auditor.detection.hits import StepHit
 
@@ -19,7 +20,4 @@ def merge_hits(hit_lists: Iterable[Iterable[StepHit]]) -> list[StepHit]:
                 methods[key].append(hit.method)
             if key not in best or hit.confidence > best[key].confidence:
                 best[key] = hit
-    return [
-        StepHit(hit.step_id, hit.turn_index, hit.text, hit.score, hit.confidence, "+".join(methods[key]))
-        for key, hit in best.items()
-    ]
+    return [replace(hit, method="+".join(methods[key])) for key, hit in best.items()]

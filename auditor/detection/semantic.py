@@ -28,7 +28,8 @@ class SemanticDetector:
             return []
         probabilities = self.scorer.probabilities(features)
         if self.one_step_per_unit:
-            probabilities = best_step_per_unit(probabilities, features.unit_rows)
+            forbidden = np.asarray([p.step.forbidden for p in index.steps], dtype=bool)[features.step_columns]
+            probabilities = best_step_per_unit(probabilities, features.unit_rows, forbidden)
         sims = features.column("sim")
         hits = []
         for row, (turn_index, column) in enumerate(zip(features.turn_indices, features.step_columns, strict=True)):
@@ -48,12 +49,17 @@ class SemanticDetector:
         return [hit for hit in self.candidates(artifacts, index) if hit.confidence >= self.scorer.threshold]
 
 
-def best_step_per_unit(probabilities: np.ndarray, unit_rows: np.ndarray) -> np.ndarray:
+def best_step_per_unit(
+    probabilities: np.ndarray, unit_rows: np.ndarray, exempt: np.ndarray | None = None
+) -> np.ndarray:
     """A sentence performs one step: pairs that lean on the same text unit keep only the most probable step.
 
     The others keep a tenth of their probability, so they still show as the closest candidate of a missing
     step but no longer count as evidence. A turn still performs several steps when different sentences do.
+    ``exempt`` rows (forbidden steps: saying a forbidden thing is found whatever else the sentence does) neither
+    compete nor are suppressed.
     """
+    exempt = np.zeros(len(probabilities), dtype=bool) if exempt is None else exempt
     best = np.zeros(int(unit_rows.max()) + 1 if len(unit_rows) else 0)
-    np.maximum.at(best, unit_rows, probabilities)
-    return np.where(probabilities >= best[unit_rows], probabilities, probabilities * 0.1)
+    np.maximum.at(best, unit_rows, np.where(exempt, 0.0, probabilities))
+    return np.where(exempt | (probabilities >= best[unit_rows]), probabilities, probabilities * 0.1)

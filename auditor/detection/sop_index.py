@@ -21,6 +21,9 @@ class StepPrototypes:
     example_vectors: np.ndarray
     description_texts: list[str]
     description_vectors: np.ndarray
+    counter_texts: list[str] = field(default_factory=list)
+    counter_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    """The step's counter-examples: phrasings that sound like it and are not it."""
 
 
 @dataclass
@@ -44,17 +47,25 @@ def description_texts(step: Step) -> list[str]:
 def build_sop_index(sop: Sop, embedder: Embedder) -> SopIndex:
     """Embed all step texts of an SOP in one batch."""
     per_step = [
-        ([normalise_text(text) for text in step.examples], [normalise_text(text) for text in description_texts(step)])
+        (
+            [normalise_text(text) for text in step.examples],
+            [normalise_text(text) for text in description_texts(step)],
+            [normalise_text(text) for text in step.counter_examples],
+        )
         for step in sop.steps
     ]
-    flat = [text for examples, descriptions in per_step for text in examples + descriptions]
+    flat = [text for examples, descriptions, counters in per_step for text in examples + descriptions + counters]
     vectors = embedder.encode(flat)
     steps: list[StepPrototypes] = []
     offset = 0
-    for step, (examples, descriptions) in zip(sop.steps, per_step, strict=True):
+    for step, (examples, descriptions, counters) in zip(sop.steps, per_step, strict=True):
         example_vectors = vectors[offset : offset + len(examples)]
         offset += len(examples)
         description_vectors = vectors[offset : offset + len(descriptions)]
         offset += len(descriptions)
-        steps.append(StepPrototypes(step, examples, example_vectors, descriptions, description_vectors))
+        counter_vectors = vectors[offset : offset + len(counters)]
+        offset += len(counters)
+        prototypes = StepPrototypes(step, examples, example_vectors, descriptions, description_vectors)
+        prototypes.counter_texts, prototypes.counter_vectors = counters, counter_vectors
+        steps.append(prototypes)
     return SopIndex(sop, steps, embedder.name)

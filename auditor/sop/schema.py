@@ -54,6 +54,14 @@ class Step(BaseModel):
     )
     examples: list[str] = Field(default_factory=list, description="Example phrasings, any language.")
     keywords: list[str] = Field(default_factory=list, description="Exact phrases (phrase matcher).")
+    counter_examples: list[str] = Field(
+        default_factory=list,
+        description="Phrasings that sound like the step but are not it (a refusal, a mere mention); any language.",
+    )
+    forbidden: bool = Field(
+        default=False,
+        description="A thing the agent must NOT say: detecting it is a violation (critical: it fails the call).",
+    )
     speaker: Literal["agent", "customer"] = "agent"
     required: bool = True
     critical: bool = Field(default=False, description="Missing it fails the whole conversation.")
@@ -75,7 +83,7 @@ class Step(BaseModel):
 
     _notes = field_validator("notes", mode="before")(_notes_as_list)
 
-    @field_validator("examples", "keywords")
+    @field_validator("examples", "keywords", "counter_examples")
     @classmethod
     def _no_blank_phrases(cls, phrases: list[str]) -> list[str]:
         if any(not phrase.strip() for phrase in phrases):

@@ -1,0 +1,102 @@
+"""The act of a turn toward a step: near misses (refused, cannot, skipped, unavailable, offered) beside true
+performances that share their words, in English, simplified and traditional Chinese."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.detection.acts import judge_turn, read_text, step_acts
+from auditor.sop.schema import Step
+
+
+def turn_act(text: str, step: Step) -> tuple[str, bool]:
+    """The turn's act toward the step and whether it performs it, every clause counted as carrying the step."""
+    readings = read_text(text)
+    verdict = judge_turn(readings, [True] * len(readings), step_acts(step))
+    return verdict.act, verdict.performs
+
+
+FREEZE = Step(id="freeze_card", name="Freeze the lost card", description="The agent freezes the lost card.")
+VERIFY = Step(
+    id="verify_identity",
+    name="Verify the caller's identity",
+    description="The agent checks the caller's identity with security questions.",
+)
+OFFER_SMS = Step(id="offer_sms", name="Offer SMS alerts", description="The agent offers to switch on SMS alerts.")
+FOLLOW_UP = Step(
+    id="follow_up", name="Follow up", description="The agent promises a call back and says when it will happen."
+)
+NO_ROOMS = Step(
+    id="inform_unavailable",
+    name="Tell the customer nothing is available",
+    description="The agent says no room is free on the requested dates.",
+    examples=["Sorry, there are no rooms left on those dates.", "抱歉，那几天已经没有空房了。"],
+)
+CLOSE = Step(id="close", name="Close politely", description="The agent thanks the caller and says goodbye.")
+APOLOGY = Step(id="apologize", name="Apologise", description="The agent apologises for the trouble.")
+
+
+@pytest.mark.parametrize(
+    "text, step, act, performs",
+    [
+        # actions on an account: done vs refused / cannot / promised / offered
+        ("I've frozen your card now, nobody can use it.", FREEZE, "performed", True),
+        ("No problem, your card is now frozen.", FREEZE, "performed", True),
+        ("I can't freeze your card over the phone.", FREEZE, "cannot", False),
+        ("You'll need to visit a branch to have the card frozen.", FREEZE, "refused", False),
+        ("I'll freeze it after this call.", FREEZE, "promised", False),
+        ("Would you like me to freeze the card?", FREEZE, "offered", False),
+        ("没问题，已经帮您冻结了。", FREEZE, "performed", True),
+        ("挂失冻结需要您本人到网点柜台办理，电话这边办不了。", FREEZE, "refused", False),
+        ("系統這邊暫時無法幫您凍結。", FREEZE, "refused", False),
+        ("已經幫您把卡片凍結了，請放心。", FREEZE, "performed", True),
+        ("卡片凍結要您本人帶證件到分行辦理喔。", FREEZE, "refused", False),
+        # identity checks: asked vs skipped / mentioned
+        ("Can I have your full name and date of birth, please?", VERIFY, "asked", True),
+        ("I'd normally check who you are, but the system is down, so we'll skip the security questions.", VERIFY,
+         "skipped", False),
+        ("请提供您的姓名和身份证后四位。", VERIFY, "asked", True),
+        ("身份验证就免了吧。", VERIFY, "skipped", False),
+        ("身分驗證這次就不用了。", VERIFY, "skipped", False),
+        ("麻煩您報一下生日跟身分證後四碼。", VERIFY, "asked", True),
+        # offers: an offer performs an offer step; "no longer offered" does not
+        ("Would you like text alerts for every payment?", OFFER_SMS, "offered", True),
+        ("We stopped offering text alerts.", OFFER_SMS, "not_available", False),
+        ("需要为您开通短信提醒吗？", OFFER_SMS, "offered", True),
+        ("短信提醒这项服务已经停止了。", OFFER_SMS, "not_available", False),
+        ("簡訊通知我們已經不再提供了。", OFFER_SMS, "not_available", False),
+        # a follow-up step is a promise
+        ("I'll call you back tomorrow morning with the result.", FOLLOW_UP, "promised", True),
+        ("我们会在三个工作日内给您回电。", FOLLOW_UP, "promised", True),
+        # a step that is itself a negative outcome
+        ("I'm afraid nothing is free on Friday.", NO_ROOMS, "not_available", True),
+        ("週五的房間都訂滿了，真的很抱歉。", NO_ROOMS, "not_available", True),
+        # closings and apologies that carry negation words but perform the step
+        ("Thank you for calling, have a nice day.", CLOSE, "performed", True),
+        ("不客气，感谢您的来电，再见。", CLOSE, "performed", True),
+        ("这个我没办法，您可以去网点问问。", CLOSE, "cannot", False),
+        ("I'm sorry you couldn't get through earlier.", APOLOGY, "performed", True),
+        ("很抱歉让您久等了。", APOLOGY, "performed", True),
+        ("不好意思，給您帶來不便。", APOLOGY, "performed", True),
+    ],
+)
+def test_act_of_a_turn_toward_a_step(text, step, act, performs):
+    assert turn_act(text, step) == (act, performs)
+
+
+def test_speech_to_text_without_punctuation_still_reads_the_refusal():
+    assert turn_act("i cant freeze the card on the phone you have to go to a branch", FREEZE)[1] is False
+    assert turn_act("挂失冻结需要您本人到网点柜台办理电话这边办不了", FREEZE)[1] is False
+    assert turn_act("ok your card is frozen now", FREEZE) == ("performed", True)
+
+
+def test_step_acts_come_from_the_steps_own_texts():
+    assert "not_available" in step_acts(NO_ROOMS).accepted, "its examples say nothing is free"
+    assert "offered" in step_acts(OFFER_SMS).accepted and "offered" not in step_acts(FREEZE).accepted
+    assert "promised" in step_acts(FOLLOW_UP).accepted and "promised" not in step_acts(FREEZE).accepted
+    assert not step_acts(FREEZE).accepted & {"refused", "cannot", "skipped", "not_available"}
+
+
+def test_a_refusal_reads_with_the_words_that_fired():
+    readings = read_text("I can't freeze your card over the phone.")
+    assert readings[0].reason is not None and "can't" in readings[0].reason
