@@ -38,6 +38,13 @@ ACT_ORDER: tuple[Act, ...] = (
 """When a clause shows several cues, the first in this order names its act (a refusal outranks a question)."""
 
 _EN_NOT = r"(?:not|n't|nt)"
+_EN_ACTIONS = (
+    r"do|doing|done|help|helping|process\w*|make|making|allow\w*|accept\w*|give|giving|issu\w+|refund\w*|"
+    r"freez\w*|frozen|block\w*|chang\w+|cancel\w*|waiv\w+|book\w*|reset\w*|send|sending|sent|verif\w+|"
+    r"check\w*|confirm\w*|record\w*|log\w*|updat\w+|open\w*|clos\w+|replac\w+|order\w*|arrang\w+|"
+    r"schedul\w+|escalat\w+|transfer\w*|fix\w*|repair\w*|offer\w*|provid\w+|report\w*|submit\w*"
+)
+"""Verbs of doing a step: 'we won't refund' refuses it, 'we won't charge you' (for a waived fee) does not."""
 _EN_WE = r"(?:i|we|i'm|we're|i am|we are|im|were|i'll|we'll|ill|this line|this team|our team|the system|branch staff)"
 
 _EN: dict[Act, tuple[str, ...]] = {
@@ -67,7 +74,8 @@ _EN: dict[Act, tuple[str, ...]] = {
         r"\bnot (?:something|a service|an option) (?:we|that we) (?:offer|provide|have)",
     ),
     "refused": (
-        rf"\b{_EN_WE} (?:won'?t|will not|refuse to|am not going to|are not going to|'?m not going to)\b",
+        rf"\b{_EN_WE} (?:won'?t|will not|am not going to|are not going to|'?m not going to) (?:be )?(?:{_EN_ACTIONS})",
+        r"\brefuse to\b",
         r"\bnot (?:allowed|permitted|authori[sz]ed) to\b",
         r"\b(?:against|violates?) (?:our|the|company) (?:policy|rules)",
         r"\b(?:you'?ll|you will|you'?d|you would) (?:need|have) to (?:go|visit|come|call|contact|pop|head|do that)",
@@ -90,7 +98,8 @@ _EN: dict[Act, tuple[str, ...]] = {
         r"\bnothing (?:found|came up|matches|matching|showing|shows)",
     ),
     "negated": (
-        rf"\b{_EN_WE} (?:haven'?t|have not|didn'?t|did not|hasn'?t|has not|never) ",
+        rf"\b{_EN_WE} (?:haven'?t|have not|didn'?t|did not|hasn'?t|has not|never) (?:yet |actually |already )?"
+        rf"(?:{_EN_ACTIONS})",
         r"\bnot (?:yet )?(?:been )?(?:done|frozen|blocked|cancel+ed|changed|processed|updated|sent|issued|refunded|"
         r"booked|confirmed|recorded|logged|reset)\b",
         r"\b(?:hasn'?t|haven'?t|has not|have not|isn'?t|is not|wasn'?t) (?:yet )?(?:been )?(?:frozen|blocked|"
@@ -320,7 +329,9 @@ class StepActs:
 
 
 _OFFER_STEP = re.compile(
-    r"\b(?:offer|offers|suggest|recommend|propose|promot\w*|upsell|invite|introduce)\b|推荐|建议|介绍|推广|营销|邀请"
+    r"\b(?:offers?|offering|suggest\w*|recommend\w*|propos\w+|promot\w*|upsell\w*|invit\w+|introduc\w+)\b|"
+    r"\bask(?:s|ing)? (?:the )?(?:customer|caller|user|client|them|guest|patient)? ?(?:whether|if)\b|"
+    r"推荐|建议|介绍|推广|营销|邀请|(?:询问|问)(?:客户|顾客|用户|对方)?(?:是否|要不要|需不需要)"
 )
 _PROMISE_STEP = re.compile(
     r"\b(?:follow[- ]?up|call(?:s)? (?:back|the customer back)|callback|promise|commit|next steps?|will contact|"
