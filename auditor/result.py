@@ -23,6 +23,7 @@ Act = Literal[
     "skipped",
     "not_available",
     "negated",
+    "mentioned",
     "counter_example",
 ]
 """What the agent did with respect to a step in one evidence turn (``auditor.detection.acts``); ``counter_example``:

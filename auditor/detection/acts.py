@@ -23,7 +23,9 @@ from auditor.text.normalise import normalise_text
 
 HARD_NEGATIVE: frozenset[Act] = frozenset({"refused", "cannot", "skipped", "not_available", "negated"})
 """Acts that say the step was not done: never credit, evidence against the step."""
-SOFT: frozenset[Act] = frozenset({"offered", "promised"})
+OUTCOME_NEGATIVE: frozenset[Act] = frozenset({"cannot", "not_available"})
+"""Acts a negative-outcome step ("tell the customer nothing is free") is performed by, either way it is said."""
+SOFT: frozenset[Act] = frozenset({"offered", "promised", "mentioned"})
 """Acts that leave it open (offered to do it, promised it for later): a person decides, unless the step is one."""
 ACT_ORDER: tuple[Act, ...] = (
     "skipped",
@@ -31,6 +33,7 @@ ACT_ORDER: tuple[Act, ...] = (
     "refused",
     "cannot",
     "negated",
+    "mentioned",
     "offered",
     "promised",
     "asked",
@@ -58,6 +61,7 @@ _EN: dict[Act, tuple[str, ...]] = {
         r"\bwithout (?:the )?(?:security|verification|verifying|checking|id check)",
         r"\b(?:not|no) (?:going to|gonna) (?:bother|do) (?:with )?(?:the|that)",
         r"\bno need (?:for|to)\b",
+        r"\b(?:won'?t|will not|not|don'?t|do not|needn'?t) (?:going to |gonna )?bother\b",
     ),
     "not_available": (
         r"\bno longer (?:offer|available|provide|support|do|have|run|sell)",
@@ -105,8 +109,17 @@ _EN: dict[Act, tuple[str, ...]] = {
         r"\b(?:hasn'?t|haven'?t|has not|have not|isn'?t|is not|wasn'?t) (?:yet )?(?:been )?(?:frozen|blocked|"
         r"cancel+ed|changed|processed|updated|sent|issued|refunded|booked|confirmed|recorded|logged|reset)\b",
         r"\bnot yet\b",
-        r"\bi (?:normally|usually|would normally|'d normally|d normally) ",
-        r"\b(?:would|'d) (?:normally|usually|typically) ",
+    ),
+    "mentioned": (
+        r"\b(?:i|we|you) (?:normally|usually|typically|generally|would normally|'d normally|d normally)\b",
+        r"\b(?:would|'d) (?:normally|usually|typically|generally)\b",
+        r"\b(?:our|the|company|bank) (?:policy|procedure|process|rule)s? (?:is|are|says|requires)\b",
+        r"\b(?:is|are) (?:normally|usually|typically|generally|always) (?:required|needed|done|necessary)",
+        r"\b(?:supposed to|meant to|required to|have a duty to)\b",
+        r"\bas a rule\b",
+        r"\b(?:may|might|could) (?:be|have|fail|cost|charge|take|need|apply|happen)\b",
+        r"\bcan (?:fail|happen|be declined)\b",
+        r"\bin case\b",
     ),
     "offered": (
         r"\b(?:would|do|did) you (?:like|want) (?:me|us) to\b",
@@ -115,25 +128,26 @@ _EN: dict[Act, tuple[str, ...]] = {
         r"\bwant me to\b",
         r"\bif you(?:'d)? (?:like|want|wish|prefer),? (?:i|we) (?:can|could)\b",
         r"\b(?:i|we) (?:can|could) (?:\w+ ){0,4}if you(?:'d)? (?:like|want|wish)",
-        r"\bwould you (?:like|want)\b",
+        r"\bwould you (?:like|want) (?!to\b)",
         r"\binterested in\b",
         r"\bhow about (?:i|we|setting)\b",
     ),
     "promised": (
         r"\b(?:i'll|we'll|ill|i will|we will|i'm going to|we're going to|im going to|i am going to|"
-        r"we are going to|i shall|we shall) (?:\w+ ){0,3}(?:later|tomorrow|after (?:this|the|our) call|"
+        r"we are going to|i shall|we shall) (?:\w+ ){0,6}(?:later|tomorrow|after (?:this|the|our) call|after we|"
         r"next week|once|when|as soon as|in a (?:few|couple)|within)",
-        r"\b(?:later today|after (?:this|the|our) call|by tomorrow|tomorrow morning|next week)\b",
+        r"\b(?:later today|after (?:this|the|our) call|after we hang up|by tomorrow|tomorrow morning|next week)\b",
+        r"\b(?:i'?ll|we'?ll|i will|we will) (?:see about|try to|try and|look into|get (?:back|round))\b",
     ),
 }
 
 _ZH: dict[Act, tuple[str, ...]] = {
     "skipped": (
-        r"免了",
+        r"(?:验证|核实|核对|确认|流程|手续|步骤|问题|这步|这一步|身份|安全)(?:就|也|先|都)?(?:给您)?免了",
         r"跳过",
         r"省略",
         r"略过",
-        r"就不(?:核实|验证|核对|确认|问|查|做|用)了",
+        r"(?:就|先|也)不(?:多|再|用)?.{1,4}了",
         r"先不(?:核实|验证|核对|确认|问|查|做)了",
         r"(?:不用|不必|无需|不需要|用不着)(?:再)?(?:核实|验证|核对|确认|提供|问)",
         r"就算了",
@@ -196,9 +210,18 @@ _ZH: dict[Act, tuple[str, ...]] = {
         r"尚未",
         r"并没有",
         r"没(?:有)?(?:冻结|挂失|办理|处理|修改|更改|取消|退款|退|登记|记录|核实|验证|发送|寄|预订|预约|订)",
-        r"一般(?:来说)?(?:是)?(?:要|需要|得|会)",
-        r"通常(?:要|需要|得|会)",
-        r"本来(?:要|应该|需要|得)",
+    ),
+    "mentioned": (
+        r"一般(?:来说|情况下)?(?:是)?(?:要|需要|得|会|都)",
+        r"通常(?:来说|情况下)?(?:要|需要|得|会|都)",
+        r"本来(?:要|应该|需要|得|是)",
+        r"(?:按|按照|根据)(?:公司|银行|我们的?)?(?:规定|流程|程序|制度|要求)",
+        r"(?:规定|流程|制度|政策)(?:上|是|要求)",
+        r"原则上",
+        r"照理(?:说)?",
+        r"按理(?:说)?",
+        r"正常(?:来说|情况下|流程)",
+        r"可能会|有可能|也许|说不定|如果|要是|的话|万一",
     ),
     "offered": (
         r"要不要",
@@ -211,7 +234,8 @@ _ZH: dict[Act, tuple[str, ...]] = {
         r"考虑(?:一下)?.{0,10}(?:吗|呢)",
     ),
     "promised": (
-        r"(?:稍后|回头|晚点|晚些|之后|随后|明天|下周|过后|挂(?:了)?电话(?:以)?后|等.{0,8}(?:之后|以后|再))"
+        r"(?:稍后|回头|晚点|晚些|之后|随后|明天|下周|下午|晚上|过后|待会儿?|等会儿?|一会儿|过会儿|"
+        r"挂(?:了)?电话(?:以)?后|等.{0,10}(?:之后|以后|了|后))"
         r".{0,8}(?:会|再|给|帮|为|就)",
         r"(?:会|将)(?:在)?(?:稍后|明天|下周|之后|今天之内|24小时|.{0,4}个工作日)",
     ),
@@ -263,6 +287,11 @@ def _compile(table: dict[Act, tuple[str, ...]]) -> dict[Act, re.Pattern[str]]:
     return {act: re.compile("|".join(f"(?:{p})" for p in patterns)) for act, patterns in table.items()}
 
 
+_EN_BROAD_NEGATION = re.compile(r"\b(?:don'?t|do not|doesn'?t|does not|didn'?t|did not|never|nothing|not|no)\b")
+_ZH_BROAD_NEGATION = re.compile(r"(?:不|没|别|未|无)(?!常|错|少|同|断|仅|管|然|久|过|论|但|如|知|妨|的|人)")
+"""Any negation word: it refuses a step only when the words it governs are the step's own ('nothing to apologise
+for' for an apology step), since 'thank you for not giving up' or '新卡不收您钱' perform theirs."""
+_SCOPE_CHARS = 12
 _EN_CUES = _compile(_EN)
 _ZH_CUES = _compile(_ZH)
 _EN_BENIGN = re.compile("|".join(f"(?:{p})" for p in _BENIGN_EN))
@@ -277,6 +306,8 @@ class ActReading:
     act: Act
     cue: str | None = None
     clause: str = ""
+    scope: str | None = None
+    """For a plain negation word: the words it governs; the reading counts only when they are the step's."""
 
     @property
     def reason(self) -> str | None:
@@ -310,6 +341,11 @@ def read_clause(clause: str) -> ActReading:
         match = cues[act].search(stripped) or (_EN_CUES[act].search(stripped) if zh else None)
         if match:
             return ActReading(act, match.group(0).strip(), clause)
+    negation = (_ZH_BROAD_NEGATION if zh else _EN_BROAD_NEGATION).search(stripped)
+    if negation:
+        after = stripped[negation.end() :]
+        scope = after[:_SCOPE_CHARS] if zh else " ".join(after.split()[:4])
+        return ActReading("negated", negation.group(0), clause, scope=scope)
     return ActReading("performed", None, clause)
 
 
@@ -323,9 +359,17 @@ class StepActs:
     """The acts that perform a step, read from the step's own texts (its examples, else its name/description)."""
 
     accepted: frozenset[Act]
+    content: frozenset[str] = frozenset()
+    """Word keys (English) and character pairs (Chinese) of the step's texts: what a plain negation must govern."""
 
     def performs(self, act: Act) -> bool:
         return act in self.accepted
+
+    def accepts(self, reading: ActReading) -> bool:
+        """Whether the reading leaves the step performed: an accepted act, or a negation of something else."""
+        if self.performs(reading.act):
+            return True
+        return reading.scope is not None and not (content_keys(reading.scope) & self.content)
 
 
 _OFFER_STEP = re.compile(
@@ -347,22 +391,43 @@ def step_acts(step: Step) -> StepActs:
     offers perform an offer step and promises a follow-up step, by the words of its name and description.
     """
     accepted: set[Act] = {"performed", "asked"}
-    texts = list(step.examples) or [step.description, step.name]
-    texts = [text for text in texts if text.strip()]
+    examples = [text for text in step.examples if text.strip()]
     counts: Counter[Act] = Counter()
-    for text in texts:
+    for text in examples:
         for act in {reading.act for reading in read_text(text)}:
             counts[act] += 1
-    accepted |= {act for act, count in counts.items() if count * 4 >= len(texts)}
+    accepted |= {act for act, count in counts.items() if act not in HARD_NEGATIVE and count * 4 >= len(examples)}
+    accepted |= {act for act, count in counts.items() if act in HARD_NEGATIVE and count * 2 > len(examples)}
+    for text in (step.name, step.description):  # "Tell the customer no room is free" is itself a negative outcome
+        accepted |= {reading.act for reading in read_text(text) if reading.act in OUTCOME_NEGATIVE} if text else set()
     described = normalise_text(f"{step.name} {step.description}").lower()
     if _OFFER_STEP.search(described):
         accepted.add("offered")
     if _PROMISE_STEP.search(described):
         accepted.add("promised")
     # a step that is itself a negative outcome is performed by any way of saying it was not possible
-    if accepted & HARD_NEGATIVE:
-        accepted |= {"cannot", "not_available", "refused", "negated"}
-    return StepActs(frozenset(accepted))
+    if accepted & OUTCOME_NEGATIVE:
+        accepted |= OUTCOME_NEGATIVE | {"negated"}
+    texts = [step.name, step.description, *step.examples]
+    texts += [text for t in step.translations.values() for text in (t.name, t.description) if text]
+    return StepActs(frozenset(accepted), frozenset().union(*(content_keys(text) for text in texts)))
+
+
+_STOPWORDS = frozenset(
+    "that this with your have from they them their there what when which will would could should about into "
+    "been were while than then just also some very only other more most such agent customer caller user".split()
+)
+_EN_WORD = re.compile(r"[a-z]{4,}")
+
+
+def content_keys(text: str) -> set[str]:
+    """Comparable pieces of a text: English words of 4+ letters cut to 5 (apologise ~ apology), Chinese character
+    pairs (traditional text converted first)."""
+    text = normalise_text(text).lower()
+    keys = {word[:5] for word in _EN_WORD.findall(text) if word not in _STOPWORDS}
+    for run in re.findall(r"[\u4e00-\u9fff]+", text):
+        keys |= {run[i : i + 2] for i in range(len(run) - 1)}
+    return keys
 
 
 @dataclass(frozen=True)
@@ -384,11 +449,13 @@ def judge_turn(clause_readings: Sequence[ActReading], relevant: Sequence[bool], 
     performs the step. With no relevant clause marked, every clause counts.
     """
     chosen = [reading for reading, keep in zip(clause_readings, relevant, strict=True) if keep] or list(clause_readings)
-    rejected = [reading for reading in chosen if not step.performs(reading.act)]
+    rejected = [reading for reading in chosen if not step.accepts(reading)]
     hard = sorted((r for r in rejected if r.act in HARD_NEGATIVE), key=lambda r: ACT_ORDER.index(r.act))
     if hard:
         return ActVerdict(hard[0], False)
     if rejected:
         return ActVerdict(rejected[0], False)
-    shown = next((reading for reading in chosen if reading.act != "performed"), chosen[0])
+    shown = next((r for r in chosen if r.act != "performed" and r.scope is None), chosen[0])
+    if shown.act == "negated":  # a negation of something else: the turn performs the step
+        shown = ActReading("performed", None, shown.clause)
     return ActVerdict(shown, True)
