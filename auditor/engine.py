@@ -9,6 +9,7 @@ from auditor.anomaly.detector import AnomalyDetector
 from auditor.checklist.bands import band_for
 from auditor.checklist.conditions import builtin_conditions
 from auditor.checklist.verdicts import UncertainBand, evaluate_checklist
+from auditor.detection.act_model import ActModel, load_act_model
 from auditor.detection.calibration import StepScorer
 from auditor.detection.evidence_acts import ActCheck
 from auditor.detection.hybrid import merge_hits
@@ -43,9 +44,12 @@ class Auditor:
         dissatisfaction: DissatisfactionScorer | None = None,
         redaction: RedactionPolicy | None = None,
         band: UncertainBand | None = None,
+        act_model: ActModel | None = None,
+        learned_acts: bool = True,
     ):
         """``band``: step probabilities left to a person (``uncertain``); None: the band measured for the
-        embedder and scorer (``auditor/checklist/uncertain_bands.json``)."""
+        embedder and scorer (``auditor/checklist/uncertain_bands.json``); ``act_model``: the learned act check
+        (None: the shipped one when it was trained with this embedder; ``learned_acts=False``: the cues alone)."""
         self.sop = sop
         self.redaction = redaction if redaction is not None else RedactionPolicy()
         """Personal data hidden in the results (evidence text, passed-through metadata); on by default."""
@@ -56,7 +60,8 @@ class Auditor:
         self.semantic = SemanticDetector(scorer or choose_scorer(embedder.name))
         chosen = self.semantic.scorer
         self.band = band or band_for(embedder.name, chosen.name, chosen.done_threshold)
-        self.acts = ActCheck(self.index, embedder, description_offset=chosen.description_offset)
+        learned = act_model or (load_act_model(embedder.name) if learned_acts else None)
+        self.acts = ActCheck(self.index, embedder, description_offset=chosen.description_offset, act_model=learned)
         self.phrase = PhraseDetector(self.pipelines)
         self.conditions = builtin_conditions()
         registry = builtin_detectors()
@@ -72,6 +77,8 @@ class Auditor:
         scorer = self.semantic.scorer
         detectors = [(self.phrase.name, self.phrase.version), (self.semantic.name, self.semantic.version)]
         detectors += [(self.acts.name, self.acts.version)]
+        if self.acts.act_model is not None:
+            detectors += [(self.acts.act_model.name, self.acts.act_model.version)]
         detectors += [(d.name, d.version) for d in self.named_detectors.values()]
         return (
             {

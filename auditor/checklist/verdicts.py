@@ -99,7 +99,8 @@ def evaluate_checklist(
     flags = [
         f"{r.status}:{r.step_id}"
         for r in results
-        if r.status in {"missing", "out_of_order", "late", "uncertain", "violated"} and (r.required or r.critical)
+        if r.status in {"missing", "out_of_order", "late", "uncertain"} and (r.required or r.critical)
+        or r.status == "violated"
     ]
     flags += [f"critical:{step_id}" for step_id in critical_failures]
     return ChecklistOutcome(results, score, outcome == "passed", flags, outcome)
@@ -109,17 +110,13 @@ def weighted_score(sop: Sop, results: Sequence[StepResult], uncertain_credit: fl
     """Weighted share of required, applicable, decided steps done (late / out of order earn half).
 
     Uncertain steps leave the score unless ``uncertain_credit`` says what they earn (0: as if missing, 1: as if
-    done). A forbidden step counts only when violated (then it earns nothing).
+    done). A required forbidden step earns its weight when never said (done) and nothing when violated.
     """
     weights = {step.id: step.weight for step in sop.steps}
-    forbidden = {step.id for step in sop.steps if step.forbidden}
     counted = [
         r
         for r in results
-        if (r.required or r.step_id in forbidden)
-        and r.status != "not_applicable"
-        and (r.status != "uncertain" or uncertain_credit is not None)
-        and (r.step_id not in forbidden or r.status == "violated")
+        if r.required and r.status != "not_applicable" and (r.status != "uncertain" or uncertain_credit is not None)
     ]
     total = sum(weights[r.step_id] for r in counted)
     if not total:

@@ -13,7 +13,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from auditor.detection.acts import ActReading, StepActs, clauses, judge_turn, read_clause, step_acts
+from auditor.detection.act_model import ActModel
+from auditor.detection.acts import OUTCOME_NEGATIVE, ActReading, StepActs, clauses, judge_turn, read_clause, step_acts
 from auditor.detection.hits import StepHit
 from auditor.detection.sop_index import SopIndex, StepPrototypes
 from auditor.embeddings.base import Embedder
@@ -34,13 +35,15 @@ class ActCheck:
         *,
         description_offset: float = 0.05,
         relevance_margin: float = 0.1,
+        act_model: ActModel | None = None,
     ):
         """``relevance_margin``: a clause carries the step when its similarity to the step's texts is within this
-        of the turn's best clause."""
+        of the turn's best clause; ``act_model``: the learned check of turns the cues read as plain performances."""
         self.index = index
         self.embedder = embedder
         self.description_offset = description_offset
         self.relevance_margin = relevance_margin
+        self.act_model = act_model
         self.prototypes: dict[str, StepPrototypes] = {p.step.id: p for p in index.steps}
         self.acts: dict[str, StepActs] = {p.step.id: step_acts(p.step) for p in index.steps}
 
@@ -72,6 +75,32 @@ class ActCheck:
                 relevant = self._relevant(clause_vectors[hit.turn_index], prototypes)
             verdict = judge_turn(turn_readings, relevant, acts)
             checked.append(replace(hit, act=verdict.act, act_reason=verdict.reading.reason, performs=verdict.performs))
+        return self._learned_check(checked, artifacts)
+
+    def _learned_check(self, hits: list[StepHit], artifacts: ConversationArtifacts) -> list[StepHit]:
+        """Hits read as plain performances that the act model says only talk about the step: left to a person."""
+        model = self.act_model
+        if model is None:
+            return hits
+        open_to = [
+            i
+            for i, hit in enumerate(hits)
+            if hit.performs
+            and hit.act == "performed"
+            and hit.step_id in self.acts
+            and not (self.acts[hit.step_id].accepted & OUTCOME_NEGATIVE)
+        ]
+        if not open_to:
+            return hits
+        turns = sorted({hits[i].turn_index for i in open_to})
+        vectors = artifacts.whole_turn_vectors()
+        probabilities = dict(zip(turns, model.probabilities(np.stack([vectors[t] for t in turns])), strict=True))
+        checked = list(hits)
+        for i in open_to:
+            p = float(probabilities[hits[i].turn_index])
+            if p >= model.threshold:
+                reason = f"mentioned: the act model reads this turn as talking about the step, not doing it ({p:.2f})"
+                checked[i] = replace(hits[i], act="mentioned", act_reason=reason, performs=False)
         return checked
 
     def _similarities(self, vectors: np.ndarray, prototypes: StepPrototypes) -> np.ndarray:

@@ -1,0 +1,128 @@
+"""A learned check beside the act cues: P(an agent turn only talks about an action instead of doing it).
+
+Cue words miss mentions with no cue ("Some customers set up alerts in the app", "Refunds usually take a week") and
+promises phrased as plans. This binary logistic regression over the turn's embedding, trained on the project's act
+corpus (``corpora/acts/``, other service domains than the built-in SOPs), flags such turns; the act check then
+leaves the step ``uncertain`` with the model's probability as the reason. Stored like the other models: a skops file
+with an explicit list of trusted types, its folded numbers beside it, metadata and a model card
+(``python -m bench.act_model --write`` trains and measures it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from auditor.model_files import FoldedLogistic, ModelFileError, ModelFolder, import_skops_io, write_folded
+
+MODEL_FILE = "act_model.skops"
+CARD_FILE = "model_card.md"
+METADATA_FILE = "metadata.json"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "act-model"
+
+TRUSTED_TYPES = [
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.linear_model._logistic.LogisticRegression",
+]
+"""Everything an act-model file may contain besides plain numpy and builtins; anything else is refused."""
+
+PERFORMING = frozenset({"performed"})
+"""Corpus labels of turns that do the action; every other label only talks about it."""
+
+
+@dataclass
+class ActModelMetadata:
+    embedder: str
+    threshold: float
+    """A turn the cues read as a plain performance is left uncertain from this probability up."""
+    trained_on: str
+    created: str
+    versions: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+class ActModel:
+    """P(the turn only talks about the action) from its unit vector."""
+
+    name = "act-model"
+    version = "1"
+
+    def __init__(self, estimator: Any, metadata: ActModelMetadata, *, folder: ModelFolder | None = None):
+        if estimator is None and folder is None:
+            raise ValueError("an ActModel needs an estimator or the model folder it comes from")
+        self._estimator = estimator
+        self._folder = folder
+        self._linear = FoldedLogistic.of(estimator) if folder is None else folder.folded[ModelFolder.SINGLE]
+        self.metadata = metadata
+
+    @property
+    def estimator(self) -> Any:
+        if self._estimator is None and self._folder is not None:
+            self._estimator = self._folder.estimator
+        return self._estimator
+
+    @property
+    def threshold(self) -> float:
+        return self.metadata.threshold
+
+    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
+        """P(talks about it, does not do it) for each row of unit vectors."""
+        if not len(vectors):
+            return np.zeros(0)
+        if self._linear is not None:
+            return self._linear.probabilities(vectors)
+        return np.asarray(self.estimator.predict_proba(vectors)[:, 1])
+
+    def save(self, folder: Path, card: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        import_skops_io().dump(self.estimator, folder / MODEL_FILE)
+        write_folded(folder / MODEL_FILE, {ModelFolder.SINGLE: FoldedLogistic.of(self.estimator)})
+        (folder / METADATA_FILE).write_text(json.dumps(asdict(self.metadata), indent=2) + "\n", encoding="utf-8")
+        (folder / CARD_FILE).write_text(card, encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path = DEFAULT_MODEL_DIR) -> ActModel:
+        opened = ModelFolder(folder, MODEL_FILE, METADATA_FILE, TRUSTED_TYPES, "`python -m bench.act_model --write`")
+        return cls(None, ActModelMetadata(**opened.metadata), folder=opened)
+
+
+def fit_act_model(
+    vectors: np.ndarray, labels: list[str], *, embedder: str, threshold: float, trained_on: str, created: str
+) -> ActModel:
+    """A scaled, L2-regularised logistic regression of 'talks about it' (every label but performed)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    target = np.asarray([label not in PERFORMING for label in labels], dtype=int)
+    estimator = Pipeline(
+        [("scale", StandardScaler()), ("classify", LogisticRegression(C=0.05, max_iter=2000, class_weight="balanced"))]
+    )
+    estimator.fit(vectors, target)
+    return ActModel(estimator, ActModelMetadata(embedder, threshold, trained_on, created))
+
+
+def load_act_model(embedder_name: str, folder: Path = DEFAULT_MODEL_DIR) -> ActModel | None:
+    """The shipped act model when it was trained with this embedder; None otherwise (the cues still apply)."""
+    if not (folder / METADATA_FILE).exists():
+        return None
+    try:
+        model = _load_cached(folder.resolve(), (folder / MODEL_FILE).stat().st_mtime)
+    except (ModelFileError, OSError):
+        return None
+    return model if model.metadata.embedder == embedder_name else None
+
+
+_CACHE: dict[tuple[Path, float], ActModel] = {}
+
+
+def _load_cached(folder: Path, modified: float) -> ActModel:
+    key = (folder, modified)
+    if key not in _CACHE:
+        _CACHE[key] = ActModel.load(folder)
+    return _CACHE[key]
