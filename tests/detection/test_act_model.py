@@ -31,7 +31,8 @@ def model(hashing_embedder) -> ActModel:
 
 
 def test_model_separates_talk_from_doing(model, hashing_embedder):
-    p = model.probabilities(hashing_embedder.encode(["cards usually get blocked in cases like this", "i blocked the card"]))
+    texts = ["cards usually get blocked in cases like this", "i blocked the card"]
+    p = model.probabilities(hashing_embedder.encode(texts))
     assert p[0] > 0.5 > p[1]
 
 
