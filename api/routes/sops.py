@@ -76,7 +76,12 @@ async def get_sop(sop_id: str, request: Request) -> Sop:
     },
 )
 async def validate_sop(request: Request) -> SopValidation:
-    """Every problem at once, each naming the step and field, as `auditor check-sop` reports them."""
+    """Every problem at once, each naming the step and field, as `auditor check-sop` reports them.
+
+    The same checks as the command line, the new step fields included: a counter-example that repeats one of
+    its step's examples or keywords, `before` / position / `when` rules on a `forbidden: true` step, and a
+    `before` naming a forbidden step are errors.
+    """
     body = await request.body()
     media_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     try:

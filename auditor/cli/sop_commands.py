@@ -22,7 +22,7 @@ from auditor.cli.common import (
     make_auditor,
     resolve_sop_or_exit,
 )
-from auditor.sop.loading import SopError, SopProblem, builtin_sop_paths, load_sop
+from auditor.sop.loading import SopError, SopProblem, builtin_sop_paths, load_sop, sop_from_text
 from auditor.sop.review import review_status
 
 sops_app = typer.Typer(
@@ -99,11 +99,20 @@ def check(
     files: Annotated[list[Path], typer.Argument(help="SOP files (YAML or JSON) to validate and lint.")],
     embedder: Annotated[
         str,
-        typer.Option(help="Embedder for the confusable-examples check: use-m (default), minilm, hashing, or none."),
+        typer.Option(
+            help="Embedder for the confusable-examples checks (examples of two steps, a counter-example and its own "
+            "step's example): use-m (default), minilm, hashing, or none."
+        ),
     ] = "use-m",
     similarity: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Examples of two steps at least this similar are reported.")
     ] = 0.8,
+    counter_similarity: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="A counter-example at least this similar to its own step's example is reported."
+        ),
+    ] = 0.85,
     strict: Annotated[bool, typer.Option(help="Exit 1 on warnings too, not only on errors.")] = False,
 ) -> None:
     """Validate and lint SOP files: thin steps, confusable examples, contradictory rules, overdue reviews."""
@@ -124,9 +133,8 @@ def check(
             print_problems(error.problems)
             errors.print(f"[red]{escape(str(path))}: invalid, {len(error.problems)} error(s)[/red]")
             continue
-        findings = lint_sop(
-            sop, source=str(path), text=text, embedder=embedding, options=LintOptions(example_similarity=similarity)
-        )
+        options = LintOptions(example_similarity=similarity, counter_example_similarity=counter_similarity)
+        findings = lint_sop(sop, source=str(path), text=text, embedder=embedding, options=options)
         print_problems(findings)
         warnings = sum(finding.severity == "warning" for finding in findings)
         hints = len(findings) - warnings
@@ -245,8 +253,14 @@ def _checklist_text(checklist: Path | None, text: str | None) -> str | None:
         raise typer.Exit(EXIT_USAGE) from error
 
 
+def _split_answer(answer: str) -> list[str]:
+    return [part.strip() for part in answer.split("|") if part.strip()]
+
+
 def _ask_for_draft(draft_type, step_type):  # type: ignore[no-untyped-def]
     """Interactive scaffolding: the SOP's name, purpose and owner, then steps until an empty name."""
+    from auditor.sop.authoring import PROHIBITION
+
     draft = draft_type()
     draft.name = typer.prompt("SOP name (SOP 名称)")
     draft.description = typer.prompt("Purpose (目的)", default="", show_default=False)
@@ -260,16 +274,39 @@ def _ask_for_draft(draft_type, step_type):  # type: ignore[no-untyped-def]
                 break
             console.print("[yellow]an SOP needs at least one step[/yellow]")
             continue
-        description = typer.prompt("  what the agent does (说明)", default="", show_default=False)
-        examples = typer.prompt(
-            "  example phrasings, separated by | (参考话术，用 | 分隔)", default="", show_default=False
+        forbidden = typer.confirm(
+            "  something the agent must NEVER say? (禁止：说了即违规)", default=bool(PROHIBITION.match(step_name))
         )
-        required = typer.confirm("  required? (必做)", default=True)
+        if forbidden:
+            description = typer.prompt("  what must not be said (禁止说明)", default="", show_default=False)
+            examples = typer.prompt(
+                "  examples of what must not be said, separated by | (违规话术，用 | 分隔)",
+                default="",
+                show_default=False,
+            )
+            counter_examples = typer.prompt(
+                "  close but NOT a violation, separated by | (不算违规，用 | 分隔)", default="", show_default=False
+            )
+        else:
+            description = typer.prompt("  what the agent does (说明)", default="", show_default=False)
+            examples = typer.prompt(
+                "  example phrasings, separated by | (参考话术，用 | 分隔)", default="", show_default=False
+            )
+            counter_examples = typer.prompt(
+                "  sounds like it but is NOT it, e.g. a refusal, separated by | (反例/不算完成，用 | 分隔)",
+                default="",
+                show_default=False,
+            )
+        required = typer.confirm(
+            "  does a violation count in the score? (计入评分)" if forbidden else "  required? (必做)", default=True
+        )
         draft.steps.append(
             step_type(
                 name=step_name,
                 description=description.strip(),
-                examples=[e.strip() for e in examples.split("|") if e.strip()],
+                examples=_split_answer(examples),
+                counter_examples=_split_answer(counter_examples),
+                forbidden=forbidden,
                 required=required,
             )
         )
@@ -314,15 +351,18 @@ def test(
     summary = Table(
         title=f"{checked.name} ({checked.id} v{checked.version}) on {len(loaded.conversations)} conversations"
     )
-    for column in ("step", "done", "late / out of order", "missing", "n/a", "evidence turns"):
+    any_forbidden = any(trial.forbidden for trial in wanted)
+    columns = ["step", "done", "late / out of order", "missing", "n/a"] + (["violated"] if any_forbidden else [])
+    for column in [*columns, "evidence turns"]:
         summary.add_column(column, justify="left" if column == "step" else "right")
     for trial in wanted:
         summary.add_row(
-            trial.step_id,
+            trial.step_id + (" (forbidden)" if trial.forbidden else ""),
             f"{trial.statuses['done']}",
             f"{trial.statuses['late'] + trial.statuses['out_of_order']}",
             f"{trial.statuses['missing']}",
             f"{trial.statuses['not_applicable']}",
+            *([f"{trial.statuses['violated']}"] if any_forbidden else []),
             str(len(trial.evidence)),
         )
     console.print(summary)
@@ -332,14 +372,20 @@ def test(
         )
         for column in ("", "conversation", "turn", "conf.", "method", "text"):
             table.add_column(column, overflow="fold")
+        kind = "[red]violation[/red]" if trial.forbidden else "[green]evidence[/green]"
         for turn in trial.evidence[:show]:
-            table.add_row("[green]evidence[/green]", *_turn_cells(turn))
+            table.add_row(kind, *_turn_cells(turn))
         if len(trial.evidence) > show:
             table.add_row("", f"... {len(trial.evidence) - show} more", "", "", "", "")
         for turn in trial.near_misses[:show]:
             table.add_row("[yellow]near miss[/yellow]", *_turn_cells(turn))
         if not trial.evidence and not trial.near_misses:
-            table.add_row("[red]none[/red]", "", "", "", "", "no turn came close: add examples in the agents' words")
+            hint = (
+                "no turn came close to a violation"
+                if trial.forbidden
+                else "no turn came close: add examples in the agents' words"
+            )
+            table.add_row("[green]none[/green]" if trial.forbidden else "[red]none[/red]", "", "", "", "", hint)
         console.print(table)
     if loaded.problems:
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
@@ -438,7 +484,14 @@ def accept(
         f"Version {revision.sop.version} of {current.id}: {len(revision.added)} example(s) accepted from "
         f"{suggestions.name} on {date.today().isoformat()}."
     )
-    target.write_text(sop_to_yaml(revision.sop, header=header), encoding="utf-8")
+    text = sop_to_yaml(revision.sop, header=header)
+    try:  # an accepted example may repeat a counter-example: never write a version that does not load
+        sop_from_text(text, source=str(target))
+    except SopError as error:
+        print_problems(error.problems)
+        errors.print("[red]the new version would be invalid; nothing written[/red]")
+        raise typer.Exit(EXIT_USAGE) from error
+    target.write_text(text, encoding="utf-8")
     for item in revision.added:
         console.print(f"[green]+[/green] {item.step_id}: {escape(item.example)}")
     console.print(

@@ -8,10 +8,15 @@ The checklist may be one line or a Markdown / plain-text document:
 1. 聆听：让客户完整说明问题            <- a step: name, then after "：" / ": " its description
    - "请您详细说一下发生了什么"          <- a quoted or unlabelled sub-item: an example phrasing
    - 关键词：发生了什么、事情的经过       <- keywords; "注意：" / "Note:" a note for agents
+   - 反例：这个我没法帮您查            <- a counter-example (also "不算：", "Not this:"): sounds like it, is not it
 2. 补偿（可选）                       <- "(optional)" / "（可选）", "(critical)" / "（关键）"
+3. 不得承诺保证退款（关键）             <- "Never" / "Do not" / "不得" / "禁止" / "严禁": a forbidden step
 注意事项：                            <- SOP notes: the bullets that follow
 - 不得承诺无法兑现的赔偿
 ```
+
+A forbidden step (``forbidden: true``) is something the agent must not say; its sub-items are examples of the
+forbidden thing, and the line's text is its description (a ``name: description`` line keeps both).
 
 Step ids are ASCII (the format requires ``lower_snake_case``): English names are slugged, Chinese names are
 translated word by word with a small glossary of service-step words (确认理解 -> confirm_understanding),
@@ -27,7 +32,7 @@ from datetime import date
 from typing import Any
 
 from auditor.sop.loading import sop_from_mapping
-from auditor.sop.schema import Sop, Step
+from auditor.sop.schema import Sop, Step, phrase_key
 from auditor.text.normalise import detect_lang, has_han, has_latin, normalise_text
 
 ZH_STEP_WORDS: dict[str, str] = {
@@ -129,6 +134,11 @@ _FLAGS = re.compile(r"\s*[（(](?P<flag>可选|选做|optional|关键|必须|cri
 _NAME_SPLIT = re.compile(r"\s*(?:[:：]|\s[-—–]\s)\s*")
 _LIST_SPLIT = re.compile(r"\s*[,，、;；/]\s*")
 _HEADING = re.compile(r"^\s*#{1,6}\s*(?P<text>.+?)\s*#*\s*$")
+PROHIBITION = re.compile(
+    r"^\s*[*_`]*\s*(?:(?:never|do\s+not|don['’]t|must\s+not|must\s+never)\b|不得|禁止|严禁|嚴禁|切勿|不准|不準)",
+    re.IGNORECASE,
+)
+"""A checklist line that says what the agent must not do ("Never promise...", "不得承诺...") is a forbidden step."""
 
 LABEL_FIELDS = {
     "例如": "example",
@@ -145,6 +155,16 @@ LABEL_FIELDS = {
     "关键词": "keywords",
     "keyword": "keywords",
     "keywords": "keywords",
+    "反例": "counter_example",
+    "不算": "counter_example",
+    "不算完成": "counter_example",
+    "不算违规": "counter_example",
+    "not this": "counter_example",
+    "not a violation": "counter_example",
+    "counter-example": "counter_example",
+    "counter-examples": "counter_example",
+    "counter example": "counter_example",
+    "counter examples": "counter_example",
     "注意": "notes",
     "注意事项": "notes",
     "note": "notes",
@@ -187,6 +207,8 @@ class DraftStep:
     examples: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    counter_examples: list[str] = field(default_factory=list)
+    forbidden: bool = False
     required: bool = True
     critical: bool = False
     line: int = 0
@@ -299,7 +321,17 @@ def _draft_step(content: str, line: int) -> DraftStep:
     parts = _NAME_SPLIT.split(content, maxsplit=1)
     name = parts[0].strip().strip("*_`").strip()
     description = parts[1].strip() if len(parts) > 1 else ""
-    return DraftStep(name=name or content, description=description, required=required, critical=critical, line=line)
+    forbidden = bool(PROHIBITION.match(content))
+    if forbidden and not description:
+        description = name or content  # what must not be said, for zero-shot detection and the training text
+    return DraftStep(
+        name=name or content,
+        description=description,
+        forbidden=forbidden,
+        required=required,
+        critical=critical,
+        line=line,
+    )
 
 
 def _add_to_step(step: DraftStep, content: str) -> None:
@@ -311,6 +343,8 @@ def _add_to_step(step: DraftStep, content: str) -> None:
         step.examples += [_unquote(value)] if value else []
     elif label == "keywords":
         step.keywords += [word for word in (_unquote(w) for w in _LIST_SPLIT.split(value)) if word]
+    elif label == "counter_example":
+        step.counter_examples += [_unquote(value)] if value else []
     elif label == "notes":
         step.notes += [value] if value else []
     elif label == "description":
@@ -345,7 +379,7 @@ def detected_languages(draft: Draft) -> list[str]:
     if draft.languages:
         return draft.languages
     texts = [draft.name, draft.description] + [
-        text for step in draft.steps for text in (step.name, step.description, *step.examples)
+        text for step in draft.steps for text in (step.name, step.description, *step.examples, *step.counter_examples)
     ]
     found = {detect_lang(text) for text in texts if text.strip() and (has_han(text) or has_latin(text))}
     return [lang for lang in ("en", "zh") if lang in found] or ["en"]
@@ -373,7 +407,7 @@ def unique_ids(names: Sequence[str]) -> list[str]:
     """One lower_snake_case id per step name; ``step_N`` when a name gives no ASCII words; duplicates get _2."""
     ids: list[str] = []
     for position, name in enumerate(names, start=1):
-        words = slug_words(name)
+        words = slug_words(PROHIBITION.sub("", name)) or slug_words(name)  # "Never blame the customer" -> blame
         base = "_".join(words) if words else f"step_{position}"
         if not base[0].isalpha():
             base = f"step_{base}"
@@ -403,8 +437,10 @@ def seed_from_library(draft: Draft, library: Iterable[Sop]) -> dict[int, Seed]:
     Ids are compared, not meanings: a checklist item of one or two words carries too little text to be
     matched by embeddings reliably, while the glossary id (确认理解 -> confirm_understanding) is exact. A
     built-in step matches when it has every word of the draft step's id (``greet`` -> ``greet_with_name``);
-    the one with the fewest extra words wins. Only examples in the draft's languages are copied; a step
-    that has examples is left alone. Returns the seeds by the position of the step in the draft.
+    the one with the fewest extra words wins, and only a step of the same kind (forbidden or not: examples of
+    a thing to do must not become examples of a thing never to say). Only examples (and counter-examples) in
+    the draft's languages are copied; a step that has examples is left alone. Returns the seeds by the
+    position of the step in the draft.
     """
     candidates = [(sop, step) for sop in library for step in sop.steps if step.examples]
     languages = {code.split("-")[0] for code in draft.languages}
@@ -417,13 +453,20 @@ def seed_from_library(draft: Draft, library: Iterable[Sop]) -> dict[int, Seed]:
         matches = [
             (len(set(step.id.split("_")) - words), order, sop, step)
             for order, (sop, step) in enumerate(candidates)
-            if words <= set(step.id.split("_"))
+            if words <= set(step.id.split("_")) and step.forbidden == draft_step.forbidden
         ]
         for _, _, sop, step in sorted(matches, key=lambda match: match[:2]):
             examples = [example for example in step.examples if detect_lang(example) in languages]
             if not examples:
                 continue
             draft_step.examples = examples
+            if not draft_step.counter_examples:
+                own = {phrase_key(text) for text in (*examples, *draft_step.keywords)}
+                draft_step.counter_examples = [
+                    text
+                    for text in step.counter_examples
+                    if detect_lang(text) in languages and phrase_key(text) not in own
+                ]
             if not draft_step.description and _same_language(step.description, languages):
                 draft_step.description = step.description
             seeds[position] = Seed(sop.id, step.id)
@@ -467,6 +510,8 @@ def _step_mapping(step_id: str, step: DraftStep) -> Mapping[str, Any]:
         "description": step.description,
         "examples": list(dict.fromkeys(step.examples)),
         "keywords": list(dict.fromkeys(step.keywords)),
+        "counter_examples": list(dict.fromkeys(step.counter_examples)),
+        "forbidden": step.forbidden,
         "notes": step.notes,
         "required": step.required,
         "critical": step.critical,

@@ -17,11 +17,19 @@ import numpy as np
 from auditor.embeddings.base import Embedder
 from auditor.sop.loading import SopProblem, with_lines
 from auditor.sop.review import review_status
-from auditor.sop.schema import Sop, Step
-from auditor.text.normalise import detect_lang, normalise_text
+from auditor.sop.schema import Sop, Step, phrase_key
+from auditor.text.normalise import detect_lang, has_han, normalise_text
 
 EXAMPLE_SIMILARITY = 0.8
 """Cosine similarity at or above which two examples of different steps are likely to be confused."""
+
+COUNTER_EXAMPLE_SIMILARITY = 0.85
+"""Cosine similarity at or above which a counter-example cancels an example of its own step.
+
+Higher than ``EXAMPLE_SIMILARITY``: a counter-example is meant to sound like the step, so only a near
+paraphrase is a mistake. With the default multilingual model, paraphrases of "I've frozen your card" score
+0.83-0.96 against it, real counter-examples ("I can't freeze your card over the phone", "I don't need the last
+four digits of your card") 0.53-0.78."""
 
 GENERIC_KEYWORDS = frozenset(
     "ok okay yes no hi hello hey thanks thank you sorry please sure right".split()
@@ -39,6 +47,7 @@ class LintOptions:
     """Thresholds of the linter; ``today`` fixes the review date in tests."""
 
     example_similarity: float = EXAMPLE_SIMILARITY
+    counter_example_similarity: float = COUNTER_EXAMPLE_SIMILARITY
     today: date | None = None
 
 
@@ -59,8 +68,11 @@ def lint_sop(
     for step in sop.steps:
         findings += _step_text_findings(sop, step)
     findings += _duplicate_findings(sop)
+    findings += _forbidden_findings(sop)
+    findings += _counter_example_findings(sop)
     if embedder is not None:
         findings += _similar_example_findings(sop, embedder, options.example_similarity)
+        findings += _cancelling_counter_example_findings(sop, embedder, options.counter_example_similarity)
     findings += _order_findings(sop)
     findings += _condition_findings(sop)
     findings = [replace(finding, path=source) for finding in findings]
@@ -91,7 +103,16 @@ def _base_language(code: str) -> str:
 
 
 def _step_text_findings(sop: Sop, step: Step) -> Iterable[SopProblem]:
-    if not step.description.strip() and not step.examples:
+    if step.forbidden and not step.examples and not step.keywords:
+        yield _warning(
+            "forbidden_without_examples",
+            "a forbidden step with neither examples nor keywords can only be found zero-shot from its "
+            "description, which is weak: violations will be missed; add 3-5 examples of what must not be said "
+            "(in each language you audit) and keywords that only such turns contain",
+            step.id,
+            "examples",
+        )
+    elif not step.description.strip() and not step.examples:
         yield _warning(
             "no_description_or_examples",
             "neither a description nor examples: it will be detected from its name alone; add a sentence "
@@ -143,9 +164,8 @@ def _is_generic(keyword: str) -> bool:
     return len(_PUNCTUATION.sub("", folded)) < 3
 
 
-def _comparable(text: str) -> str:
-    """Text as matching sees it, less case and punctuation: what makes two phrasings the same."""
-    return _PUNCTUATION.sub("", normalise_text(text).casefold())
+_comparable = phrase_key
+"""Text as matching sees it, less case and punctuation: what makes two phrasings the same."""
 
 
 def _duplicate_findings(sop: Sop) -> Iterable[SopProblem]:
@@ -181,6 +201,110 @@ def _duplicate_findings(sop: Sop) -> Iterable[SopProblem]:
                 distinct[-1],
                 "keywords",
             )
+
+
+def _forbidden_findings(sop: Sop) -> Iterable[SopProblem]:
+    from auditor.sop.authoring import PROHIBITION
+
+    for step in sop.steps:
+        if not step.forbidden:
+            continue
+        if step.speaker == "customer":
+            yield _warning(
+                "forbidden_customer_step",
+                "a forbidden step said by the customer: the call would be marked as violating the SOP for what "
+                "the customer says; forbidden steps are things the agent must not say (speaker: agent)",
+                step.id,
+                "speaker",
+            )
+        if not step.required and not step.critical:
+            yield _info(
+                "forbidden_not_scored",
+                "forbidden but neither required nor critical: a violation is reported but changes neither the "
+                "score nor whether the call passes; set required: true (it counts in the score) or critical: true "
+                "(it fails the call)",
+                step.id,
+                "required",
+            )
+    if not any(step.forbidden for step in sop.steps):
+        for note in sop.notes:
+            if PROHIBITION.match(note):
+                yield _info(
+                    "prohibition_not_audited",
+                    f"note {note!r} says what agents must not do, but no step is forbidden: notes are not audited; "
+                    "if it is something an agent can be heard saying, add it as a step with forbidden: true",
+                    field="notes",
+                )
+
+
+def _words(text: str) -> str:
+    """Text as a phrase matcher sees it: normalised, casefolded, punctuation as spaces; no spaces between Han."""
+    spaced = " ".join(re.sub(r"[\W_]+", " ", normalise_text(text).casefold()).split())
+    return re.sub(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])", "", spaced)
+
+
+def _contains_phrase(text: str, phrase: str) -> bool:
+    words, wanted = _words(text), _words(phrase)
+    if not wanted:
+        return False
+    if has_han(wanted):
+        return wanted.replace(" ", "") in words.replace(" ", "")
+    return f" {wanted} " in f" {words} "
+
+
+def _counter_example_findings(sop: Sop) -> Iterable[SopProblem]:
+    """Counter-examples listed twice, or holding one of the step's own keywords (which fires on them anyway)."""
+    for step in sop.steps:
+        seen: set[str] = set()
+        for counter in step.counter_examples:
+            key = _comparable(counter)
+            if key in seen:
+                yield _info(
+                    "duplicate_counter_example",
+                    f"counter-example {counter!r} is listed twice",
+                    step.id,
+                    "counter_examples",
+                )
+            seen.add(key)
+            for keyword in step.keywords:
+                if _contains_phrase(counter, keyword):
+                    yield _warning(
+                        "counter_example_has_keyword",
+                        f"counter-example {counter!r} contains the step's keyword {keyword!r}: the keyword matches "
+                        "turns like it exactly, so they still look like the step; use keywords that only turns "
+                        "doing the step contain",
+                        step.id,
+                        "keywords",
+                    )
+
+
+def _cancelling_counter_example_findings(sop: Sop, embedder: Embedder, threshold: float) -> Iterable[SopProblem]:
+    """Counter-examples that paraphrase an example of their own step: a turn like it is refused either way."""
+    steps = [step for step in sop.steps if step.examples and step.counter_examples]
+    if not steps:
+        return
+    texts = [text for step in steps for text in (*step.examples, *step.counter_examples)]
+    vectors = embedder.encode([normalise_text(text) for text in texts])
+    start = 0
+    for step in steps:
+        examples = vectors[start : start + len(step.examples)]
+        start += len(step.examples)
+        counters = vectors[start : start + len(step.counter_examples)]
+        start += len(step.counter_examples)
+        similarity = counters @ examples.T
+        for row, counter in enumerate(step.counter_examples):
+            column = int(np.argmax(similarity[row]))
+            score = float(similarity[row, column])
+            if score >= threshold:
+                example = step.examples[column]
+                yield _warning(
+                    "counter_example_cancels_example",
+                    f"counter-example {counter!r} is a near duplicate of the step's example {example!r} "
+                    f"(similarity {score:.2f}): turns like the example will be refused as the counter-example; "
+                    "make plain what makes it not the step (a refusal, a negation), or drop one of them",
+                    step.id,
+                    "counter_examples",
+                )
 
 
 def _similar_example_findings(sop: Sop, embedder: Embedder, threshold: float) -> Iterable[SopProblem]:
@@ -248,7 +372,7 @@ def _order_findings(sop: Sop) -> Iterable[SopProblem]:
                 step.id,
                 "within_last_turns",
             )
-        if step.critical and not step.required:
+        if step.critical and not step.required and not step.forbidden:
             yield _warning(
                 "critical_but_optional",
                 "critical but not required: missing it fails the conversation, so it is not optional; "

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from auditor.sop.schema import Sop
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+_BOOL = TypeAdapter(bool)
 
 
 Severity = Literal["error", "warning", "info"]
@@ -142,7 +143,7 @@ def yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
 
 def sop_from_mapping(raw: Mapping[str, Any], *, source: str = "<sop>") -> Sop:
     """Validate an SOP given as a mapping; raise SopError listing all problems."""
-    problems = reference_problems(_order_graph(raw), source)
+    problems = reference_problems(_order_graph(raw), source) + forbidden_order_problems(raw, source)
     try:
         sop = Sop.model_validate(raw)
     except ValidationError as error:
@@ -202,6 +203,36 @@ def reference_problems(order_graph: list[tuple[str, list[str]]], source: str) ->
         message = "'before' rules form a cycle: " + " -> ".join(cycle)
         problems.append(SopProblem(source, "order_cycle", message, cycle[0], "before"))
     return problems
+
+
+def forbidden_order_problems(raw: Mapping[str, Any], source: str) -> list[SopProblem]:
+    """A step whose ``before`` names a forbidden step: the forbidden step never happens, so the rule is void."""
+    steps = raw.get("steps")
+    steps = [step for step in steps if isinstance(step, Mapping)] if isinstance(steps, list) else []
+    forbidden = {step["id"] for step in steps if isinstance(step.get("id"), str) and _truthy(step.get("forbidden"))}
+    problems = []
+    for step_id, before in _order_graph(raw):
+        for later in before:
+            if later in forbidden and later != step_id:
+                problems.append(
+                    SopProblem(
+                        source,
+                        "before_forbidden_step",
+                        f"'before' names {later!r}, a forbidden step: it must never happen, so nothing can be "
+                        "ordered before it; remove it from 'before'",
+                        step_id,
+                        "before",
+                    )
+                )
+    return problems
+
+
+def _truthy(value: Any) -> bool:
+    """A boolean field read as pydantic reads it ("yes", 1, true); anything it refuses counts as false."""
+    try:
+        return bool(_BOOL.validate_python(value))
+    except ValidationError:
+        return False
 
 
 def _order_cycle(order_graph: list[tuple[str, list[str]]]) -> list[str] | None:

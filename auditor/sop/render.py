@@ -1,9 +1,10 @@
 """Publish an SOP as a training document for agents (Markdown and HTML), one per language.
 
 The document says what the agent must do, in order, with phrasings to use: title, purpose, owner, review
-dates, the steps as a checklist (with example phrasings in the document's language), order and position
-rules in words, and the notes. Labels are translated; the SOP's own text comes from ``translations`` when
-the owner wrote it for that language, else as written.
+dates, the steps as a checklist (with example phrasings in the document's language, and the phrasings that
+sound like a step but do not count: "Not this"), order and position rules in words, the notes, and what the
+agent must never say (forbidden steps, in their own section). Labels are translated; the SOP's own text comes
+from ``translations`` when the owner wrote it for that language, else as written.
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ LABELS: dict[str, dict[str, str]] = {
         "not_set": "not set",
         "generated": "Generated from SOP {id} v{version} on {date}.",
         "checklist": "Checklist",
+        "not_this": "Not this",
+        "never_say": "Never say",
+        "never_say_intro": "Saying any of these is a violation of the SOP.",
+        "for_example": "For example",
+        "not_a_violation": "Not a violation",
+        "forbidden_critical": "critical: saying it fails the call",
         "colon": ": ",
         "open": " (",
         "close": ")",
@@ -81,6 +88,12 @@ LABELS: dict[str, dict[str, str]] = {
         "not_set": "未设置",
         "generated": "根据 SOP {id} v{version} 于 {date} 生成。",
         "checklist": "检查清单",
+        "not_this": "不算完成",
+        "never_say": "禁止",
+        "never_say_intro": "以下内容一经说出，即视为违反本 SOP。",
+        "for_example": "例如",
+        "not_a_violation": "不算违规",
+        "forbidden_critical": "关键：一旦说出即判定本次服务不合格",
         "colon": "：",
         "open": "（",
         "close": "）",
@@ -101,6 +114,9 @@ class StepView:
     examples_in_other_language: bool
     rules: list[str]
     notes: list[str]
+    counter_examples: list[str] = field(default_factory=list)
+    counter_examples_in_other_language: bool = False
+    forbidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +132,7 @@ class DocumentView:
     notes: list[str]
     steps: list[StepView]
     labels: Mapping[str, str]
+    forbidden: list[StepView]
     footer: str
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -135,7 +152,14 @@ def document_view(sop: Sop, lang: str, today: date | None = None) -> DocumentVie
     names = {step.id: _step_name(step, lang) for step in sop.steps}
     status = review_status(sop, today)
     today = today or date.today()
-    steps = [_step_view(number, step, sop, lang, names) for number, step in enumerate(sop.steps, start=1)]
+    steps = [
+        _step_view(number, step, sop, lang, names)
+        for number, step in enumerate((step for step in sop.steps if not step.forbidden), start=1)
+    ]
+    forbidden = [
+        _step_view(number, step, sop, lang, names)
+        for number, step in enumerate((step for step in sop.steps if step.forbidden), start=1)
+    ]
     return DocumentView(
         lang=lang,
         title=(translated.name if translated and translated.name else sop.name),
@@ -147,6 +171,7 @@ def document_view(sop: Sop, lang: str, today: date | None = None) -> DocumentVie
         overdue=status.overdue,
         notes=(translated.notes if translated and translated.notes else sop.notes),
         steps=steps,
+        forbidden=forbidden,
         labels=labels,
         footer=labels["generated"].format(id=sop.id, version=sop.version, date=today.isoformat()),
     )
@@ -160,8 +185,8 @@ def _step_name(step: Step, lang: str) -> str:
 def _step_view(number: int, step: Step, sop: Sop, lang: str, names: Mapping[str, str]) -> StepView:
     labels = LABELS[lang]
     translated = step.translations.get(lang)
-    examples = [example for example in step.examples if detect_lang(example) == lang]
-    other = not examples and bool(step.examples)
+    examples, other = _in_language(step.examples, lang)
+    counter_examples, other_counter = _in_language(step.counter_examples, lang)
     rules: list[str] = []
     if step.speaker == "customer":
         rules.append(labels["customer_step"])
@@ -176,17 +201,29 @@ def _step_view(number: int, step: Step, sop: Sop, lang: str, names: Mapping[str,
             rules.append(labels[rule].format(n=f"{value:g}" if isinstance(value, float) else value))
     if step.when:
         rules.append(labels[step.when])
+    description = translated.description if translated and translated.description else step.description
     return StepView(
         number=number,
         name=names[step.id],
-        description=(translated.description if translated and translated.description else step.description),
+        description="" if description.strip() == names[step.id].strip() else description,  # "Never ...": said once
         required=step.required,
         critical=step.critical,
-        examples=examples or (step.examples if other else []),
+        examples=examples,
         examples_in_other_language=other,
         rules=rules,
         notes=(translated.notes if translated and translated.notes else step.notes),
+        counter_examples=counter_examples,
+        counter_examples_in_other_language=other_counter,
+        forbidden=step.forbidden,
     )
+
+
+def _in_language(phrases: list[str], lang: str) -> tuple[list[str], bool]:
+    """The phrases in ``lang``; when there are none, all of them, flagged as in another language."""
+    mine = [phrase for phrase in phrases if detect_lang(phrase) == lang]
+    if mine or not phrases:
+        return mine, False
+    return list(phrases), True
 
 
 def _joined(lang: str, items: list[str]) -> str:

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from auditor.text.normalise import normalise_text
 
 Condition = Literal["customer_complaint", "customer_identity_needed"]
 """Named conditions a step may depend on (``when``)."""
 
 STEP_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+TIMING_FIELDS = ("before", "within_first_turns", "within_first_seconds", "within_last_turns", "when")
+"""Rules about when a step is done; a forbidden step is never to be done, so it cannot have them."""
+
+_PUNCTUATION = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def phrase_key(text: str) -> str:
+    """A phrase as matching sees it, less case, spaces and punctuation: two phrasings with one key are the same.
+
+    NFKC, traditional -> simplified Chinese and regional variants (``normalise_text``), then casefolded.
+    """
+    return _PUNCTUATION.sub("", normalise_text(text).casefold())
 
 
 def _notes_as_list(value: Any) -> Any:
@@ -45,7 +62,21 @@ class SopText(BaseModel):
 class Step(BaseModel):
     """One checklist step: what the agent must do, how to recognise it, and its order / position rules."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Field order matters to the validators: examples, keywords and forbidden come before the fields checked
+    # against them (counter_examples and the TIMING_FIELDS), so they are in ``info.data`` when those are checked.
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={  # editors flag timing rules on forbidden steps too, as loading does
+            "if": {"properties": {"forbidden": {"const": True}}, "required": ["forbidden"]},
+            "then": {
+                "properties": {
+                    "before": {"maxItems": 0},
+                    **{name: {"type": "null"} for name in TIMING_FIELDS if name != "before"},
+                }
+            },
+        },
+    )
 
     id: str = Field(pattern=STEP_ID_PATTERN, description="Unique within the SOP; lower_snake_case.")
     name: str = Field(min_length=1, description="Short human name of the step.")
@@ -56,11 +87,19 @@ class Step(BaseModel):
     keywords: list[str] = Field(default_factory=list, description="Exact phrases (phrase matcher).")
     counter_examples: list[str] = Field(
         default_factory=list,
-        description="Phrasings that sound like the step but are not it (a refusal, a mere mention); any language.",
+        description=(
+            "Phrasings that sound like the step but are not it (a refusal, a mere mention); any language. A turn "
+            "closer to one of them than to the step's examples does not count for the step."
+        ),
     )
     forbidden: bool = Field(
         default=False,
-        description="A thing the agent must NOT say: detecting it is a violation (critical: it fails the call).",
+        description=(
+            "A thing the agent must NOT say (its examples are examples of the forbidden thing): detecting it is a "
+            "violation, never saying it is done. required: a violation lowers the score; critical: it fails the "
+            "call. A forbidden step cannot have before, within_first_turns, within_first_seconds, "
+            "within_last_turns or when."
+        ),
     )
     speaker: Literal["agent", "customer"] = "agent"
     required: bool = True
@@ -89,6 +128,39 @@ class Step(BaseModel):
         if any(not phrase.strip() for phrase in phrases):
             raise ValueError("must not contain empty phrases")
         return phrases
+
+    @field_validator("counter_examples")
+    @classmethod
+    def _counter_examples_are_not_examples(cls, phrases: list[str], info: ValidationInfo) -> list[str]:
+        """A counter-example equal to an example or keyword would cancel it: the step could never be found."""
+        own: dict[str, tuple[str, str]] = {}
+        for kind in ("examples", "keywords"):  # validated before counter_examples (field order); absent if invalid
+            for text in info.data.get(kind) or []:
+                own.setdefault(phrase_key(text), (kind[:-1], text))
+        clashes = [
+            f"{phrase!r} is also the step's {own[phrase_key(phrase)][0]} {own[phrase_key(phrase)][1]!r}"
+            for phrase in phrases
+            if phrase_key(phrase) in own
+        ]
+        if clashes:
+            raise PydanticCustomError(
+                "counter_example_is_example",
+                "counter-example {clashes}: a phrasing cannot both be the step and not be it; remove one",
+                {"clashes": "; ".join(clashes)},
+            )
+        return phrases
+
+    @field_validator(*TIMING_FIELDS)
+    @classmethod
+    def _no_timing_on_forbidden_steps(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.data.get("forbidden") and value not in (None, []):
+            raise PydanticCustomError(
+                "forbidden_step_rule",
+                "a forbidden step cannot have {field}: order, position and condition rules say when a step is "
+                "done, and a forbidden step must never be done; remove {field} (or forbidden: true)",
+                {"field": info.field_name},
+            )
+        return value
 
 
 class Sop(BaseModel):

@@ -2,6 +2,8 @@
 
 An owner tunes examples by seeing what the auditor would accept for each step (evidence) and what it
 almost accepted (the closest turns below the threshold, in conversations where the step came out missing).
+For a forbidden step the evidence is the violations, and the near misses are the turns closest to one in
+conversations where the agent complied (status ``done``): what the auditor let through.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class StepTrial:
 
     step_id: str
     name: str
+    forbidden: bool = False
     statuses: Counter[str] = field(default_factory=Counter)
     evidence: list[TrialTurn] = field(default_factory=list)
     near_misses: list[TrialTurn] = field(default_factory=list)
@@ -50,7 +53,7 @@ class StepTrial:
 
 def trial_sop(auditor: Auditor, conversations: Sequence[Conversation], batch_size: int = 32) -> list[StepTrial]:
     """Audit ``conversations`` and collect, per step, every evidence turn and the near misses of missing steps."""
-    trials = {step.id: StepTrial(step.id, step.name) for step in auditor.sop.steps}
+    trials = {step.id: StepTrial(step.id, step.name, step.forbidden) for step in auditor.sop.steps}
     for start in range(0, len(conversations), batch_size):
         batch = conversations[start : start + batch_size]
         results = auditor.audit_many(batch)
@@ -70,7 +73,7 @@ def trial_sop(auditor: Auditor, conversations: Sequence[Conversation], batch_siz
                     )
                     for evidence in step.evidence
                 ]
-                if step.status == "missing" and (result.conversation_id, step.step_id) in near:
+                if (result.conversation_id, step.step_id) in near:
                     trial.near_misses.append(near[(result.conversation_id, step.step_id)])
     for trial in trials.values():
         trial.evidence.sort(key=lambda turn: -turn.confidence)
@@ -81,8 +84,17 @@ def trial_sop(auditor: Auditor, conversations: Sequence[Conversation], batch_siz
 def _closest_candidates(
     auditor: Auditor, conversations: Sequence[Conversation], results: Sequence[ConversationResult]
 ) -> dict[tuple[str, str], TrialTurn]:
-    """The most probable (turn, step) pair of each missing step (texts are cached: nothing is re-embedded)."""
-    missing = {(r.conversation_id, s.step_id) for r in results for s in r.steps if s.status == "missing"}
+    """The most probable (turn, step) pair of each missing step, and of each forbidden step complied with.
+
+    Texts are cached: nothing is re-embedded.
+    """
+    forbidden = {step.id for step in auditor.sop.steps if step.forbidden}
+    missing = {
+        (r.conversation_id, s.step_id)
+        for r in results
+        for s in r.steps
+        if s.status == ("done" if s.step_id in forbidden else "missing")
+    }
     closest: dict[tuple[str, str], TrialTurn] = {}
     if not missing:
         return closest
@@ -92,5 +104,6 @@ def _closest_candidates(
             key = (conversation_id, hit.step_id)
             if key in missing and (key not in closest or hit.confidence > closest[key].confidence):
                 text = auditor.redaction.redact(hit.text)  # shown like evidence: with personal data hidden
-                closest[key] = TrialTurn(conversation_id, hit.turn_index, text, hit.confidence, hit.method, "missing")
+                status = "done" if hit.step_id in forbidden else "missing"
+                closest[key] = TrialTurn(conversation_id, hit.turn_index, text, hit.confidence, hit.method, status)
     return closest

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from auditor.sop.authoring import ChecklistError, draft_to_sop, parse_checklist, seed_from_library, unique_ids
-from auditor.sop.loading import builtin_sop_paths, load_sop, resolve_sop, sop_from_text
+from auditor.sop.loading import SopError, builtin_sop_paths, load_sop, resolve_sop, sop_from_text
 from auditor.sop.writing import sop_to_yaml
 from tests.conftest import REPO
 
@@ -119,3 +119,63 @@ def test_scaffolded_sop_round_trips_with_its_review_date():
     text = sop_to_yaml(sop)
     assert "last_reviewed: 2025-01-02" in text and "负责人" not in text
     assert sop_from_text(text) == sop
+
+
+PROHIBITIONS = """\
+# 挂失服务
+1. 核实身份（关键）：核对姓名和手机号
+   - "请提供您的姓名和预留手机号"
+   - 反例：身份验证就免了吧
+   - Not this: "I can't check who you are by phone"
+2. 不得承诺保证退款（关键）
+   - "我保证这笔钱一定能退回来"
+   - 不算违规：结果我没办法向您承诺
+3. 禁止推诿：不得说“这不归我管”
+4. 严禁向客户索要密码
+5. Never blame the customer
+6. Do not promise a guaranteed outcome
+注意事项：
+- 不得承诺无法兑现的赔偿
+"""
+
+
+def test_never_and_bu_de_lines_become_forbidden_steps_with_their_text_as_description():
+    draft = parse_checklist(PROHIBITIONS)
+    verify, promise, shirk, password, blame, outcome = draft.steps
+    assert not verify.forbidden and verify.counter_examples == [
+        "身份验证就免了吧",
+        "I can't check who you are by phone",
+    ]
+    assert all(step.forbidden for step in (promise, shirk, password, blame, outcome))
+    assert (promise.name, promise.description, promise.critical) == ("不得承诺保证退款", "不得承诺保证退款", True)
+    assert promise.examples == ["我保证这笔钱一定能退回来"] and promise.counter_examples == ["结果我没办法向您承诺"]
+    assert (shirk.name, shirk.description) == ("禁止推诿", "不得说“这不归我管”")  # "name: description" keeps both
+    assert blame.description == "Never blame the customer"
+    assert draft.notes == ["不得承诺无法兑现的赔偿"]  # a note stays a note
+    sop = draft_to_sop(draft, today=date(2025, 1, 2))
+    assert [s.id for s in sop.steps][4:] == ["blame", "promise_guaranteed_outcome"]  # "Never"/"Do not" left out
+    text = sop_to_yaml(sop)
+    assert text.count("forbidden: true") == 5 and "forbidden: false" not in text
+    assert text.count("counter_examples:") == 2 and "counter_examples: []" not in text
+    assert sop_from_text(text) == sop
+
+
+def test_a_checklist_whose_counter_example_repeats_an_example_is_refused_with_the_step_named():
+    draft = parse_checklist('1. Greet\n   - "Hello, Acme here"\n   - Not this: hello, ACME here!\n')
+    with pytest.raises(SopError) as caught:
+        draft_to_sop(draft)
+    assert [(p.step_id, p.field, p.code) for p in caught.value.problems] == [
+        ("greet", "counter_examples", "counter_example_is_example")
+    ]
+
+
+def test_seeding_copies_from_a_built_in_step_of_the_same_kind_only():
+    library = [load_sop(p) for p in builtin_sop_paths().values()]
+    draft = parse_checklist("1. Never guarantee\n2. Verify identity\n3. Do not greet")
+    seeds = seed_from_library(draft, library)
+    guarantee, verify, greet = draft.steps
+    assert (seeds[0].sop_id, seeds[0].step_id) == ("bank-phone-service", "promise_guarantee")
+    assert guarantee.examples and all(e.isascii() for e in guarantee.examples + guarantee.counter_examples)
+    assert "I can't guarantee the outcome, but I'll raise the dispute for you today." in guarantee.counter_examples
+    assert 1 in seeds and verify.counter_examples  # a step to do gets its counter-examples too
+    assert 2 not in seeds and greet.examples == []  # "greet" examples are not examples of a forbidden thing

@@ -132,3 +132,65 @@ def test_built_in_sops_have_no_warnings(sop_id, hashing_embedder):
     sop = load_sop(path)
     found = lint_sop(sop, source=str(path), text=path.read_text(encoding="utf-8"), embedder=hashing_embedder)
     assert [str(f) for f in found if f.severity == "warning" and f.code != "review_overdue"] == []
+
+
+def test_a_counter_example_that_paraphrases_an_example_of_its_own_step_is_warned(hashing_embedder):
+    text = HEAD + (
+        "  - id: freeze\n    name: Freeze the card\n    description: d\n"
+        '    examples: ["I\'ve frozen your card for you just now."]\n'
+        "    counter_examples:\n"
+        '      - "I can\'t freeze cards over the phone, please use the app."\n'
+        '      - "I have frozen your card for you just now."\n'
+    )
+    found = findings(text, embedder=hashing_embedder)
+    cancels = [f for f in found if f.code == "counter_example_cancels_example"]
+    assert [(f.step_id, f.field, f.line, f.severity) for f in cancels] == [
+        ("freeze", "counter_examples", 12, "warning")
+    ]
+    assert "'I have frozen your card for you just now.'" in cancels[0].message
+    assert "near duplicate of the step's example" in cancels[0].message and "similarity 0.90" in cancels[0].message
+    assert not [f for f in findings(text) if f.code == "counter_example_cancels_example"]  # needs an embedder
+    stricter = findings(text, embedder=hashing_embedder, counter_example_similarity=0.95)
+    assert "counter_example_cancels_example" not in {f.code for f in stricter}
+
+
+def test_counter_examples_holding_a_keyword_or_listed_twice(hashing_embedder):
+    text = HEAD + (
+        '  - id: freeze\n    name: Freeze the card\n    description: d\n    examples: ["Your card is frozen now."]\n'
+        "    keywords: [freeze your card, 冻结]\n"
+        '    counter_examples: ["Sorry, I can\'t FREEZE your card by phone.", "挂失凍結需要您本人到網點辦理",'
+        ' "Sorry, I can\'t freeze your card by phone", "We could unfreeze your cardholder account"]\n'
+    )
+    found = findings(text)
+    keyword = [f for f in found if f.code == "counter_example_has_keyword"]
+    assert len(keyword) == 3 and {f.field for f in keyword} == {"keywords"}  # not "unfreeze your cardholder"
+    assert any("'冻结'" in f.message and "挂失凍結" in f.message for f in keyword)  # traditional text matches too
+    assert ("duplicate_counter_example", "freeze") in codes(found)
+
+
+def test_forbidden_steps_without_examples_said_by_customers_or_not_scored():
+    text = HEAD + (
+        "  - id: promise\n    name: Never guarantee a refund\n    description: The agent guarantees a refund.\n"
+        "    forbidden: true\n    required: false\n    critical: false\n"
+        "  - id: swear\n    name: Swear at the agent\n    description: d\n    speaker: customer\n    forbidden: true\n"
+        "    keywords: [damn you]\n    required: false\n    critical: true\n"
+    )
+    found = findings(text)
+    warning = next(f for f in found if f.code == "forbidden_without_examples")
+    assert (warning.step_id, warning.severity, warning.field) == ("promise", "warning", "examples")
+    assert "zero-shot from its description" in warning.message
+    assert not {"no_examples", "no_description_or_examples"} & {f.code for f in found if f.step_id == "promise"}
+    assert ("forbidden_customer_step", "swear") in codes(found)
+    assert ("forbidden_not_scored", "promise") in codes(found)
+    assert ("forbidden_not_scored", "swear") not in codes(found)  # critical: a violation fails the call
+    assert ("critical_but_optional", "swear") not in codes(found)  # "missing it fails" does not apply
+
+
+def test_a_prohibition_in_the_notes_with_no_forbidden_step_gets_a_hint():
+    text = HEAD.replace("steps:\n", 'notes: ["Never promise a refund.", "Be kind."]\nsteps:\n') + (
+        "  - {id: a, name: A, description: d, examples: [Hello there friend]}\n"
+    )
+    hints = [f for f in findings(text) if f.code == "prohibition_not_audited"]
+    assert len(hints) == 1 and hints[0].severity == "info" and "Never promise a refund." in hints[0].message
+    with_step = text + "  - {id: promise, name: Promise, forbidden: true, examples: [I guarantee it]}\n"
+    assert "prohibition_not_audited" not in {f.code for f in findings(with_step)}

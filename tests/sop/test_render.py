@@ -37,11 +37,22 @@ SOP = sop_from_mapping(
                 "id": "label",
                 "name": "Send the return label",
                 "examples": ["I'll email the label now."],
+                "counter_examples": ["I can't send a label for this item."],
                 "within_last_turns": 4,
                 "critical": True,
                 "notes": ["Check the e-mail address first."],
             },
             {"id": "voucher", "name": "Offer a voucher", "required": False, "when": "customer_complaint"},
+            {
+                "id": "blame",
+                "name": "Blame the customer",
+                "description": "Say the fault is the customer's.",
+                "forbidden": True,
+                "critical": True,
+                "examples": ["You must have dropped it.", "这是您自己弄坏的。"],
+                "counter_examples": ["It's not your fault.", "这不是您的责任。"],
+                "translations": {"zh": {"name": "指责客户"}},
+            },
         ],
     }
 )
@@ -92,7 +103,8 @@ def test_html_is_self_contained_escaped_and_has_one_checkbox_per_step(lang):
     html = render_training(SOP, lang, "html", today=TODAY)
     parser = _Text()
     parser.feed(html)
-    assert parser.tags.count("input") == len(SOP.steps)
+    assert parser.tags.count("input") == len(SOP.steps) - 1  # one checkbox per step to do, none to never do
+    assert 'id="never-say"' in html and html.index('id="never-say"') > html.index('id="step-3"')
     assert "<li@example.com>" not in html and "&lt;li@example.com&gt;" in html
     assert "http" not in html.replace("https://", "")  # no external assets
     assert f'lang="{"zh-Hans" if lang == "zh" else "en"}"' in html
@@ -108,3 +120,56 @@ def test_built_in_sop_renders_in_both_its_languages():
 def test_unsupported_language_is_refused():
     with pytest.raises(ValueError, match="supported: en, zh"):
         render_training(SOP, "fr", "md")
+
+
+def test_forbidden_steps_are_listed_apart_and_counter_examples_under_their_step():
+    md = render_training(SOP, "en", "md", today=TODAY)
+    steps, never = md.split("## Never say\n")
+    assert "Blame the customer" not in steps and "**4." not in steps  # not a checklist item
+    assert "- **Blame the customer** (critical: saying it fails the call)" in never
+    assert "Saying any of these is a violation" in never and "Say the fault is the customer's." in never
+    assert "    - ✗ “You must have dropped it.”" in never and "这是您自己弄坏的" not in never
+    assert "  - Not a violation:\n    - “It's not your fault.”" in never
+    assert "  - Not this (in another language):" not in steps
+    assert "  - Not this:\n    - “I can't send a label for this item.”" in steps
+    zh = render_training(SOP, "zh", "md", today=TODAY)
+    steps, never = zh.split("## 禁止\n")
+    assert "- **指责客户**（关键：一旦说出即判定本次服务不合格）" in never and "✗ “这是您自己弄坏的。”" in never
+    assert "  - 不算违规：\n    - “这不是您的责任。”" in never
+    assert "  - 不算完成（其他语言）：\n    - “I can't send a label for this item.”" in steps
+
+
+@pytest.mark.parametrize(
+    "lang, heading, not_this, bad",
+    [
+        ("en", "Never say", "Not this:", "✗ You must have dropped it."),
+        ("zh", "禁止", "不算完成（其他语言）：", "✗ 这是您自己弄坏的。"),
+    ],
+)
+def test_html_shows_the_never_say_section_and_not_this_lines(lang, heading, not_this, bad):
+    html = render_training(SOP, lang, "html", today=TODAY)
+    parser = _Text()
+    parser.feed(html)
+    text = [part.strip() for part in parser.text if part.strip()]
+    assert heading in text and not_this in text and bad in text
+    assert text.index(heading) > text.index(not_this)  # the section comes after the checklist
+    assert f'<blockquote class="bad">{bad}</blockquote>' in html.replace("&#39;", "'")
+
+
+def test_a_forbidden_step_named_by_its_description_is_not_said_twice():
+    sop = sop_from_mapping(
+        {
+            "id": "n",
+            "name": "N",
+            "steps": [
+                {"id": "a", "name": "A", "examples": ["Hello."]},
+                {
+                    "id": "promise",
+                    "name": "Never promise refunds",
+                    "description": "Never promise refunds",
+                    "forbidden": True,
+                },
+            ],
+        }
+    )
+    assert render_training(sop, "en", "md").count("Never promise refunds") == 1

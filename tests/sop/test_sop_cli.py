@@ -79,13 +79,23 @@ def test_new_asks_questions_when_no_checklist_is_given(tmp_path):
                 "Help customers reset passwords",
                 "IT desk",
                 "Verify identity",
+                "n",  # not forbidden
                 "Ask for the employee number",
                 "What's your employee number? | Can I have your staff ID?",
+                "I can't check staff IDs over chat | 工号就不用核对了",  # counter-examples
                 "y",
                 "Send reset link",
+                "",  # "Send..." is not a prohibition: the default is no
+                "",
                 "",
                 "",
                 "n",
+                "Never read the password back",
+                "",  # "Never ..." makes forbidden the default
+                "",
+                "Your password is hunter2 | 您的密码是 123456",
+                "",
+                "",
                 "",
             ]
         )
@@ -95,10 +105,17 @@ def test_new_asks_questions_when_no_checklist_is_given(tmp_path):
     assert result.exit_code == 0, result.output
     sop = load_sop(out)
     assert sop.name == "Password reset" and sop.owner == "IT desk"
-    assert [s.id for s in sop.steps] == ["verify_identity", "send_reset_link"]
-    assert sop.steps[0].examples == ["What's your employee number?", "Can I have your staff ID?"]
-    assert not sop.steps[1].required
+    assert [s.id for s in sop.steps] == ["verify_identity", "send_reset_link", "read_password_back"]
+    verify, send, never = sop.steps
+    assert verify.examples == ["What's your employee number?", "Can I have your staff ID?"]
+    assert verify.counter_examples == ["I can't check staff IDs over chat", "工号就不用核对了"] and not verify.forbidden
+    assert not send.required and not send.forbidden and not send.counter_examples
+    assert never.forbidden and never.required and never.examples == ["Your password is hunter2", "您的密码是 123456"]
     assert "no_description_or_examples" in result.output  # the second step has nothing to detect it by
+    assert "examples of what must not be said" in result.output  # the forbidden step is asked about as such
+    written = out.read_text(encoding="utf-8")
+    assert written.count("forbidden: true") == 1 and written.count("counter_examples:") == 1
+    assert "forbidden: false" not in written
 
 
 def test_check_lints_and_exits_1_only_for_errors_or_strict_warnings(tmp_path):
@@ -160,3 +177,18 @@ def test_accept_writes_a_new_version_and_leaves_the_old_file(tmp_path):
     assert sop_path.read_text(encoding="utf-8") == before
     again = run("sops", "accept", str(suggestions), "--sop", str(sop_path))
     assert again.exit_code == 2 and "exists" in again.output
+
+
+def test_accept_refuses_an_example_that_is_one_of_the_steps_counter_examples(tmp_path):
+    sop_path = tmp_path / "returns.yaml"
+    sop_path.write_text(
+        "id: returns\nname: Returns\nsteps:\n  - id: apologize\n    name: Apologise\n    examples: [Sorry.]\n"
+        '    counter_examples: ["I\'m not sorry."]\n',
+        encoding="utf-8",
+    )
+    suggestions = tmp_path / "suggestions.yaml"
+    entry = {"sop": "returns", "step": "apologize", "example": "I'm not sorry", "accept": True}
+    suggestions.write_text(yaml.safe_dump({"suggestions": [entry]}), encoding="utf-8")
+    result = run("sops", "accept", str(suggestions), "--sop", str(sop_path))
+    assert result.exit_code == 2 and "counter_example_is_example" in result.output
+    assert not (tmp_path / "returns.v2.yaml").exists()

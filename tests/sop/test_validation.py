@@ -103,3 +103,89 @@ def test_exported_json_schema_is_up_to_date():
     assert SCHEMA_PATH.read_text(encoding="utf-8") == sop_json_schema(), "run: python -m auditor.sop.json_schema"
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     assert "steps" in schema["required"]
+
+
+FORBIDDEN_BROKEN = """\
+id: cards
+name: Cards
+steps:
+  - id: freeze_card
+    name: Freeze the card
+    examples: ["I've frozen your card.", "我已经帮您把卡冻结了。"]
+    keywords: [freeze your card]
+    counter_examples:
+      - "I’VE FROZEN YOUR CARD!"
+      - 我已經幫您把卡凍結了
+      - Freeze your card
+      - I can't freeze it by phone.
+    before: [promise]
+  - id: promise
+    name: Never guarantee a refund
+    forbidden: true
+    examples: ["I guarantee you'll get your money back."]
+    within_first_turns: 3
+    within_last_turns: 2
+    when: customer_complaint
+"""
+
+
+def test_counter_examples_equal_to_the_steps_own_phrases_and_rules_on_forbidden_steps_are_errors(tmp_path):
+    path = write(tmp_path, FORBIDDEN_BROKEN)
+    with pytest.raises(SopError) as caught:
+        load_sop(path)
+    problems = caught.value.problems
+    found = {(p.step_id, p.field, p.code) for p in problems}
+    assert found == {
+        ("freeze_card", "counter_examples", "counter_example_is_example"),
+        ("promise", "within_first_turns", "forbidden_step_rule"),
+        ("promise", "within_last_turns", "forbidden_step_rule"),
+        ("promise", "when", "forbidden_step_rule"),
+        ("freeze_card", "before", "before_forbidden_step"),
+    }
+    counter = next(p for p in problems if p.code == "counter_example_is_example")
+    # case, punctuation, full-width and traditional characters do not make a different phrasing
+    for shown in ("'I’VE FROZEN YOUR CARD!'", "'我已經幫您把卡凍結了'", "keyword 'freeze your card'"):
+        assert shown in counter.message
+    assert "I can't freeze it by phone" not in counter.message  # a real counter-example is fine
+    rule = next(p for p in problems if p.field == "when")
+    assert "a forbidden step cannot have when" in rule.message and "when a step is done" in rule.message
+    assert (rule.path, rule.line) == (str(path), 20)
+    ordered = next(p for p in problems if p.code == "before_forbidden_step")
+    assert "'promise', a forbidden step" in ordered.message and ordered.line == 13
+    assert f"{path}:13: step 'freeze_card': field 'before'" in str(caught.value)
+
+
+def test_a_forbidden_step_with_a_before_rule_is_refused_and_required_is_allowed(tmp_path):
+    text = (
+        "id: f\nname: F\nsteps:\n  - {id: a, name: A}\n"
+        "  - {id: blame, name: Blame the customer, forbidden: yes, required: false, critical: true, before: [a]}\n"
+    )
+    with pytest.raises(SopError) as caught:
+        load_sop(write(tmp_path, text))
+    assert [(p.step_id, p.field, p.code) for p in caught.value.problems] == [("blame", "before", "forbidden_step_rule")]
+
+
+def test_forbidden_steps_and_counter_examples_load_and_default_to_off(tmp_path):
+    text = (
+        "id: f\nname: F\nsteps:\n  - {id: greet, name: Greet, before: [], when: null}\n"
+        "  - id: blame\n    name: Blame the customer\n    forbidden: true\n    before: []\n    when: null\n"
+        '    examples: ["That\'s your own fault."]\n    counter_examples: ["It\'s not your fault."]\n'
+    )
+    sop = load_sop(write(tmp_path, text))
+    greet, blame = sop.steps
+    assert (greet.forbidden, greet.counter_examples) == (False, [])
+    assert blame.forbidden and blame.counter_examples == ["It's not your fault."] and blame.required
+
+
+def test_json_schema_knows_the_new_step_fields_and_the_forbidden_rule():
+    step = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))["$defs"]["Step"]
+    assert step["properties"]["counter_examples"]["type"] == "array"
+    assert step["properties"]["forbidden"] == step["properties"]["forbidden"] | {"type": "boolean", "default": False}
+    assert step["if"]["properties"]["forbidden"] == {"const": True}
+    assert set(step["then"]["properties"]) == {
+        "before",
+        "within_first_turns",
+        "within_first_seconds",
+        "within_last_turns",
+        "when",
+    }
