@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, service: AuditService | None = 
                     anomalies=settings.anomalies,
                     threads=settings.embedder_threads,
                     redaction=settings.redaction_policy(),
+                    band=settings.band(),
                 ),
             )
             app.state.service = await loop.run_in_executor(

@@ -118,10 +118,18 @@ class LiveStepOut(BaseModel):
 
     step_id: str
     name: str | None
-    status: Literal["done", "late", "out_of_order", "pending", "overdue", "not_applicable"]
+    status: Literal["done", "late", "out_of_order", "pending", "overdue", "not_applicable", "uncertain", "violated"] = (
+        Field(
+            description="uncertain: a turn may have done it, the auditor is not sure (a person decides); violated: a "
+            "forbidden step was said."
+        )
+    )
     required: bool
     critical: bool
-    turn_index: int | None = Field(description="Where it was done (first evidence), or where it became overdue.")
+    turn_index: int | None = Field(
+        description="Where it was done (first evidence), said (violated), may have been done (uncertain), or where it "
+        "became overdue."
+    )
     confidence: float
     reason: str | None = None
 
@@ -129,7 +137,14 @@ class LiveStepOut(BaseModel):
 class AlertOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    kind: Literal["critical_step_missed", "step_overdue", "escalation_request", "dissatisfaction_rising"]
+    kind: Literal[
+        "critical_step_missed",
+        "step_overdue",
+        "critical_step_uncertain",
+        "forbidden_step_said",
+        "escalation_request",
+        "dissatisfaction_rising",
+    ]
     severity: Literal["critical", "warning"]
     turn_index: int
     message: str
@@ -151,6 +166,8 @@ class LiveUpdateOut(BaseModel):
     turns: int
     done: list[str]
     overdue: list[str]
+    uncertain: list[str] = Field(default_factory=list, description="Steps a turn may have done (not sure yet).")
+    violated: list[str] = Field(default_factory=list, description="Forbidden steps said so far.")
     steps: list[LiveStepOut]
     dissatisfaction: MoodOut | None
     alerts: list[AlertOut] = Field(description="Alerts this turn raised (each alert is raised once per session).")

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from auditor.checklist.bands import parse_band
+from auditor.checklist.verdicts import UncertainBand
 from auditor.privacy.policy import RedactionPolicy
 
 
@@ -37,6 +39,11 @@ class Settings(BaseSettings):
         None,
         description="Comma-separated kinds to hide (default: all): phone, email, card, cn_id, iban, passport, "
         "account, address, name.",
+    )
+    uncertain_band: str | None = Field(
+        None,
+        description="LOW,HIGH: step probabilities left to a person as 'uncertain' (default: the band measured for "
+        "the embedder and step scorer); e.g. 0.1,0.6 widens it, 0.3,0.3 decides every step.",
     )
     max_body_bytes: int = Field(2_000_000, ge=1_000)
     max_turn_chars: int = Field(10_000, ge=10)
@@ -73,6 +80,17 @@ class Settings(BaseSettings):
     def _known_kinds(cls, value: str | None) -> str | None:
         RedactionPolicy.parse(value)  # an unknown kind stops the service at start-up, naming the known ones
         return value
+
+    @field_validator("uncertain_band")
+    @classmethod
+    def _band(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_band(value)  # a malformed band stops the service at start-up, saying how to write it
+        return value
+
+    def band(self) -> UncertainBand | None:
+        """What ``AUDITOR_UNCERTAIN_BAND`` asks for; None: the measured band."""
+        return parse_band(self.uncertain_band) if self.uncertain_band else None
 
     def redaction_policy(self) -> RedactionPolicy:
         """What ``AUDITOR_REDACT`` and ``AUDITOR_REDACT_KINDS`` ask to hide."""

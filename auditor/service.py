@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.anomaly.detector import AnomalyDetector, load_default_detector
+from auditor.checklist.verdicts import UncertainBand
 from auditor.detection.calibration import StepScorer
 from auditor.detection.scorers import choose_scorer
 from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR, DissatisfactionModelError, DissatisfactionScorer
@@ -36,6 +37,8 @@ class SharedModels:
     """Personal data hidden in every result the auditors build (on by default)."""
     notes: list[str] = field(default_factory=list)
     """Why an optional model is not in use (e.g. the dissatisfaction model was trained on another embedder)."""
+    band: UncertainBand | None = None
+    """Step probabilities left to a person; None: the band measured for the embedder and scorer."""
 
     def auditor(self, sop: Sop, *, anomalies: bool = True) -> Auditor:
         return Auditor(
@@ -46,6 +49,7 @@ class SharedModels:
             anomaly_detector=self.anomaly_detector if anomalies else None,
             dissatisfaction=self.dissatisfaction,
             redaction=self.redaction,
+            band=self.band,
         )
 
 
@@ -56,6 +60,7 @@ def load_models(
     anomalies: bool = True,
     threads: int = 2,
     redaction: RedactionPolicy | None = None,
+    band: UncertainBand | None = None,
 ) -> SharedModels:
     """Load the embedder, the step scorer and the shipped dissatisfaction and anomaly models.
 
@@ -63,12 +68,14 @@ def load_models(
     train); an unusable optional model is left out with a note, and the audit goes on without that block.
     ``threads`` is the embedder's own parallelism: 2 for batches, 1 for a service encoding a turn at a time
     (measured on 2 cores: one sentence p50 2.1 ms with 1 thread, 14 ms with 2 when the cores are busy).
-    ``redaction``: the personal data hidden in results (None: the default policy).
+    ``redaction``: the personal data hidden in results (None: the default policy). ``band``: the uncertain band
+    (None: the one measured for the embedder and scorer, ``auditor/checklist/uncertain_bands.json``).
     """
     embedding = make_embedder(embedder, threads=threads)
     models = SharedModels(embedder=embedding, scorer=choose_scorer(embedding.name, step_model))
     if redaction is not None:
         models.redaction = redaction
+    models.band = band
     if DEFAULT_MODEL_DIR.exists():
         try:
             scorer = DissatisfactionScorer.load(DEFAULT_MODEL_DIR)

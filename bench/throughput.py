@@ -77,7 +77,8 @@ NOTE_MEMORY = (
 def resample_corpora(path: Path, count: int, seed: int = 0) -> Path:
     """Write ``count`` conversations resampled from the project's corpora, each with a new id and its first
     customer turn naming a fresh order number (scripted lines repeat, as in a real month of calls; not all do)."""
-    records = [json.loads(line) for file in sorted(CORPORA.rglob("*.jsonl")) for line in file.open(encoding="utf-8")]
+    transcripts = [file for lang in ("en", "zh-Hans", "zh-Hant") for file in sorted((CORPORA / lang).glob("*.jsonl"))]
+    records = [json.loads(line) for file in transcripts for line in file.open(encoding="utf-8")]
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8") as handle:
         for number in range(count):

@@ -10,6 +10,7 @@ from api.auth import require_key
 from api.dependencies import auditor_for, conversation_from_body, get_service, run_model
 from api.errors import ApiError
 from api.schemas import BatchIn, BatchOut, BatchProblem, TranscriptIn, error_responses
+from auditor.outcome import with_outcome
 from auditor.result import ConversationResult
 from auditor.transcripts.decoding import text_problem
 
@@ -24,13 +25,13 @@ SopQuery = Annotated[str, Query(alias="sop", description="Id of the SOP to audit
 
 @router.post("/audit", response_model=ConversationResult, summary="Audit one conversation")
 async def audit_one(transcript: TranscriptIn, sop_id: SopQuery, request: Request) -> ConversationResult:
-    """The transcript contract in, the result contract out (DESIGN.md)."""
+    """The transcript contract in, the result contract out (DESIGN.md); ``outcome`` is always filled in."""
     auditor = auditor_for(get_service(request), sop_id)
     conversation = conversation_from_body(transcript.model_dump(exclude_unset=True), request.app.state.settings)
     timeout = request.app.state.settings.request_timeout_seconds
     results = await run_model(request.app, auditor.audit_many, [conversation], timeout=timeout)
     _count(request, len(conversation.turns), 1)
-    return results[0]
+    return with_outcome(results[0])
 
 
 @router.post("/audit/batch", response_model=BatchOut, summary="Audit a small batch of conversations")
@@ -54,7 +55,7 @@ async def audit_batch(batch: BatchIn, sop_id: SopQuery, request: Request) -> Bat
     timeout = settings.request_timeout_seconds
     results = await run_model(request.app, auditor.audit_many, conversations, timeout=timeout) if conversations else []
     _count(request, sum(len(c.turns) for c in conversations), len(conversations))
-    return BatchOut(results=results, errors=problems)
+    return BatchOut(results=[with_outcome(result) for result in results], errors=problems)
 
 
 def _count(request: Request, turns: int, conversations: int) -> None:

@@ -29,6 +29,7 @@ from jinja2 import Environment, PackageLoader
 from starlette.concurrency import run_in_threadpool
 
 from api.settings import hash_key
+from auditor.outcome import act_note
 from auditor.reports.html import _clip, _conversation_view
 from auditor.review.agreement import ALL_STEPS, agreement_report
 from auditor.review.queue import QueueFilters, queue_choices, review_queue
@@ -40,7 +41,10 @@ from auditor.store.database import Store
 router = APIRouter(prefix="/review", tags=["review pages"], include_in_schema=False)
 COOKIE = "auditor_review"
 UI_COOKIE = "auditor_ui"
-STATUSES = ("done", "missing", "out_of_order", "late", "not_applicable")
+STATUSES = ("done", "missing", "out_of_order", "late", "not_applicable", "violated")
+"""What a coach may set a step to (never ``uncertain``: the coach decides)."""
+DECIDE = "decide:"
+"""Form value prefix of a decision on a step the auditor left uncertain (``decide:done``, ``decide:missing``)."""
 TEXT_FILE = Path(__file__).resolve().parents[1] / "templates" / "review_text.yaml"
 PAGE_SIZE = 50
 
@@ -57,6 +61,7 @@ def _environment() -> Environment:
     env.filters["clip"] = _clip
     env.globals["reason_class"] = _reason_class
     env.globals["default_overturn"] = overturned_status
+    env.globals["act_of"] = lambda evidence: act_note(evidence.act, evidence.act_reason)
     return env
 
 
@@ -370,7 +375,8 @@ def _conversation(
 
 
 def _verdicts_from_form(fields: dict[str, str]) -> tuple[list[StepVerdict], list[str]]:
-    """Verdicts from the form: ``v-STEP`` confirm|overturn, ``s-STEP`` status, ``t-STEP`` turn, ``c-STEP`` comment."""
+    """Verdicts from the form: ``v-STEP`` confirm|overturn|decide:STATUS, ``s-STEP`` status, ``t-STEP`` turn,
+    ``c-STEP`` comment. ``decide:done`` (an uncertain step decided) is an overturn to that status."""
     verdicts, problems = [], []
     for name, decision in fields.items():
         if not name.startswith("v-") or not decision:
@@ -380,12 +386,15 @@ def _verdicts_from_form(fields: dict[str, str]) -> tuple[list[StepVerdict], list
         if turn_text and not turn_text.isdigit():
             problems.append(f"{step_id}: turn {turn_text!r} is not a turn number")
             continue
+        status = fields.get(f"s-{step_id}") or None if decision == "overturn" else None
+        if decision.startswith(DECIDE):
+            decision, status = "overturn", decision.removeprefix(DECIDE)
         try:
             verdicts.append(
                 StepVerdict(
                     step_id=step_id,
                     verdict=decision,  # type: ignore[arg-type]
-                    status=fields.get(f"s-{step_id}") or None if decision == "overturn" else None,  # type: ignore[arg-type]
+                    status=status,  # type: ignore[arg-type]
                     turn_index=int(turn_text) if turn_text else None,
                     comment=fields.get(f"c-{step_id}", ""),
                 )
@@ -396,7 +405,12 @@ def _verdicts_from_form(fields: dict[str, str]) -> tuple[list[StepVerdict], list
 
 
 def _reason_class(reason: str) -> str:
-    for prefix, css in (("critical", "c-critical"), ("dissatisfied", "c-dissatisfied"), ("unusual", "c-anomaly")):
+    for prefix, css in (
+        ("to decide", "c-decide"),
+        ("critical", "c-critical"),
+        ("dissatisfied", "c-dissatisfied"),
+        ("unusual", "c-anomaly"),
+    ):
         if reason.startswith(prefix):
             return css
     return ""

@@ -15,8 +15,9 @@ from api.auth import require_key
 from api.dependencies import auditor_for, conversation_from_body, get_service, run_model
 from api.errors import ApiError
 from api.schemas import TranscriptIn, error_responses
+from auditor.outcome import with_outcome
 from auditor.privacy.policy import redact_for_result
-from auditor.result import ConversationResult
+from auditor.result import ConversationResult, Outcome
 from auditor.review.agreement import agreement_report
 from auditor.review.queue import QueueFilters, review_queue
 from auditor.review.verdicts import StepVerdict, UnknownAuditError, VerdictError, record_verdicts, reviews_of
@@ -62,6 +63,10 @@ class QueueItemOut(BaseModel):
     dated: bool
     score: float
     passed: bool
+    outcome: Outcome = Field(
+        description="passed / failed / needs_review (audits stored before outcomes existed: from passed)."
+    )
+    to_decide: list[str] = Field(description="Steps the auditor left uncertain: what a coach decides.")
     risk: float
     reasons: list[str]
     flags: list[str]
@@ -142,7 +147,8 @@ def queue(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> QueueOut:
-    """Newest audit of each conversation and SOP; critical misses first, then dissatisfaction, then anomalies."""
+    """Newest audit of each conversation and SOP; those that need review (steps the auditor could not decide) first,
+    then critical misses, dissatisfaction, anomalies."""
     with store.session() as session:
         page = review_queue(session, QueueFilters(agent, sop, step, since, until, state), limit=limit, offset=offset)
     return QueueOut(
@@ -237,7 +243,10 @@ async def audit_and_store(
 
     saved = await run_in_threadpool(store.write, lambda session: save_result(session, results[0], conversation))
     return AuditAndStoreOut(
-        audit_id=saved.audit_id, conversation_id=saved.conversation_id, created=saved.created, result=results[0]
+        audit_id=saved.audit_id,
+        conversation_id=saved.conversation_id,
+        created=saved.created,
+        result=with_outcome(results[0]),
     )
 
 

@@ -23,6 +23,7 @@ from api.schemas import (
 )
 from auditor.live.session import LiveSession, LiveUpdate
 from auditor.live.sessions import SessionLimitError, SessionNotFoundError
+from auditor.outcome import with_outcome
 from auditor.result import ConversationResult
 from auditor.transcripts.problems import TranscriptError
 
@@ -160,7 +161,7 @@ async def _close(app: Any, session_id: str, owner: str) -> ConversationResult:
     session = _session(app, session_id, owner)
     if not session.turns:
         raise ApiError(409, "empty_session", "no turn was pushed; there is nothing to audit")
-    result: ConversationResult = await run_model(app, session.close)
+    result: ConversationResult = with_outcome(await run_model(app, session.close))
     app.state.sessions.remove(session_id, owner)
     app.state.metrics.sessions.set(len(app.state.sessions))
     app.state.metrics.conversations.inc()
@@ -197,6 +198,8 @@ def _update_out(session_id: str, update: LiveUpdate) -> LiveUpdateOut:
         turns=update.turns,
         done=update.done,
         overdue=update.overdue,
+        uncertain=update.uncertain,
+        violated=update.violated,
         steps=[LiveStepOut.model_validate(step) for step in update.steps],
         dissatisfaction=MoodOut.model_validate(update.dissatisfaction) if update.dissatisfaction else None,
         alerts=[AlertOut.model_validate(alert) for alert in update.alerts],

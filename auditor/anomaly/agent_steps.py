@@ -1,7 +1,8 @@
 """Per agent x step deviations from peers: which agent misses which SOP step far more often than colleagues.
 
-For each (agent, SOP, step) the agent's *miss rate* (``missing``, ``out_of_order`` or ``late``, over the
-conversations where the step applied) is compared with every other agent's on the same SOP step, pooled, by Fisher's
+For each (agent, SOP, step) the agent's *miss rate* (``missing``, ``out_of_order``, ``late`` or ``violated``, over
+the conversations where the step applied and was decided: ``uncertain`` verdicts are counted apart, as neither done
+nor missed) is compared with every other agent's on the same SOP step, pooled, by Fisher's
 exact test (two-sided). p-values are corrected for the number of cells tested with Benjamini-Hochberg. A cell is
 tested only with enough support (``min_conversations`` for the agent and for the peers) and when the step was missed
 at least once and done at least once overall (otherwise no difference can show; leaving such cells out does not
@@ -18,7 +19,7 @@ from typing import Literal
 
 from auditor.result import ConversationResult
 
-MISSED = frozenset({"missing", "out_of_order", "late"})
+MISSED = frozenset({"missing", "out_of_order", "late", "violated"})
 MIN_CONVERSATIONS = 5
 ALPHA = 0.05
 
@@ -42,6 +43,9 @@ class AgentStepDeviation:
     q_value: float
     direction: Direction
     flagged: bool
+    agent_uncertain: int = 0
+    """The agent's conversations where the step was ``uncertain`` (not in ``agent_conversations``)."""
+    peer_uncertain: int = 0
 
     @property
     def agent_rate(self) -> float:
@@ -64,6 +68,7 @@ class AgentStepDeviation:
 class _Cell:
     misses: int = 0
     conversations: int = 0
+    uncertain: int = 0
 
 
 def agent_step_deviations(
@@ -95,12 +100,17 @@ def agent_step_deviations(
             key = (result.sop_id, step.step_id)
             step_info.setdefault(key, (step.name, step.required))
             for cell in (cells[(result.agent_id, *key)], totals[key]):
+                if step.status == "uncertain":  # undecided: neither a miss nor a conversation where it was done
+                    cell.uncertain += 1
+                    continue
                 cell.conversations += 1
                 cell.misses += missed
     tested: list[tuple[tuple[str, str, str], _Cell, _Cell, float]] = []
     for (agent_id, sop_id, step_id), cell in cells.items():
         total = totals[(sop_id, step_id)]
-        peers = _Cell(total.misses - cell.misses, total.conversations - cell.conversations)
+        peers = _Cell(
+            total.misses - cell.misses, total.conversations - cell.conversations, total.uncertain - cell.uncertain
+        )
         if cell.conversations < min_conversations or peers.conversations < min_conversations:
             continue
         if total.misses == 0 or total.misses == total.conversations:
@@ -133,6 +143,8 @@ def agent_step_deviations(
                 q_value=float(q_value),
                 direction=direction,
                 flagged=bool(q_value < alpha and direction == "worse"),
+                agent_uncertain=cell.uncertain,
+                peer_uncertain=peers.uncertain,
             )
         )
     rows.sort(key=lambda row: (row.q_value, row.p_value, -(row.agent_rate - row.peer_rate)))

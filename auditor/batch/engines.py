@@ -17,7 +17,9 @@ import numpy as np
 
 from auditor.anomaly.features import FEATURE_NAMES, conversation_features
 from auditor.batch.resume import LogIdentity
+from auditor.checklist.verdicts import UncertainBand
 from auditor.engine import Auditor
+from auditor.outcome import outcome_of
 from auditor.privacy.policy import RedactionPolicy
 from auditor.result import ConversationResult
 from auditor.sop.schema import Sop
@@ -41,6 +43,8 @@ class ModelSpec:
     """Where a sentence-transformers embedder runs ("cuda" on a GPU worker); USE-m is CPU-only."""
     redaction: RedactionPolicy = field(default_factory=RedactionPolicy)
     """Personal data hidden in the results (``auditor audit --redact-kinds``)."""
+    band: UncertainBand | None = None
+    """The uncertain band (``auditor audit --uncertain-band``); None: the measured one."""
 
 
 def build_auditor(sop: Sop, spec: ModelSpec) -> tuple[Auditor, list[str]]:
@@ -49,7 +53,7 @@ def build_auditor(sop: Sop, spec: ModelSpec) -> tuple[Auditor, list[str]]:
     from auditor.embeddings.provider import make_embedder
     from auditor.service import load_models
 
-    models = load_models(spec.embedder, spec.step_model, anomalies=False, redaction=spec.redaction)
+    models = load_models(spec.embedder, spec.step_model, anomalies=False, redaction=spec.redaction, band=spec.band)
     # same backend (the scorer and dissatisfaction model were checked against its name), batch-sized threads + cache
     models.embedder = make_embedder(
         spec.embedder, threads=spec.threads, cache_entries=spec.cache_entries, device=spec.device
@@ -63,7 +67,8 @@ class Audited:
 
     conversation_id: str
     line: str
-    passed: bool
+    outcome: str
+    """passed / failed / needs_review (the worst-first key of the report)."""
     score: float
     features: np.ndarray
     """``auditor.anomaly.features.FEATURE_NAMES`` in order, float64, ``nan`` where unmeasured."""
@@ -80,7 +85,7 @@ def audit_batch(auditor: Auditor, conversations: Sequence[Conversation]) -> list
     """Audit one batch (its texts embedded in one call) and package the results."""
     results = auditor.audit_many(conversations)
     return [
-        Audited(r.conversation_id, r.model_dump_json(), r.passed, r.score, feature_vector(conversation, r))
+        Audited(r.conversation_id, r.model_dump_json(), outcome_of(r), r.score, feature_vector(conversation, r))
         for conversation, r in zip(conversations, results, strict=True)
     ]
 

@@ -19,7 +19,14 @@ from auditor.anomaly.agent_steps import AgentStepDeviation
 from auditor.batch.summary import AuditSummary
 from auditor.reports.aggregates import AgentSummary, StepSummary, most_flagged
 from auditor.reports.charts import render_charts
-from auditor.reports.html import STATUS_LABELS, STATUS_MEANINGS, ConversationView, _conversation_view, _environment
+from auditor.reports.html import (
+    OUTCOME_LABELS,
+    STATUS_LABELS,
+    STATUS_MEANINGS,
+    ConversationView,
+    _conversation_view,
+    _environment,
+)
 from auditor.result import ConversationResult
 from auditor.transcripts.conversation import Conversation
 
@@ -32,7 +39,7 @@ class ShownConversation:
     """A conversation the report shows: its worst-first key, its final result as JSON (parsed when its turn comes,
     so a thousand parsed results never coexist) and its transcript."""
 
-    key: tuple[bool, float, str]
+    key: tuple[int, float, str]
     result_json: str
     conversation: Conversation | None
 
@@ -63,6 +70,9 @@ def write_audit_report(
             total=summary.total,
             passed=summary.passed,
             failed=summary.failed,
+            needs_review=summary.needs_review,
+            uncertain_steps=summary.uncertain_steps,
+            violated_steps=summary.violated_steps,
             with_issues=summary.with_issues,
             critical_misses=summary.critical_misses,
             dissatisfied=summary.dissatisfied,
@@ -75,6 +85,7 @@ def write_audit_report(
             problems=problems,
             status_labels=STATUS_LABELS,
             status_meanings=STATUS_MEANINGS,
+            outcome_labels=OUTCOME_LABELS,
             deviations=deviations,
             deviation_cells=deviation_cells,
             most_dissatisfied=most_flagged(summary.flagged("dissatisfaction"), "dissatisfaction", summary.top),

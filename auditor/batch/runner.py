@@ -34,6 +34,7 @@ from auditor.batch.inputs import InputStream
 from auditor.batch.report import REPORT_CONVERSATIONS, ShownConversation, write_audit_report
 from auditor.batch.resume import LogIdentity, ResultsLog, ResumeError, conversation_source
 from auditor.batch.summary import AuditSummary, StartDays, WorstConversations, worst_first_key
+from auditor.outcome import outcome_of
 from auditor.reports.aggregates import AgentSummary, StepSummary
 from auditor.reports.files import ResultsWriter, write_agent_steps_csv, write_agents_csv, write_steps_csv
 from auditor.result import ConversationResult
@@ -247,7 +248,7 @@ class _Run:
         result = self.log.read(before.line)
         self.features.set(before.line, feature_vector(conversation, result))
         self.started.set(before.line, conversation.started_at)
-        key = worst_first_key(result.passed, result.score, result.conversation_id)
+        key = worst_first_key(outcome_of(result), result.score, result.conversation_id)
         self.worst.offer(key, before.line, conversation)
         self.resumed += 1
         return True
@@ -258,7 +259,7 @@ class _Run:
         for offset, (conversation, record) in enumerate(zip(conversations, audited, strict=True)):
             self.features.set(first + offset, record.features)
             self.started.set(first + offset, conversation.started_at)
-            key = worst_first_key(record.passed, record.score, record.conversation_id)
+            key = worst_first_key(record.outcome, record.score, record.conversation_id)
             self.worst.offer(key, first + offset, conversation)
         self.audited += len(audited)
         self.progress.advanced(len(audited), max(self.audited, self.remaining()))
@@ -288,7 +289,7 @@ class _Run:
             for (number, _), result in zip(chunk, results, strict=True):
                 summary.add(result, self.started.get(number))
                 if number in conversations:
-                    key = worst_first_key(result.passed, result.score, result.conversation_id)
+                    key = worst_first_key(outcome_of(result), result.score, result.conversation_id)
                     shown.append(ShownConversation(key, result.model_dump_json(), conversations[number]))
                 yield result
             del results, chunk  # before the next chunk is parsed, so two never coexist

@@ -16,9 +16,10 @@ from typing import Literal
 
 import numpy as np
 
+from auditor.outcome import WORST_FIRST, outcome_of
 from auditor.reports.aggregates import AgentSummary, ComplianceCounts, StepSummary
 from auditor.reports.charts import ChartData
-from auditor.reports.html import MISPLACED
+from auditor.reports.html import ISSUES
 from auditor.result import ConversationResult
 from auditor.transcripts.conversation import Conversation
 
@@ -33,6 +34,11 @@ class AuditSummary:
     top: int = TOP_FLAGGED
     total: int = 0
     passed: int = 0
+    failed: int = 0
+    needs_review: int = 0
+    """Conversations the auditor could not decide: a person must (an uncertain step decides the outcome)."""
+    uncertain_steps: int = 0
+    violated_steps: int = 0
     score_sum: float = 0.0
     with_issues: int = 0
     critical_misses: int = 0
@@ -56,19 +62,24 @@ class AuditSummary:
             self.sop_id, self.sop_version, self.models = result.sop_id, result.sop_version, result.models
         order = self.total
         self.total += 1
-        self.passed += result.passed
+        outcome = outcome_of(result)
+        self.passed += outcome == "passed"
+        self.failed += outcome == "failed"
+        self.needs_review += outcome == "needs_review"
+        self.uncertain_steps += sum(step.status == "uncertain" for step in result.steps)
+        self.violated_steps += sum(step.status == "violated" for step in result.steps)
         self.score_sum += result.score
-        self.with_issues += bool(result.flags) or any(step.status in MISPLACED for step in result.steps)
+        self.with_issues += bool(result.flags) or any(step.status in ISSUES for step in result.steps)
         self.critical_misses += any(flag.startswith("critical:") for flag in result.flags)
         self.dissatisfied += bool(result.dissatisfaction and result.dissatisfaction.flagged)
         self.anomalous += bool(result.anomaly and result.anomaly.flagged)
         self.compliance.add(result)
         self.critical_steps.update(step.step_id for step in result.steps if step.critical)
         for block in ("dissatisfaction", "anomaly"):
-            outcome = getattr(result, block)
-            if outcome is not None and outcome.flagged:
+            found = getattr(result, block)
+            if found is not None and found.flagged:
                 # keep the `top` highest scores; among equal scores the earliest, as a stable sort would
-                entry = (outcome.score, -order, result)
+                entry = (found.score, -order, result)
                 kept = self._flagged[block]  # type: ignore[index]
                 if len(kept) < self.top:
                     heapq.heappush(kept, entry)
@@ -76,8 +87,10 @@ class AuditSummary:
                     heapq.heapreplace(kept, entry)
 
     @property
-    def failed(self) -> int:
-        return self.total - self.passed
+    def pass_rate(self) -> float | None:
+        """Share of the decided conversations (passed or failed) that passed; None when none is decided."""
+        decided = self.passed + self.failed
+        return self.passed / decided if decided else None
 
     @property
     def mean_score(self) -> float:
@@ -96,9 +109,9 @@ class AuditSummary:
         return [result for _, _, result in sorted(self._flagged[block], key=lambda entry: -entry[1])]
 
 
-def worst_first_key(passed: bool, score: float, conversation_id: str) -> tuple[bool, float, str]:
-    """The report's order: failed before passed, then lowest score, then id."""
-    return (passed, score, conversation_id)
+def worst_first_key(outcome: str, score: float, conversation_id: str) -> tuple[int, float, str]:
+    """The report's order: failed, then needs review, then passed; then lowest score, then id."""
+    return (WORST_FIRST[outcome], score, conversation_id)
 
 
 class WorstConversations:
@@ -109,12 +122,12 @@ class WorstConversations:
         self.offered = 0
         self._heap: list[_Kept] = []
 
-    def offer(self, key: tuple[bool, float, str], line: int, conversation: Conversation) -> None:
+    def offer(self, key: tuple[int, float, str], line: int, conversation: Conversation) -> None:
         self.offered += 1
         if self.limit <= 0:
             return
         # a min-heap of negated keys is a max-heap of keys: its top is the best kept, the first to give way
-        entry = _Kept((not key[0], -key[1], _Reversed(key[2])), line, conversation)
+        entry = _Kept((-key[0], -key[1], _Reversed(key[2])), line, conversation)
         if len(self._heap) < self.limit:
             heapq.heappush(self._heap, entry)
         elif entry.negated_key > self._heap[0].negated_key:
@@ -130,7 +143,7 @@ class WorstConversations:
 
 @dataclass(frozen=True)
 class _Kept:
-    negated_key: tuple[bool, float, _Reversed]
+    negated_key: tuple[int, float, _Reversed]
     line: int
     conversation: Conversation = field(compare=False)
 

@@ -32,12 +32,14 @@ from auditor.cli.common import (
     REDACT_KINDS_OPTION,
     REDACT_OPTION,
     STEP_MODEL_OPTION,
+    UNCERTAIN_BAND_OPTION,
     app,
     console,
     errors,
     lazy_anomaly_baseline,
     redaction_policy,
     resolve_sop_or_exit,
+    uncertain_band_or_exit,
 )
 
 
@@ -92,6 +94,7 @@ def audit(
     ] = "cpu",
     redact: Annotated[bool, REDACT_OPTION] = True,
     redact_kinds: Annotated[str | None, REDACT_KINDS_OPTION] = None,
+    uncertain_band: Annotated[str | None, UNCERTAIN_BAND_OPTION] = None,
 ) -> None:
     """Audit transcripts; write results.jsonl, agents.csv, steps.csv, agent_steps.csv and report.html to --out."""
     from auditor.batch.engines import ModelSpec, expected_identity
@@ -109,6 +112,7 @@ def audit(
         threads=threads,
         device=device,
         redaction=redaction_policy(redact, redact_kinds),
+        band=uncertain_band_or_exit(uncertain_band),
     )
     try:
         identity = expected_identity(checked_sop, spec)
@@ -240,10 +244,7 @@ def _print_tables(outcome, sop_name: str) -> None:  # type: ignore[no-untyped-de
     )
     if outcome.shown_in_report < summary.total:
         console.print(f"report.html shows the {outcome.shown_in_report:,} lowest-scoring conversations in full.")
-    console.print(
-        f"\n[bold]{sop_name}[/bold]: {summary.total} conversation{'s' if summary.total != 1 else ''}, "
-        f"{summary.passed} passed ({summary.passed / summary.total:.0%}), mean score {summary.mean_score:.2f}"
-    )
+    console.print(f"\n[bold]{sop_name}[/bold]: {_outcome_line(summary)}")
     console.print(agents_table(outcome.agents))
     console.print(steps_table(outcome.steps))
     cells = len(outcome.deviations)
@@ -270,6 +271,29 @@ def _print_summary(outcome) -> None:  # type: ignore[no-untyped-def]
         parts.append(f"{outcome.kept_without_input:,} earlier results kept whose input was not given")
     parts.append(f"{len(outcome.problems)} bad input{'s' if len(outcome.problems) != 1 else ''}")
     parts.append(
-        f"flagged: {summary.failed:,} failed, {summary.dissatisfied:,} dissatisfied, {summary.anomalous:,} unusual"
+        f"flagged: {summary.failed:,} failed, {summary.needs_review:,} needs review, "
+        f"{summary.dissatisfied:,} dissatisfied, {summary.anomalous:,} unusual"
     )
     console.print("\n[bold]Summary[/bold]: " + "; ".join(parts))
+
+
+def _outcome_line(summary) -> str:  # type: ignore[no-untyped-def]
+    """'16 conversations: 10 passed, 4 failed, 2 need review (pass rate 71% of the 14 decided; 3 uncertain steps to
+    decide), mean score 0.83'; the pass rate is of the conversations decided (passed or failed)."""
+    total = summary.total
+    line = f"{total:,} conversation{'s' if total != 1 else ''}: {summary.passed:,} passed, {summary.failed:,} failed"
+    line += f", {summary.needs_review:,} need{'s' if summary.needs_review == 1 else ''} review"
+    decided = summary.passed + summary.failed
+    notes = []
+    if summary.pass_rate is not None:
+        notes.append(
+            f"pass rate {summary.pass_rate:.0%}" + (f" of the {decided:,} decided" if summary.needs_review else "")
+        )
+    if summary.uncertain_steps:
+        steps = summary.uncertain_steps
+        notes.append(f"{steps:,} uncertain step{'s' if steps != 1 else ''} to decide")
+    if summary.violated_steps:
+        steps = summary.violated_steps
+        notes.append(f"{steps:,} forbidden step{'s' if steps != 1 else ''} said")
+    line += f" ({'; '.join(notes)})" if notes else ""
+    return line + f", mean score {summary.mean_score:.2f}"

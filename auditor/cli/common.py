@@ -68,6 +68,27 @@ def redaction_policy(redact: bool, kinds: str | None):  # type: ignore[no-untype
         raise typer.Exit(EXIT_USAGE) from error
 
 
+UNCERTAIN_BAND_OPTION = typer.Option(
+    "--uncertain-band",
+    help="LOW,HIGH: a step whose probability falls in [LOW, HIGH) is 'uncertain' and its conversation needs review "
+    "(default: the band measured for the embedder and step scorer; e.g. 0.1,0.6 sends more to a person, 0.3,0.3 "
+    "decides every step).",
+)
+
+
+def uncertain_band_or_exit(text: str | None):  # type: ignore[no-untyped-def]
+    """The band a user wrote, or None for the measured one; a malformed one is a usage error saying how to write it."""
+    from auditor.checklist.bands import parse_band
+
+    if text is None:
+        return None
+    try:
+        return parse_band(text)
+    except ValueError as error:
+        errors.print(f"[red]--uncertain-band:[/red] {error}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from error
+
+
 def make_auditor(sop, embedder: str, step_model: str | None, anomalies: bool = True, redaction=None):  # type: ignore[no-untyped-def]
     """Build the Auditor, turning a missing or unusable model into a usage error that names it."""
     from auditor.embeddings.base import ModelUnavailableError

@@ -75,6 +75,7 @@ def evaluate(
     console.print(evaluation_table(metrics, skips, f"{checked_sop.name}: {len(labelled)} labelled conversations"))
     if metrics.status_total:
         console.print(f"verdict accuracy against gold_statuses: {metrics.status_accuracy:.3f}")
+    console.print(_uncertain_line(metrics, skips))
     if json_out:
         payload = evaluation_json(
             metrics, skips, sop_id=checked_sop.id, conversations=len(labelled), models=auditor.models
@@ -83,3 +84,15 @@ def evaluate(
         console.print(f"Wrote {json_out}")
     if loaded.problems:
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
+
+
+def _uncertain_line(metrics, skips) -> str:  # type: ignore[no-untyped-def]
+    """How many verdicts the auditor left to a person: undecided, so neither done nor missing in the figures."""
+    line = f"uncertain (left out of the figures, neither done nor missing): {metrics.uncertain_total} step verdict(s)"
+    if skips:
+        total = skips.overall()
+        line += (
+            f"; in the skipped-step re-audits {total.uncertain_removed} of {total.removed} removed steps and "
+            f"{total.uncertain_intact} of {total.intact} intact ones"
+        )
+    return line

@@ -145,6 +145,11 @@ def _print_report(report, top: int, sops) -> None:  # type: ignore[no-untyped-de
         f"[bold]Insights[/bold]: {report.results} results, {report.conversations} conversations, "
         f"SOPs {', '.join(report.sops)}{agents}"
     )
+    if report.uncertain_verdicts or report.needs_review:
+        console.print(
+            f"{report.uncertain_verdicts} step verdict(s) uncertain (a person decides; left out of completion and "
+            f"associations: neither done nor missing); {report.needs_review} result(s) need review"
+        )
     if report.outcomes:
         outcomes = Table(title="Outcomes found", title_justify="left")
         for column in ("outcome", "from", "known", "mean / rate"):
@@ -198,16 +203,25 @@ def _print_completion(report, top: int) -> None:  # type: ignore[no-untyped-def]
     table.add_column("step", overflow="fold", ratio=3)
     for column in ("applies", "done [95% CI]", "late / out of order"):
         table.add_column(column, justify="right")
+    uncertain = any(c.uncertain for c in rows)
+    if uncertain:
+        table.add_column("uncertain", justify="right")
     shown = sorted(rows, key=lambda c: c.rate)[:top] if len(rows) > top else rows
     for c in shown:
-        table.add_row(
+        cells = [
             _step_label(report, c.sop_id, c.step_id),
             str(c.applicable),
             escape(f"{_pct(c.rate)} [{_pct(c.rate_low)}-{_pct(c.rate_high)}]"),
             f"{_pct(c.misplaced_rate)}" if c.performed else "-",
-        )
+        ]
+        table.add_row(*cells, *([str(c.uncertain)] if uncertain else []))
+    captions = []
     if len(rows) > top:
-        table.caption = f"the {top} least completed of {len(rows)} steps; all in insights.json (--out)"
+        captions.append(f"the {top} least completed of {len(rows)} steps; all in insights.json (--out)")
+    if uncertain:
+        captions.append("applies and done: decided verdicts; uncertain ones are counted apart")
+    if captions:
+        table.caption = "; ".join(captions)
     console.print(table)
     if report.skipped:
         names = ", ".join(f"{_step_label(report, c.sop_id, c.step_id)} ({_pct(c.rate)})" for c in report.skipped[:top])

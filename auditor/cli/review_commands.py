@@ -93,7 +93,9 @@ def show_queue(
     state: Annotated[str, typer.Option(help="todo (not reviewed yet), reviewed or all.")] = "todo",
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
 ) -> None:
-    """The review queue, riskiest first: critical misses, then dissatisfied customers, then unusual calls."""
+    """The review queue: audits that need review (steps the auditor could not decide) first, then riskiest first:
+    critical misses, then dissatisfied customers, then unusual calls."""
+    from auditor.outcome import OUTCOME_LABELS
     from auditor.review.queue import QueueFilters, review_queue
 
     if state not in {"todo", "reviewed", "all"}:
@@ -106,16 +108,19 @@ def show_queue(
             page = review_queue(session, filters, limit=limit)
     finally:
         store.close()
-    table = Table(title=f"Review queue ({page.total} audit(s), riskiest first)", title_justify="left")
-    for column in ("audit", "conversation", "agent", "SOP", "risk"):
+    title = f"Review queue ({page.total} audit(s), needing review first, then riskiest first)"
+    table = Table(title=title, title_justify="left")
+    for column in ("audit", "conversation", "agent", "SOP", "outcome", "risk"):
         table.add_column(column, no_wrap=True)
     table.add_column("why", overflow="fold")
     for item in page.items:
+        outcome = OUTCOME_LABELS[item.outcome]
         table.add_row(
             str(item.audit_id),
             item.conversation_id,
             item.agent_id or "-",
             item.sop_id,
+            f"[blue]{outcome}[/blue]" if item.outcome == "needs_review" else outcome,
             f"{item.risk:.2f}",
             "; ".join(item.reasons) or "-",
         )
@@ -159,13 +164,22 @@ def agreement(
 
 def _agreement_table(title: str, rows, pairs: bool = False) -> Table:  # type: ignore[no-untyped-def]
     table = Table(title=title, title_justify="left")
-    for column in ("SOP", "step", *(("raters",) if pairs else ()), "n", "accuracy", "kappa", "disagreements"):
+    undecided = any(row.undecided for row in rows)
+    columns = ["SOP", "step", *(("raters",) if pairs else ()), "n", "accuracy", "kappa", "disagreements"]
+    columns += ["uncertain, decided by coaches"] if undecided else []
+    for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
         kappa = "-" if row.kappa is None else f"{row.kappa:.2f}"
         differ = ", ".join(f"{k} x{v}" for k, v in sorted(row.disagreements.items(), key=lambda kv: -kv[1])[:3])
         raters = (f"{row.first} / {row.second}",) if pairs else ()
-        table.add_row(row.sop_id, row.step_id, *raters, str(row.n), f"{row.accuracy:.0%}", kappa, differ or "-")
+        cells = [row.sop_id, row.step_id, *raters, str(row.n), f"{row.accuracy:.0%}", kappa, differ or "-"]
+        if undecided:
+            decided = ", ".join(f"{k} x{v}" for k, v in sorted(row.decided_as.items(), key=lambda kv: -kv[1]))
+            cells.append(f"{row.undecided}: {decided}" if row.undecided else "-")
+        table.add_row(*cells)
+    if undecided:
+        table.caption = "n, accuracy and kappa: the auditor's decided verdicts; its uncertain steps are counted apart"
     return table
 
 

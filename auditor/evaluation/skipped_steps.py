@@ -1,4 +1,8 @@
-"""Skipped-step detection: remove the turns that performed a step, re-audit, and see whether it is reported missing."""
+"""Skipped-step detection: remove the turns that performed a step, re-audit, and see whether it is reported missing.
+
+A step re-audited ``uncertain`` is an abstention: counted in ``uncertain_removed`` / ``uncertain_intact`` and left
+out of the rates (neither caught nor wrongly called missing).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from auditor.evaluation.step_metrics import gold_turns
 from auditor.transcripts.conversation import Conversation
 
 MISSING = "missing"
+UNCERTAIN = "uncertain"
 
 
 @dataclass
@@ -21,14 +26,22 @@ class SkipCounts:
     caught: int = 0
     intact: int = 0
     false_missing: int = 0
+    uncertain_removed: int = 0
+    """Removals re-audited uncertain (in ``removed``, not in the recall)."""
+    uncertain_intact: int = 0
+    """Intact steps re-audited uncertain (in ``intact``, not in the false-missing rate)."""
 
     @property
     def recall(self) -> float:
-        return self.caught / self.removed if self.removed else 1.0
+        """Share of the decided re-audits of a removed step that call it missing."""
+        decided = self.removed - self.uncertain_removed
+        return self.caught / decided if decided else 1.0
 
     @property
     def false_missing_rate(self) -> float:
-        return self.false_missing / self.intact if self.intact else 0.0
+        """Share of the decided re-audits of an intact step that call it missing."""
+        decided = self.intact - self.uncertain_intact
+        return self.false_missing / decided if decided else 0.0
 
 
 @dataclass
@@ -42,6 +55,8 @@ class SkipMetrics:
             total.caught += counts.caught
             total.intact += counts.intact
             total.false_missing += counts.false_missing
+            total.uncertain_removed += counts.uncertain_removed
+            total.uncertain_intact += counts.uncertain_intact
         return total
 
 
@@ -73,8 +88,10 @@ def measure_skipped_steps(
             counts = metrics.per_step.setdefault(step_id, SkipCounts())
             counts.removed += 1
             counts.caught += statuses.get(step_id) == MISSING
+            counts.uncertain_removed += statuses.get(step_id) == UNCERTAIN
             for other in still_done:
                 other_counts = metrics.per_step.setdefault(other, SkipCounts())
                 other_counts.intact += 1
                 other_counts.false_missing += statuses.get(other) == MISSING
+                other_counts.uncertain_intact += statuses.get(other) == UNCERTAIN
     return metrics

@@ -1,4 +1,9 @@
-"""Precision, recall and F1 per step, per turn (is this turn evidence of S?) and per conversation (did S happen?)."""
+"""Precision, recall and F1 per step, per turn (is this turn evidence of S?) and per conversation (did S happen?).
+
+A step predicted happened when its status says so (done, late, out of order; violated for a forbidden step said), at
+its evidence turns; evidence of a step not done (a refusal, an offer) predicts nothing. A step the auditor left
+``uncertain`` is an abstention: left out of the counts (neither predicted nor missed) and counted in ``uncertain``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ from dataclasses import dataclass, field
 from auditor.result import ConversationResult
 from auditor.transcripts.conversation import Conversation
 
-DETECTED_STATUSES = frozenset({"done", "out_of_order", "late"})
+DETECTED_STATUSES = frozenset({"done", "out_of_order", "late", "violated"})
+UNCERTAIN = "uncertain"
 
 
 @dataclass
@@ -50,6 +56,8 @@ class StepMetrics:
     status_total: int = 0
     status_correct: int = 0
     status_confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
+    uncertain: Counter[str] = field(default_factory=Counter)
+    """Step id -> conversations where the auditor left it uncertain (not in the counts above)."""
 
     def overall(self, level: str, keep: Callable[[str], bool] | None = None) -> Counts:
         """Counts summed over steps (micro), over the steps ``keep`` accepts when given."""
@@ -62,6 +70,10 @@ class StepMetrics:
     @property
     def status_accuracy(self) -> float:
         return self.status_correct / self.status_total if self.status_total else 0.0
+
+    @property
+    def uncertain_total(self) -> int:
+        return sum(self.uncertain.values())
 
 
 def gold_turns(conversation: Conversation) -> dict[str, set[int]]:
@@ -85,7 +97,10 @@ def score_results(
         for step in result.steps:
             if step.step_id not in ids:
                 continue
-            predicted_turns = {e.turn_index for e in step.evidence}
+            if step.status == UNCERTAIN:  # an abstention: a person decides, so it is neither a hit nor a miss
+                metrics.uncertain[step.step_id] += 1
+                continue
+            predicted_turns = {e.turn_index for e in step.evidence} if step.status in DETECTED_STATUSES else set()
             gold_set = gold.get(step.step_id, set())
             metrics.turn.setdefault(step.step_id, Counts()).add(predicted_turns, gold_set)
             happened = {0} if predicted_turns else set()

@@ -3,8 +3,9 @@
 Each step is compared within its SOP, so the SOP is held fixed by design; within the SOP, conversations
 are stratified by agent (and SOP version), so an agent who both does the step and has easy customers does
 not make the step look good. With ``pool_steps`` a step id shared by several SOPs (``greet``) is also
-analysed across them, stratified by SOP and agent. Not-applicable verdicts are left out. Associations are
-not causes: the report says "went with", and the q-value controls the false discoveries of many tests.
+analysed across them, stratified by SOP and agent. Not-applicable and uncertain (undecided: neither done nor
+missing) verdicts are left out. Associations are not causes: the report says "went with", and the q-value controls
+the false discoveries of many tests.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def step_associations(
     shared = _shared_step_ids(results) if pool_steps else set()
     for index, result in enumerate(results):
         for step in result.steps:
-            if step.status == "not_applicable":
+            if step.status in {"not_applicable", "uncertain"}:  # uncertain: undecided, neither done nor missing
                 continue
             done = step.status in PERFORMED
             agent = result.agent_id or ""

@@ -1,4 +1,8 @@
-"""How often each step is done, done late or out of order, or skipped, with Wilson intervals."""
+"""How often each step is done, done late or out of order, or skipped, with Wilson intervals.
+
+Rates are over the *decided* verdicts: a step the auditor left ``uncertain`` is neither done nor skipped, and is
+counted in ``uncertain`` instead (a ``violated`` forbidden step is decided and not done).
+"""
 
 from __future__ import annotations
 
@@ -25,11 +29,14 @@ class StepCompletion:
     misplaced: int
     not_applicable: int
     rate: float
+    """Share of ``applicable`` (decided) conversations where the step was performed."""
     rate_low: float
     rate_high: float
     misplaced_rate: float
     misplaced_low: float
     misplaced_high: float
+    uncertain: int = 0
+    """Conversations where the auditor could not decide the step (not in ``applicable``)."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -43,16 +50,19 @@ def step_completion(results: Sequence[ConversationResult]) -> list[StepCompletio
     for result in results:
         for step in result.steps:
             key = (result.sop_id, step.step_id)
-            row = counts.setdefault(key, [0, 0, 0, 0])
+            row = counts.setdefault(key, [0, 0, 0, 0, 0])
             info.setdefault(key, (step.name, step.required))
             if step.status == "not_applicable":
                 row[3] += 1
+                continue
+            if step.status == "uncertain":  # undecided: neither done nor skipped
+                row[4] += 1
                 continue
             row[0] += 1
             row[1] += step.status in PERFORMED
             row[2] += step.status in MISPLACED
     completions = []
-    for (sop_id, step_id), (applicable, performed, misplaced, not_applicable) in counts.items():
+    for (sop_id, step_id), (applicable, performed, misplaced, not_applicable, uncertain) in counts.items():
         low, high = wilson_interval(performed, applicable)
         m_low, m_high = wilson_interval(misplaced, performed)
         completions.append(
@@ -71,6 +81,7 @@ def step_completion(results: Sequence[ConversationResult]) -> list[StepCompletio
                 misplaced / performed if performed else 0.0,
                 m_low,
                 m_high,
+                uncertain,
             )
         )
     return completions

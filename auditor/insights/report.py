@@ -14,6 +14,7 @@ from auditor.insights.handle_time import HandleTimeSummary, handle_times, summar
 from auditor.insights.outcomes import Outcome, find_outcomes, usable
 from auditor.insights.repeat_contacts import RepeatContacts, contact_keys, repeat_contact_values
 from auditor.insights.suggestions import Suggestion, SuggestionOptions, mine_suggestions
+from auditor.outcome import outcome_of
 from auditor.result import ConversationResult
 from auditor.sop.schema import Sop
 from auditor.transcripts.conversation import Conversation
@@ -58,6 +59,10 @@ class Insights:
     repeat_contacts: RepeatContacts | None
     suggestions: list[Suggestion]
     notes: list[str] = field(default_factory=list)
+    uncertain_verdicts: int = 0
+    """Step verdicts the auditor left uncertain: left out of completion and associations (neither done nor missing)."""
+    needs_review: int = 0
+    """Results whose outcome a person must decide."""
 
 
 def build_insights(
@@ -135,6 +140,8 @@ def build_insights(
         repeat_contacts=repeat,
         suggestions=suggestions,
         notes=notes,
+        uncertain_verdicts=sum(step.status == "uncertain" for r in results for step in r.steps),
+        needs_review=sum(outcome_of(r) == "needs_review" for r in results),
     )
 
 

@@ -126,7 +126,8 @@ def mine_suggestions(
             if result.sop_id != sop_id or (unhappy is not None and unhappy[index] == 1.0):
                 continue
             for step in result.steps:
-                if step.status in PERFORMED and step.evidence and step.step_id in {s.id for s in sop.steps}:
+                performed = step.evidence and step.evidence[0].act in (None, "performed")  # not a refusal, an offer
+                if step.status in PERFORMED and performed and step.step_id in {s.id for s in sop.steps}:
                     text = redact(step.evidence[0].text)  # before anything else looks at it
                     turns[step.step_id].append((text, result.conversation_id, result.agent_id or ""))
         if turns:

@@ -2,7 +2,9 @@
 
 A partial transcript is not a finished one: a step not done yet is ``pending`` rather than missing, and becomes
 ``overdue`` only once a rule can no longer be met (its first-N-turns or first-N-seconds window has passed, or a
-step it must precede has already happened). ``within_last_turns`` is judged when the call is closed.
+step it must precede has already happened). ``within_last_turns`` is judged when the call is closed. A step a turn
+may have done, the auditor not being sure, is ``uncertain`` (not done, not pending: a person decides unless a later
+turn settles it); a forbidden step said is ``violated``.
 """
 
 from __future__ import annotations
@@ -16,8 +18,15 @@ from auditor.text.artifacts import ConversationArtifacts
 from auditor.transcripts.conversation import Turn
 from auditor.transcripts.roles import Role
 
-LiveStatus = Literal["done", "late", "out_of_order", "pending", "overdue", "not_applicable"]
-AlertKind = Literal["critical_step_missed", "step_overdue", "escalation_request", "dissatisfaction_rising"]
+LiveStatus = Literal["done", "late", "out_of_order", "pending", "overdue", "not_applicable", "uncertain", "violated"]
+AlertKind = Literal[
+    "critical_step_missed",
+    "step_overdue",
+    "critical_step_uncertain",
+    "forbidden_step_said",
+    "escalation_request",
+    "dissatisfaction_rising",
+]
 Severity = Literal["critical", "warning"]
 
 RISING_TURN_SCORE = 0.6
@@ -80,6 +89,11 @@ def _live_step(
         return LiveStep(
             step.id, step.name, "not_applicable", step.required, step.critical, None, verdict.confidence, verdict.reason
         )
+    if verdict.status in {"violated", "uncertain"}:
+        at = _first_turn(verdict) if verdict.evidence else None
+        return LiveStep(
+            step.id, step.name, verdict.status, step.required, step.critical, at, verdict.confidence, verdict.reason
+        )
     if overdue := _overdue_reason(step, done_at, spoken, latest_start):
         return LiveStep(step.id, step.name, "overdue", step.required, step.critical, latest_turn, 1.0, overdue)
     return _pending(step, verdict, None)
@@ -109,9 +123,11 @@ def _first_turn(verdict: StepResult) -> int | None:
 
 @dataclass
 class AlertTracker:
-    """Raises each alert once per session: a critical step missed, a step overdue, an escalation request; and
-    ``dissatisfaction_rising`` when a customer turn makes the call flagged dissatisfied or is itself strongly
-    dissatisfied and worse than the one before (re-armed once the customer calms down)."""
+    """Raises each alert once per session: a critical step missed, a step overdue, a critical step the auditor is not
+    sure was done (``critical_step_uncertain``), a forbidden step said (``forbidden_step_said``: critical when the step
+    is), an escalation request; and ``dissatisfaction_rising`` when a customer turn makes the call flagged
+    dissatisfied or is itself strongly dissatisfied and worse than the one before (re-armed once the customer calms
+    down)."""
 
     raised: set[tuple[str, str]] = field(default_factory=set)
     _previous_customer_score: float | None = None
@@ -127,6 +143,22 @@ class AlertTracker:
         return alerts
 
     def _step_alert(self, step: LiveStep, turn_index: int) -> Alert | None:
+        if step.status == "violated" and self._first("forbidden_step_said", step.step_id):
+            return Alert(
+                "forbidden_step_said",
+                "critical" if step.critical else "warning",
+                turn_index,
+                f"{'critical ' if step.critical else ''}forbidden step {step.step_id!r} said: {step.reason}",
+                step.step_id,
+            )
+        if step.status == "uncertain" and step.critical and self._first("critical_step_uncertain", step.step_id):
+            return Alert(
+                "critical_step_uncertain",
+                "warning",
+                turn_index,
+                f"critical step {step.step_id!r} may not have been done (the auditor is not sure): {step.reason}",
+                step.step_id,
+            )
         if step.status not in {"overdue", "out_of_order"} or not step.required:
             return None
         kind: AlertKind = "critical_step_missed" if step.critical else "step_overdue"

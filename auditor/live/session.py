@@ -52,6 +52,16 @@ class LiveUpdate:
     def overdue(self) -> list[str]:
         return [step.step_id for step in self.steps if step.status == "overdue"]
 
+    @property
+    def uncertain(self) -> list[str]:
+        """Steps a turn may have done, the auditor is not sure (neither done nor pending)."""
+        return [step.step_id for step in self.steps if step.status == "uncertain"]
+
+    @property
+    def violated(self) -> list[str]:
+        """Forbidden steps said so far."""
+        return [step.step_id for step in self.steps if step.status == "violated"]
+
 
 @dataclass
 class LiveSession:

@@ -1,4 +1,9 @@
-"""Compliance per agent and per step, computed from conversation results."""
+"""Compliance per agent and per step, computed from conversation results.
+
+Rates are over *decided* verdicts: an ``uncertain`` step (a person must decide) and a ``needs_review`` conversation
+are counted in columns of their own and left out of ``done_rate`` and ``pass_rate``, so a rate means what it meant
+before abstention existed; results written before then (``outcome`` null) read as passed / failed.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from auditor.outcome import outcome_of
 from auditor.result import ConversationResult
 
 UNKNOWN_AGENT = "(unknown)"
@@ -17,9 +23,17 @@ class AgentSummary:
     agent_id: str
     conversations: int
     mean_score: float
-    pass_rate: float
+    pass_rate: float | None
+    """Share of the agent's *decided* conversations (passed or failed) that passed; None when none is decided."""
     most_missed_step: str | None
     most_missed_count: int
+    passed: int = 0
+    failed: int = 0
+    needs_review: int = 0
+    uncertain_steps: int = 0
+    """Step verdicts in the agent's conversations that a person must decide."""
+    violated_steps: int = 0
+    """Forbidden steps the agent said."""
 
 
 @dataclass(frozen=True)
@@ -27,15 +41,20 @@ class StepSummary:
     step_id: str
     name: str
     applicable: int
+    """Conversations where the step applied and was decided (``uncertain`` ones are counted apart)."""
     done: int
     missing: int
     out_of_order: int
     late: int
     not_applicable: int
+    uncertain: int = 0
+    """Conversations where the auditor could not decide the step: a person must (not in ``applicable``)."""
+    violated: int = 0
+    """Conversations where the (forbidden) step was said; decided, in ``applicable``, never done."""
 
     @property
     def done_rate(self) -> float:
-        """Share of conversations where the step applied and was done (on time and in order)."""
+        """Share of the decided conversations where the step applied and was done (on time and in order)."""
         return self.done / self.applicable if self.applicable else 0.0
 
 
@@ -43,7 +62,9 @@ class StepSummary:
 class _AgentCounts:
     conversations: int = 0
     score_sum: float = 0.0
-    passed: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    uncertain: int = 0
+    violated: int = 0
     missed: Counter[str] = field(default_factory=Counter)
 
 
@@ -59,10 +80,12 @@ class ComplianceCounts:
         agent = self._agents[result.agent_id or UNKNOWN_AGENT]
         agent.conversations += 1
         agent.score_sum += result.score
-        agent.passed += result.passed
+        agent.outcomes[outcome_of(result)] += 1
         for step in result.steps:
             if step.status == "missing" and step.required:
                 agent.missed[step.step_id] += 1
+            agent.uncertain += step.status == "uncertain"
+            agent.violated += step.status == "violated"
             self._step_names.setdefault(step.step_id, step.name or step.step_id)
             self._step_counts[step.step_id][step.status] += 1
 
@@ -71,14 +94,20 @@ class ComplianceCounts:
         rows = []
         for agent_id, counts in self._agents.items():
             top = counts.missed.most_common(1)
+            passed, failed = counts.outcomes["passed"], counts.outcomes["failed"]
             rows.append(
                 AgentSummary(
                     agent_id=agent_id,
                     conversations=counts.conversations,
                     mean_score=round(counts.score_sum / counts.conversations, 4),
-                    pass_rate=round(counts.passed / counts.conversations, 4),
+                    pass_rate=round(passed / (passed + failed), 4) if passed + failed else None,
                     most_missed_step=top[0][0] if top else None,
                     most_missed_count=top[0][1] if top else 0,
+                    passed=passed,
+                    failed=failed,
+                    needs_review=counts.outcomes["needs_review"],
+                    uncertain_steps=counts.uncertain,
+                    violated_steps=counts.violated,
                 )
             )
         return sorted(rows, key=lambda row: (row.mean_score, row.agent_id))
@@ -92,12 +121,14 @@ class ComplianceCounts:
                 StepSummary(
                     step_id=step_id,
                     name=name,
-                    applicable=sum(c.values()) - c["not_applicable"],
+                    applicable=sum(c.values()) - c["not_applicable"] - c["uncertain"],
                     done=c["done"],
                     missing=c["missing"],
                     out_of_order=c["out_of_order"],
                     late=c["late"],
                     not_applicable=c["not_applicable"],
+                    uncertain=c["uncertain"],
+                    violated=c["violated"],
                 )
             )
         return rows

@@ -15,23 +15,31 @@ from datetime import date, datetime, timedelta
 
 from markupsafe import Markup, escape
 
+from auditor.outcome import OUTCOME_LABELS, outcome_of
 from auditor.result import ConversationResult
 
-STATUS_ORDER = ("done", "late", "out_of_order", "missing", "not_applicable")
+STATUS_ORDER = ("done", "late", "out_of_order", "uncertain", "missing", "violated", "not_applicable")
 STATUS_COLOURS = {
     "done": "#2da44e",
     "late": "#d4a72c",
     "out_of_order": "#bf8700",
+    "uncertain": "#54aeff",
     "missing": "#cf222e",
+    "violated": "#82071e",
     "not_applicable": "#d0d7de",
 }
 STATUS_NAMES = {
     "done": "done",
     "late": "late",
     "out_of_order": "out of order",
+    "uncertain": "uncertain",
     "missing": "missing",
+    "violated": "violated",
     "not_applicable": "n/a",
 }
+OUTCOME_COLOURS = {"passed": "#2da44e", "needs_review": "#54aeff", "failed": "#cf222e"}
+OUTCOME_ORDER = ("passed", "needs_review", "failed")
+"""Stacking order of the score histogram, bottom up."""
 MAX_POINTS = 2_000
 MAX_AGENTS = 30
 MAX_FLAGGED = 500
@@ -44,6 +52,8 @@ class _Period:
     conversations: int = 0
     score_sum: float = 0.0
     passed: int = 0
+    decided: int = 0
+    """Conversations passed or failed (needs_review ones are not in the pass rate)."""
     dissatisfied: int = 0
 
 
@@ -66,10 +76,11 @@ class ChartData:
     agent_conversations: Counter[str] = field(default_factory=Counter)
     agent_score_sum: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     agent_steps: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-    """(agent, step) -> [applicable, done]."""
-    score_bins: dict[bool, list[int]] = field(default_factory=lambda: {True: [0] * BINS, False: [0] * BINS})
-    points: list[tuple[float, float, str, bool, bool]] = field(default_factory=list)
-    """(compliance score, dissatisfaction, conversation id, passed, dissatisfaction flagged), at most MAX_POINTS."""
+    """(agent, step) -> [applicable and decided, done, uncertain]."""
+    score_bins: dict[str, list[int]] = field(default_factory=lambda: {o: [0] * BINS for o in OUTCOME_ORDER})
+    """Outcome -> conversations per score band."""
+    points: list[tuple[float, float, str, str, bool]] = field(default_factory=list)
+    """(compliance score, dissatisfaction, conversation id, outcome, dissatisfaction flagged), at most MAX_POINTS."""
     with_dissatisfaction: int = 0
     days: dict[date, _Period] = field(default_factory=lambda: defaultdict(_Period))
     flagged: list[FlaggedConversation] = field(default_factory=list)
@@ -77,6 +88,7 @@ class ChartData:
 
     def add(self, result: ConversationResult, started_at: str | None = None) -> None:
         self.total += 1
+        outcome = outcome_of(result)
         agent = result.agent_id or "(unknown)"
         self.agent_conversations[agent] += 1
         self.agent_score_sum[agent] += result.score
@@ -86,28 +98,28 @@ class ChartData:
             if step.critical:
                 self.critical_steps.add(step.step_id)
             if step.status != "not_applicable":
-                cell = self.agent_steps.setdefault((agent, step.step_id), [0, 0])
-                cell[0] += 1
+                cell = self.agent_steps.setdefault((agent, step.step_id), [0, 0, 0])
+                cell[0] += step.status != "uncertain"
                 cell[1] += step.status == "done"
-        self.score_bins[result.passed][min(int(result.score * BINS), BINS - 1)] += 1
+                cell[2] += step.status == "uncertain"
+        self.score_bins[outcome][min(int(result.score * BINS), BINS - 1)] += 1
         unhappy = result.dissatisfaction
         if unhappy is not None:
             self.with_dissatisfaction += 1
             if len(self.points) < MAX_POINTS:
-                self.points.append(
-                    (result.score, unhappy.score, result.conversation_id, result.passed, unhappy.flagged)
-                )
+                self.points.append((result.score, unhappy.score, result.conversation_id, outcome, unhappy.flagged))
         day = _day(started_at if started_at is not None else result.metadata.get("started_at"))
         if day is not None:
             period = self.days[day]
             period.conversations += 1
             period.score_sum += result.score
-            period.passed += result.passed
+            period.passed += outcome == "passed"
+            period.decided += outcome != "needs_review"
             period.dissatisfied += bool(unhappy and unhappy.flagged)
         flags = list(result.flags)
         if result.anomaly is not None and result.anomaly.flagged and "anomaly" not in flags:
             flags.append("anomaly")
-        if flags or not result.passed:
+        if flags or outcome != "passed":
             self.flagged_total += 1
             if len(self.flagged) < MAX_FLAGGED:
                 self.flagged.append(FlaggedConversation(result.conversation_id, result.agent_id, result.score, flags))
@@ -195,9 +207,9 @@ def _step_bars(data: ChartData) -> Markup:
     height = 34 + row * len(steps)
     body = []
     for offset, status in enumerate(STATUS_ORDER):
-        x = left + offset * 92
-        body.append(f'<rect x="{x}" y="4" width="11" height="11" fill="{STATUS_COLOURS[status]}"/>')
-        body.append(_text(x + 15, 14, STATUS_NAMES[status]))
+        legend_x = 8 + offset * 98
+        body.append(f'<rect x="{legend_x}" y="4" width="11" height="11" fill="{STATUS_COLOURS[status]}"/>')
+        body.append(_text(legend_x + 15, 14, STATUS_NAMES[status]))
     for number, step_id in enumerate(steps):
         y = 28 + number * row
         counts = data.step_counts[step_id]
@@ -250,16 +262,17 @@ def _heatmap(data: ChartData, agents: list[str]) -> Markup:
         body.append(_text(left - 8, y + 16, _clip(agent, 20), "end"))
         for column, step_id in enumerate(steps):
             x = left + column * cell_w
-            applicable, done = data.agent_steps.get((agent, step_id), [0, 0])
+            applicable, done, uncertain = data.agent_steps.get((agent, step_id), [0, 0, 0])
+            unsure = f"; {uncertain} more uncertain (a person decides; not counted)" if uncertain else ""
             if not applicable:
-                title = f"{agent} · {step_id}: never applicable"
+                title = f"{agent} · {step_id}: " + (f"never decided{unsure}" if uncertain else "never applicable")
                 body.append(
                     f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="#eff2f5">'
                     f"<title>{escape(title)}</title></rect>"
                 )
                 continue
             rate = done / applicable
-            title = f"{agent} · {step_id}: done {done} of {applicable} ({rate:.0%})"
+            title = f"{agent} · {step_id}: done {done} of {applicable} ({rate:.0%}){unsure}"
             body.append(
                 f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{_rate_colour(rate)}">'
                 f"<title>{escape(title)}</title></rect>"
@@ -277,22 +290,23 @@ def _heatmap(data: ChartData, agents: list[str]) -> Markup:
 
 
 def _histogram(data: ChartData) -> Markup:
-    """Conversations per score band, passed and failed stacked."""
+    """Conversations per score band, passed, needing review and failed stacked."""
     left, bottom, width, height = 40, 180, 440, 150
-    counts = [data.score_bins[True][i] + data.score_bins[False][i] for i in range(BINS)]
+    counts = [sum(data.score_bins[outcome][i] for outcome in OUTCOME_ORDER) for i in range(BINS)]
     peak = max(counts) or 1
     bar = width / BINS
     body = [f'<line x1="{left}" y1="{bottom}" x2="{left + width}" y2="{bottom}" stroke="#8c959f"/>']
     for i in range(BINS):
         x = left + i * bar
         y = float(bottom)
-        for passed, colour in ((True, "#2da44e"), (False, "#cf222e")):
-            count = data.score_bins[passed][i]
+        for outcome in OUTCOME_ORDER:
+            count = data.score_bins[outcome][i]
             if not count:
                 continue
             span = count / peak * height
             y -= span
-            title = f"score {i / BINS:.1f}–{(i + 1) / BINS:.1f}: {count} {'passed' if passed else 'failed'}"
+            colour = OUTCOME_COLOURS[outcome]
+            title = f"score {i / BINS:.1f}–{(i + 1) / BINS:.1f}: {count} {OUTCOME_LABELS[outcome]}"
             body.append(
                 f'<rect x="{x + 2:.1f}" y="{y:.1f}" width="{bar - 4:.1f}" height="{span:.1f}" fill="{colour}">'
                 f"<title>{escape(title)}</title></rect>"
@@ -302,8 +316,12 @@ def _histogram(data: ChartData) -> Markup:
         body.append(_text(x, bottom + 15, f"{i / BINS:.1f}", "middle", 'font-size="11" fill="#59636e"'))
     body.append(_text(left + width, bottom + 15, "1.0", "middle", 'font-size="11" fill="#59636e"'))
     body.append(_text(left + width / 2, bottom + 32, "compliance score", "middle", 'fill="#59636e"'))
-    body.append(f'<rect x="{left + 8}" y="6" width="11" height="11" fill="#2da44e"/>' + _text(left + 23, 16, "passed"))
-    body.append(f'<rect x="{left + 78}" y="6" width="11" height="11" fill="#cf222e"/>' + _text(left + 93, 16, "failed"))
+    for number, outcome in enumerate(("passed", "failed", "needs_review")):
+        x = left + 8 + number * 70
+        body.append(
+            f'<rect x="{x}" y="6" width="11" height="11" fill="{OUTCOME_COLOURS[outcome]}"/>'
+            + _text(x + 15, 16, OUTCOME_LABELS[outcome])
+        )
     return _svg(left + width + 20, bottom + 40, "Distribution of compliance scores", body)
 
 
@@ -326,15 +344,20 @@ def _scatter(data: ChartData) -> Markup:
         f'<text transform="translate(14,{top + size / 2}) rotate(-90)" text-anchor="middle" fill="#59636e">'
         "customer dissatisfaction</text>"
     )
-    for score, unhappy, conversation_id, passed, flagged in data.points:
+    for score, unhappy, conversation_id, outcome, flagged in data.points:
         x, y = left + score * size, top + size - unhappy * size
-        colour = "#8250df" if flagged else ("#2da44e" if passed else "#cf222e")
+        colour = "#8250df" if flagged else OUTCOME_COLOURS[outcome]
         title = f"{conversation_id}: score {score:.2f}, dissatisfaction {unhappy:.2f}"
         body.append(
             f'<a href="#c-{escape(conversation_id)}"><circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{colour}" '
             f'fill-opacity=".75" stroke="#fff" stroke-width=".8"><title>{escape(title)}</title></circle></a>'
         )
-    legend = [("#2da44e", "passed"), ("#cf222e", "failed"), ("#8250df", "dissatisfied (flagged)")]
+    legend = [
+        (OUTCOME_COLOURS["passed"], "passed"),
+        (OUTCOME_COLOURS["failed"], "failed"),
+        (OUTCOME_COLOURS["needs_review"], "needs review"),
+        ("#8250df", "dissatisfied (flagged)"),
+    ]
     for number, (colour, name) in enumerate(legend):
         y = top + 10 + number * 18
         body.append(
@@ -359,6 +382,7 @@ def _trend(data: ChartData) -> tuple[Markup | None, str]:
         period.conversations += counts.conversations
         period.score_sum += counts.score_sum
         period.passed += counts.passed
+        period.decided += counts.decided
         period.dissatisfied += counts.dissatisfied
     keys = sorted(periods)
     if len(keys) < 2:
@@ -376,7 +400,7 @@ def _trend(data: ChartData) -> tuple[Markup | None, str]:
         body.append(_text(left - 6, y + 4, f"{tick:.0%}" if tick else "0", "end", 'font-size="11" fill="#59636e"'))
     series = [
         ("mean score", "#0969da", lambda p: p.score_sum / p.conversations),
-        ("pass rate", "#2da44e", lambda p: p.passed / p.conversations),
+        ("pass rate", "#2da44e", lambda p: p.passed / p.decided if p.decided else 0.0),
         ("dissatisfied", "#8250df", lambda p: p.dissatisfied / p.conversations),
     ]
     for number, (name, colour, value) in enumerate(series):

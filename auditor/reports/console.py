@@ -12,8 +12,8 @@ from auditor.reports.aggregates import AgentSummary, StepSummary, most_flagged
 from auditor.result import ConversationResult
 
 
-def _pct(value: float) -> str:
-    return f"{value * 100:.0f}%"
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
 
 
 def agents_table(agents: Sequence[AgentSummary], title: str = "Compliance per agent") -> Table:
@@ -22,11 +22,18 @@ def agents_table(agents: Sequence[AgentSummary], title: str = "Compliance per ag
     table.add_column("conversations", justify="right")
     table.add_column("mean score", justify="right")
     table.add_column("pass rate", justify="right")
+    reviewing = any(a.needs_review for a in agents)
+    if reviewing:
+        table.add_column("needs review", justify="right")
     table.add_column("most missed step")
     for a in agents:
-        style = "red" if a.pass_rate < 0.5 else ""
+        style = "red" if a.pass_rate is not None and a.pass_rate < 0.5 else ""
         missed = f"{a.most_missed_step} ({a.most_missed_count})" if a.most_missed_step else "-"
-        table.add_row(a.agent_id, str(a.conversations), f"{a.mean_score:.2f}", _pct(a.pass_rate), missed, style=style)
+        cells = [a.agent_id, str(a.conversations), f"{a.mean_score:.2f}", _pct(a.pass_rate)]
+        cells += [str(a.needs_review)] if reviewing else []
+        table.add_row(*cells, missed, style=style)
+    if reviewing:
+        table.caption = "pass rate: of the conversations decided (passed or failed); needs review: a person decides"
     return table
 
 
@@ -39,9 +46,15 @@ def steps_table(steps: Sequence[StepSummary], title: str = "Compliance per step"
     table.add_column("out of order", justify="right")
     table.add_column("late", justify="right")
     table.add_column("n/a", justify="right")
+    uncertain = any(s.uncertain for s in steps)
+    violated = any(s.violated for s in steps)
+    if uncertain:
+        table.add_column("uncertain", justify="right")
+    if violated:
+        table.add_column("violated", justify="right")
     for s in steps:
-        style = "red" if s.applicable and s.done_rate < 0.7 else ""
-        table.add_row(
+        style = "red" if (s.applicable and s.done_rate < 0.7) or s.violated else ""
+        cells = [
             s.step_id,
             _pct(s.done_rate) if s.applicable else "-",
             str(s.done),
@@ -49,8 +62,12 @@ def steps_table(steps: Sequence[StepSummary], title: str = "Compliance per step"
             str(s.out_of_order),
             str(s.late),
             str(s.not_applicable),
-            style=style,
-        )
+        ]
+        cells += [str(s.uncertain)] if uncertain else []
+        cells += [str(s.violated)] if violated else []
+        table.add_row(*cells, style=style)
+    if uncertain:
+        table.caption = "done rate: of the decided verdicts; uncertain: a person decides (left out of the rate)"
     return table
 
 

@@ -1,4 +1,9 @@
-"""Write an audit's files: results.jsonl (the contract), agents.csv and steps.csv."""
+"""Write an audit's files: results.jsonl (the contract), agents.csv, steps.csv and agent_steps.csv.
+
+The CSV columns of before abstention keep their place and meaning over *decided* verdicts (``pass_rate`` of the
+conversations passed or failed, ``done_rate`` of the steps decided); the counts of ``needs_review`` conversations
+and of ``uncertain`` / ``violated`` steps are appended after them.
+"""
 
 from __future__ import annotations
 
@@ -52,7 +57,19 @@ def write_agents_csv(path: Path, agents: Sequence[AgentSummary]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(
-            ["agent_id", "conversations", "mean_score", "pass_rate", "most_missed_step", "most_missed_count"]
+            [
+                "agent_id",
+                "conversations",
+                "mean_score",
+                "pass_rate",
+                "most_missed_step",
+                "most_missed_count",
+                "passed",
+                "failed",
+                "needs_review",
+                "uncertain_steps",
+                "violated_steps",
+            ]
         )
         for a in agents:
             writer.writerow(
@@ -60,9 +77,14 @@ def write_agents_csv(path: Path, agents: Sequence[AgentSummary]) -> None:
                     a.agent_id,
                     a.conversations,
                     f"{a.mean_score:.4f}",
-                    f"{a.pass_rate:.4f}",
+                    "" if a.pass_rate is None else f"{a.pass_rate:.4f}",
                     a.most_missed_step or "",
                     a.most_missed_count,
+                    a.passed,
+                    a.failed,
+                    a.needs_review,
+                    a.uncertain_steps,
+                    a.violated_steps,
                 ]
             )
 
@@ -71,7 +93,19 @@ def write_steps_csv(path: Path, steps: Sequence[StepSummary]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(
-            ["step_id", "name", "applicable", "done", "done_rate", "missing", "out_of_order", "late", "not_applicable"]
+            [
+                "step_id",
+                "name",
+                "applicable",
+                "done",
+                "done_rate",
+                "missing",
+                "out_of_order",
+                "late",
+                "not_applicable",
+                "uncertain",
+                "violated",
+            ]
         )
         for s in steps:
             writer.writerow(
@@ -85,6 +119,8 @@ def write_steps_csv(path: Path, steps: Sequence[StepSummary]) -> None:
                     s.out_of_order,
                     s.late,
                     s.not_applicable,
+                    s.uncertain,
+                    s.violated,
                 ]
             )
 
@@ -106,6 +142,8 @@ def write_agent_steps_csv(path: Path, cells: Sequence[AgentStepDeviation]) -> No
                 "q_value",
                 "direction",
                 "flagged",
+                "agent_uncertain",
+                "peer_uncertain",
             ]
         )
         for c in cells:
@@ -122,5 +160,7 @@ def write_agent_steps_csv(path: Path, cells: Sequence[AgentStepDeviation]) -> No
                     f"{c.q_value:.4g}",
                     c.direction,
                     c.flagged,
+                    c.agent_uncertain,
+                    c.peer_uncertain,
                 ]
             )

@@ -10,6 +10,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader
 
 from auditor.anomaly.agent_steps import AgentStepDeviation
+from auditor.outcome import OUTCOME_LABELS, WORST_FIRST, act_note, outcome_of
 from auditor.privacy.policy import redact_for_result, redacted_result
 from auditor.reports.aggregates import AgentSummary, StepSummary, most_flagged
 from auditor.reports.charts import Charts, chart_data, render_charts
@@ -20,20 +21,29 @@ from auditor.transcripts.conversation import Conversation
 STATUS_LABELS = {
     "done": "done",
     "missing": "missing",
+    "uncertain": "uncertain",
     "out_of_order": "out of order",
     "late": "late",
     "not_applicable": "n/a",
+    "violated": "violated",
 }
 
 STATUS_MEANINGS = {
     "done": "performed, in order and on time",
-    "missing": "not found anywhere in the conversation",
+    "missing": "not performed anywhere in the conversation (or refused, or not possible)",
+    "uncertain": "the auditor is not sure it was done: a person decides (left out of the score)",
     "out_of_order": "performed, but before or after a step the SOP orders it against",
     "late": "performed, but outside the position or time window the SOP sets",
     "not_applicable": "the step's condition did not hold in this conversation",
+    "violated": "a forbidden step: the agent said what the SOP forbids",
 }
 
 MISPLACED = ("missing", "out_of_order", "late")
+"""Statuses shown with a marker where the SOP expected the step."""
+MARKED = (*MISPLACED, "uncertain")
+"""Statuses whose expected place is marked in the transcript (an uncertain step: where to look)."""
+ISSUES = (*MISPLACED, "uncertain", "violated")
+"""Step statuses that give a conversation an issue to look at."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,8 @@ class StepTag:
     best: bool
     score: float
     method: str
+    act: str | None = None
+    """What the turn did toward the step when it did not perform it ("refused: 'can't … by phone'"), else None."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +89,15 @@ class TurnView:
         if not self.tags:
             return ""
         strength = "ev-best" if any(tag.best for tag in self.tags) else "ev-weak"
-        tone = "ev-warn" if any(tag.status != "done" for tag in self.tags) else "ev-ok"
+        statuses = {tag.status for tag in self.tags}
+        if statuses & {"violated", "missing"}:
+            tone = "ev-bad"  # a forbidden step said, or a step refused / not possible here
+        elif "uncertain" in statuses:
+            tone = "ev-unsure"
+        elif statuses - {"done"}:
+            tone = "ev-warn"
+        else:
+            tone = "ev-ok"
         return f"ev {strength} {tone}"
 
 
@@ -93,7 +113,12 @@ class ConversationView:
 
     @property
     def has_issues(self) -> bool:
-        return bool(self.result.flags) or any(step.status in MISPLACED for step in self.result.steps)
+        return bool(self.result.flags) or any(step.status in ISSUES for step in self.result.steps)
+
+    @property
+    def outcome(self) -> str:
+        """passed / failed / needs_review (from ``passed`` for a result written before outcomes existed)."""
+        return outcome_of(self.result)
 
 
 def _environment() -> Environment:
@@ -106,6 +131,7 @@ def _environment() -> Environment:
     env.filters["pct"] = lambda value: f"{value * 100:.0f}%"
     env.filters["clip"] = _clip
     env.filters["level"] = _level
+    env.filters["act"] = lambda evidence: act_note(evidence.act, evidence.act_reason)
     env.globals["charts_from"] = charts_from_views
     return env
 
@@ -132,11 +158,12 @@ def render_report(
     ``deviations`` are the flagged agent x step rows (``deviation_cells`` how many cells were tested); the
     ``top`` most dissatisfied and most unusual flagged conversations get tables of their own.
     """
-    worst_first = sorted(results, key=lambda r: (r.passed, r.score, r.conversation_id))
+    worst_first = sorted(results, key=lambda r: (WORST_FIRST[outcome_of(r)], r.score, r.conversation_id))
     views = [_conversation_view(result, conversations.get(result.conversation_id)) for result in worst_first]
     critical_steps = {s.step_id for r in results for s in r.steps if s.critical}
     total = len(results)
-    passed = sum(r.passed for r in results)
+    outcomes = [outcome_of(r) for r in results]
+    passed, needs_review = outcomes.count("passed"), outcomes.count("needs_review")
     return (
         _environment()
         .get_template("report.html.j2")
@@ -148,7 +175,10 @@ def render_report(
             generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             total=total,
             passed=passed,
-            failed=total - passed,
+            failed=outcomes.count("failed"),
+            needs_review=needs_review,
+            uncertain_steps=sum(s.status == "uncertain" for r in results for s in r.steps),
+            violated_steps=sum(s.status == "violated" for r in results for s in r.steps),
             with_issues=sum(view.has_issues for view in views),
             critical_misses=sum(any(f.startswith("critical:") for f in r.flags) for r in results),
             dissatisfied=sum(bool(r.dissatisfaction and r.dissatisfaction.flagged) for r in results),
@@ -161,6 +191,7 @@ def render_report(
             problems=problems,
             status_labels=STATUS_LABELS,
             status_meanings=STATUS_MEANINGS,
+            outcome_labels=OUTCOME_LABELS,
             deviations=deviations,
             deviation_cells=deviation_cells,
             most_dissatisfied=most_flagged(results, "dissatisfaction", top),
@@ -200,12 +231,19 @@ def _conversation_view(result: ConversationResult, conversation: Conversation | 
     for step in result.steps:
         for rank, evidence in enumerate(step.evidence):
             tags.setdefault(evidence.turn_index, []).append(
-                StepTag(step.step_id, step.status, rank == 0, evidence.score, evidence.method)
+                StepTag(
+                    step.step_id,
+                    step.status,
+                    rank == 0,
+                    evidence.score,
+                    evidence.method,
+                    act_note(evidence.act, evidence.act_reason),
+                )
             )
     markers: dict[int, list[PlaceMarker]] = {}
     by_step: dict[str, PlaceMarker] = {}
     for step in result.steps:
-        if step.status in MISPLACED and step.expected is not None:
+        if step.status in MARKED and step.expected is not None:
             by_step[step.step_id] = _marker(step, step.expected)
             markers.setdefault(expected_anchor(step.expected), []).append(by_step[step.step_id])
     unhappy = {t.turn_index: t for t in result.dissatisfaction.turns} if result.dissatisfaction else {}

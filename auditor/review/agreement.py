@@ -1,8 +1,10 @@
 """Agreement on step statuses: the auditor against coaches, and coaches against each other (calibration).
 
-Labels are the five step statuses. Accuracy is the share of identical labels; Cohen's kappa corrects it for
-the agreement two raters with those label frequencies would reach by chance, (p_o - p_e) / (1 - p_e). When both
-raters used one and the same label throughout, chance agreement is 1 and kappa is undefined (None).
+Labels are the decided step statuses. A step the auditor left ``uncertain`` is an abstention, not a label: it is left
+out of the auditor's pairs and counted in ``undecided`` (how many the coaches decided, and what). Accuracy is the
+share of identical labels; Cohen's kappa corrects it for the agreement two raters with those label frequencies would
+reach by chance, (p_o - p_e) / (1 - p_e). When both raters used one and the same label throughout, chance agreement
+is 1 and kappa is undefined (None).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from auditor.store.tables import AuditRow, AuditStepRow, StepReviewRow
 
 ALL_STEPS = "(all steps)"
+UNDECIDED = "uncertain"
 
 
 def cohens_kappa(pairs: Sequence[tuple[str, str]]) -> float | None:
@@ -45,12 +48,30 @@ class Agreement:
     disagreements: dict[str, int] = field(default_factory=dict)
     first: str = "auditor"
     second: str = "coach"
+    undecided: int = 0
+    """Verdicts on steps the auditor left uncertain (not in ``n``): the coaches decided them."""
+    decided_as: dict[str, int] = field(default_factory=dict)
+    """What the coaches decided the auditor's uncertain steps were: status -> count."""
 
 
 def agreement(sop_id: str, step_id: str, pairs: Sequence[tuple[str, str]], first: str, second: str) -> Agreement:
+    """Agreement over the decided pairs; pairs whose first label is ``uncertain`` (an abstention) are counted apart."""
+    undecided = Counter(b for a, b in pairs if a == UNDECIDED)
+    pairs = [(a, b) for a, b in pairs if a != UNDECIDED]
     differ = Counter(f"{a} -> {b}" for a, b in pairs if a != b)
     accuracy = sum(a == b for a, b in pairs) / len(pairs) if pairs else 0.0
-    return Agreement(sop_id, step_id, len(pairs), round(accuracy, 4), cohens_kappa(pairs), dict(differ), first, second)
+    return Agreement(
+        sop_id,
+        step_id,
+        len(pairs),
+        round(accuracy, 4),
+        cohens_kappa(pairs),
+        dict(differ),
+        first,
+        second,
+        undecided=sum(undecided.values()),
+        decided_as=dict(undecided),
+    )
 
 
 @dataclass

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auditor.review.verdicts import PERFORMED
+from auditor.review.verdicts import AT_A_TURN
 from auditor.store.audits import stored_conversation
 from auditor.store.tables import ConversationRow, StepReviewRow
 from auditor.transcripts.conversation import Conversation
@@ -30,7 +30,8 @@ class ReviewedConversation:
     conversation: Conversation
     sop_id: str
     steps: dict[str, str]
-    """Step id -> the coaches' status (done, late, out_of_order or missing)."""
+    """Step id -> the coaches' status (done, late, out_of_order, missing or violated; never uncertain: coaches
+    decide)."""
 
 
 @dataclass
@@ -72,7 +73,7 @@ def review_examples(session: Session, sop_id: str | None = None) -> ReviewExampl
             status, turn = _consensus(reviews)
             if status == "not_applicable":
                 continue
-            if status in PERFORMED:
+            if status in AT_A_TURN:  # performed, or a forbidden step said: the turn says the step
                 if turn is None or turn >= len(conversation.turns):
                     examples.skipped.append(f"{name} ({sop}) {step_id}: performed, but at no known turn")
                     continue

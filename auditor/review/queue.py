@@ -1,4 +1,5 @@
-"""The review queue: the newest audit of each conversation, riskiest first, filtered by agent, SOP, step, date."""
+"""The review queue: the newest audit of each conversation, those that need review first (a person must decide
+them), then riskiest first; filtered by agent, SOP, step, date."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from auditor.result import ConversationResult
-from auditor.review.risk import MISSED_STATUSES, UNCERTAIN_BELOW, assess
+from auditor.outcome import read_outcome, uncertain_steps
+from auditor.result import ConversationResult, Outcome
+from auditor.review.risk import FLAGGED_STATUSES, UNCERTAIN_BELOW, assess
 from auditor.store.tables import AuditRow, AuditStepRow, ConversationRow, StepReviewRow
 
 ReviewState = Literal["todo", "reviewed", "all"]
@@ -20,7 +22,8 @@ MAX_PAGE = 500
 
 @dataclass(frozen=True)
 class QueueFilters:
-    """``step``: conversations where the auditor flagged that step or was unsure of it. Dates are inclusive and
+    """``step``: conversations where the auditor flagged that step (missing, misplaced, violated), could not decide it
+    (uncertain) or decided it with low confidence. Dates are inclusive and
     compare the conversation's ``started_at`` (the audit time when the transcript carries none)."""
 
     agent_id: str | None = None
@@ -48,6 +51,10 @@ class QueueItem:
     reasons: tuple[str, ...]
     flags: tuple[str, ...]
     reviewers: tuple[str, ...]
+    outcome: Outcome = "failed"
+    """passed / failed / needs_review (read from ``passed`` for audits stored before outcomes existed)."""
+    to_decide: tuple[str, ...] = ()
+    """The steps the auditor left ``uncertain``: what the coach decides."""
 
 
 @dataclass
@@ -80,7 +87,7 @@ def _conditions(filters: QueueFilters) -> list[ColumnElement[bool]]:
                 AuditStepRow.audit_id == AuditRow.id,
                 AuditStepRow.step_id == filters.step_id,
                 or_(
-                    AuditStepRow.status.in_(MISSED_STATUSES),
+                    AuditStepRow.status.in_(FLAGGED_STATUSES),
                     and_(AuditStepRow.status != "not_applicable", AuditStepRow.confidence < UNCERTAIN_BELOW),
                 ),
             )
@@ -100,7 +107,8 @@ def _conditions(filters: QueueFilters) -> list[ColumnElement[bool]]:
 
 
 def review_queue(session: Session, filters: QueueFilters, *, limit: int = 50, offset: int = 0) -> QueuePage:
-    """One page of the queue, riskiest first (then newest), with each item's risk reasons and reviewers."""
+    """One page of the queue: audits that need review first, then riskiest first (then newest), with each item's
+    risk reasons, the steps to decide and the reviewers."""
     limit = max(1, min(limit, MAX_PAGE))
     conditions = _conditions(filters)
     total = session.scalar(select(func.count()).select_from(AuditRow).where(*conditions)) or 0
@@ -108,7 +116,11 @@ def review_queue(session: Session, filters: QueueFilters, *, limit: int = 50, of
         select(AuditRow, ConversationRow.conversation_id, ConversationRow.lang)
         .join(ConversationRow, ConversationRow.id == AuditRow.conversation_pk)
         .where(*conditions)
-        .order_by(AuditRow.risk.desc(), func.coalesce(AuditRow.conversation_date, AuditRow.audited_at).desc())
+        .order_by(
+            case((AuditRow.outcome == "needs_review", 0), else_=1),
+            AuditRow.risk.desc(),
+            func.coalesce(AuditRow.conversation_date, AuditRow.audited_at).desc(),
+        )
         .order_by(AuditRow.id)
         .limit(limit)
         .offset(max(offset, 0))
@@ -133,6 +145,8 @@ def review_queue(session: Session, filters: QueueFilters, *, limit: int = 50, of
                 reasons=assess(result).reasons,
                 flags=tuple(audit.flags),
                 reviewers=tuple(reviewers.get((audit.conversation_pk, audit.sop_id), ())),
+                outcome=read_outcome(audit.outcome, audit.passed),
+                to_decide=tuple(uncertain_steps(result)),
             )
         )
     return QueuePage(items, total, offset, limit)

@@ -15,19 +15,28 @@ from auditor.store.tables import AuditRow, StepReviewRow, utc_now
 
 Decision = Literal["confirm", "overturn"]
 PERFORMED = frozenset({"done", "late", "out_of_order"})
+AT_A_TURN = PERFORMED | {"violated"}
+"""Coach statuses that happened at a turn (a forbidden step said is said somewhere)."""
+UNDECIDED = "uncertain"
+"""The auditor's abstention: a coach decides it (overturns it to a decided status); never a coach's status."""
 MAX_COMMENT = 2000
 MAX_REVIEWER = 100
 
 
 class StepVerdict(BaseModel):
-    """The coach confirms the auditor's status of a step, or overturns it with the status it should have had."""
+    """The coach confirms the auditor's status of a step, or overturns it with the status it should have had.
+
+    A step the auditor left ``uncertain`` cannot be confirmed: the coach overturns it to the status they decide
+    (done, missing, late, out of order, not applicable or violated)."""
 
     model_config = ConfigDict(extra="forbid")
 
     step_id: str = Field(min_length=1, max_length=100)
     verdict: Decision
     status: StepStatus | None = Field(
-        None, description="The right status when overturning (default: done for a missing step, else missing)."
+        None,
+        description="The right status when overturning (default: done for a missing or violated step, else missing; "
+        "an uncertain step needs it). Never 'uncertain': the coach decides.",
     )
     turn_index: int | None = Field(
         None, ge=0, le=2**31 - 1, description="Where the step was performed, when the coach says so."
@@ -64,9 +73,12 @@ class RecordedVerdict:
     comment: str
 
 
-def overturned_status(auditor_status: str) -> str:
-    """What 'the auditor was wrong' means when the coach names no status: a missing step was done; else missing."""
-    return "done" if auditor_status in {"missing", "not_applicable"} else "missing"
+def overturned_status(auditor_status: str) -> str | None:
+    """What 'the auditor was wrong' means when the coach names no status: a missing step was done, a forbidden step
+    said was not said (done); else missing. None for an uncertain step: the coach must say what they decide."""
+    if auditor_status == UNDECIDED:
+        return None
+    return "done" if auditor_status in {"missing", "not_applicable", "violated"} else "missing"
 
 
 def check_reviewer(reviewer: str) -> str:
@@ -107,6 +119,15 @@ def record_verdicts(
             continue
         seen.add(verdict.step_id)
         shown = statuses[verdict.step_id]
+        if verdict.status == UNDECIDED:
+            problems.append(f"{where}.status: 'uncertain' is not a verdict; decide done, missing or another status")
+            continue
+        if verdict.verdict == "confirm" and shown == UNDECIDED:
+            problems.append(
+                f"{where}.verdict: the auditor could not decide {verdict.step_id!r}; overturn it with the status you "
+                "decide (done, missing, ...)"
+            )
+            continue
         if verdict.verdict == "confirm":
             if verdict.status is not None and verdict.status != shown:
                 problems.append(
@@ -116,7 +137,14 @@ def record_verdicts(
                 continue
             coach_status = shown
         else:
-            coach_status = verdict.status or overturned_status(shown)
+            decided = verdict.status or overturned_status(shown)
+            if decided is None:
+                problems.append(
+                    f"{where}.status: the auditor could not decide {verdict.step_id!r}; say what you decide "
+                    "(done, missing, late, out_of_order, not_applicable, violated)"
+                )
+                continue
+            coach_status = decided
             if coach_status == shown:
                 problems.append(f"{where}.status: overturning needs a status other than the auditor's {shown!r}")
                 continue
@@ -124,7 +152,7 @@ def record_verdicts(
         if turn is not None and turns is not None and turn >= turns:
             problems.append(f"{where}.turn_index: {turn} is past the last turn ({turns - 1})")
             continue
-        if coach_status not in PERFORMED:
+        if coach_status not in AT_A_TURN:
             turn = None  # a step not performed happened nowhere
         elif turn is None and evidence.get(verdict.step_id):
             turn = int(evidence[verdict.step_id][0]["turn_index"])  # the auditor's best evidence, as shown

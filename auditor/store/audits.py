@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from auditor.outcome import outcome_of, with_outcome
 from auditor.privacy.policy import redact_for_result, redacted_result
 from auditor.result import ConversationResult
 from auditor.review.risk import assess
@@ -65,6 +66,7 @@ def save_result(session: Session, result: ConversationResult, conversation: Conv
     audit.conversation_date = stored.started_at
     audit.score = result.score
     audit.passed = result.passed
+    audit.outcome = outcome_of(result)
     audit.risk = risk.score
     audit.critical_misses = len(risk.critical_misses)
     audit.dissatisfaction = result.dissatisfaction.score if result.dissatisfaction else None
@@ -161,8 +163,9 @@ def audit_row(session: Session, audit_id: int) -> AuditRow | None:
 
 
 def audit_result(audit: AuditRow) -> ConversationResult:
-    """The stored result (redacted with the default policy when it was stored before redaction existed)."""
-    return redacted_result(ConversationResult.model_validate(audit.result))
+    """The stored result (redacted with the default policy when it was stored before redaction existed; its
+    ``outcome`` read from ``passed`` when it was stored before outcomes existed)."""
+    return with_outcome(redacted_result(ConversationResult.model_validate(audit.result)))
 
 
 def stored_conversation(row: ConversationRow) -> Conversation | None:

@@ -57,6 +57,8 @@ class AuditRow(Base):
     conversation_date: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     score: Mapped[float] = mapped_column(Float)
     passed: Mapped[bool] = mapped_column(Boolean)
+    outcome: Mapped[str] = mapped_column(String(20))
+    """passed / failed / needs_review; rows stored before outcomes existed were filled from ``passed``."""
     risk: Mapped[float] = mapped_column(Float)
     critical_misses: Mapped[int] = mapped_column(Integer, default=0)
     dissatisfaction: Mapped[float | None] = mapped_column(Float)

@@ -24,4 +24,4 @@ def test_progress_shows_a_rate_and_the_summary_counts_audited_bad_and_flagged(tm
     assert re.search(r"6/6 [\d.,]+ conv/s", result.output), result.output
     summary = result.output[result.output.index("Summary") :]
     assert "audited 6 conversations in" in summary and "1 bad input;" in summary
-    assert re.search(r"flagged: \d+ failed, \d+ dissatisfied, \d+ unusual", summary)
+    assert re.search(r"flagged: \d+ failed, \d+ needs review, \d+ dissatisfied, \d+ unusual", summary)

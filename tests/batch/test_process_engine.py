@@ -80,7 +80,8 @@ def test_the_cli_spreads_a_large_audit_over_workers_by_default_with_the_same_res
     from auditor.batch import process_engine
 
     monkeypatch.setattr(process_engine.os, "sched_getaffinity", lambda pid: set(range(2)), raising=False)
-    records = [line for file in sorted(CORPORA.rglob("*.jsonl")) for line in file.read_text("utf-8").splitlines()]
+    transcripts = [file for lang in ("en", "zh-Hans", "zh-Hant") for file in sorted((CORPORA / lang).glob("*.jsonl"))]
+    records = [line for file in transcripts for line in file.read_text("utf-8").splitlines()]
     month = tmp_path / "month.jsonl"
     with month.open("w", encoding="utf-8") as handle:
         for number in range(process_engine.AUTO_FROM_CONVERSATIONS):

@@ -184,3 +184,28 @@ def test_train_anomaly_with_too_few_conversations_says_why(tmp_path):
         ],
     )
     assert result.exit_code == 1 and "at least 20" in result.output
+
+
+def test_uncertain_band_widened_sends_conversations_to_review_and_is_recorded(tmp_path):
+    common = [str(CORPUS), "--sop", "general-inbound-call", "--uncertain-band"]
+    decided = audit(*common, "0.3,0.3", "--out", str(tmp_path / "a"))
+    wide = audit(*common, "0,1", "--out", str(tmp_path / "b"))
+    assert decided.exit_code == 0 and wide.exit_code == 0, decided.output + wide.output
+    read = [
+        [json.loads(line) for line in (tmp_path / name / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+        for name in ("a", "b")
+    ]
+    assert all(r["models"]["uncertain_band"] == "0.3-0.3" for r in read[0])
+    assert all(r["models"]["uncertain_band"] == "0-1" for r in read[1])
+    assert not any(s["status"] == "uncertain" for r in read[0] for s in r["steps"])
+    assert not any(r["passed"] for r in read[1]), "with every probability in the band no conversation passes unseen"
+    assert any(r["outcome"] == "needs_review" for r in read[1])
+    assert "need review" in wide.output
+
+
+@pytest.mark.parametrize("band", ["0.6,0.2", "high,low", "0.5"])
+def test_malformed_uncertain_band_is_a_usage_error_saying_how_to_write_it(tmp_path, band):
+    result = audit(str(CORPUS), "--sop", "general-inbound-call", "--out", str(tmp_path), "--uncertain-band", band)
+    assert result.exit_code == 2
+    assert "--uncertain-band" in result.output
+    assert any(hint in result.output for hint in ("LOW,HIGH", "LOW and HIGH", "low <= high"))

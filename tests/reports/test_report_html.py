@@ -135,7 +135,7 @@ def test_failing_conversation_is_marked_failed_and_listed_first(report):
 
 def test_filter_can_hide_passing_conversations_without_scripts(report):
     assert 'id="show-failing"' in report
-    assert "#show-failing:checked ~ .conversation-list details.conv.passed { display: none; }" in report
+    assert "#show-failing:checked ~ .conversation-list details.conv:not(.failed) { display: none; }" in report
     assert "failing only (1)" in report
 
 

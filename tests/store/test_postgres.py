@@ -59,7 +59,7 @@ def postgres_url() -> Iterator[str]:
 def test_the_store_works_on_postgresql(postgres_url: str) -> None:
     results, conversations = audited()
     store = open_store(postgres_url)
-    assert current_revision(store.engine) == "0001"
+    assert current_revision(store.engine) == "0002"
     with store.session() as session:
         first = save_results(session, results, conversations)
     with store.session() as session:
