@@ -20,12 +20,12 @@ to the "act-model" section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from auditor.detection.act_model import DEFAULT_MODEL_DIR, PERFORMING, ActModel, fit_act_model
 from auditor.detection.acts import read_text
@@ -60,13 +60,11 @@ class Corpus:
 def load_corpus(folder: Path = CORPUS) -> Corpus:
     texts, acts, domains, langs = [], [], [], []
     for lang in LANGS:
-        for line in (folder / f"{lang}.jsonl").read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                texts.append(row["text"])
-                acts.append(row["act"])
-                domains.append(row["domain"])
-                langs.append(lang)
+        for row in yaml.safe_load((folder / f"{lang}.yaml").read_text(encoding="utf-8")):
+            texts.append(row["text"])
+            acts.append(row["act"])
+            domains.append(row["domain"])
+            langs.append(lang)
     return Corpus(texts, acts, domains, langs)
 
 

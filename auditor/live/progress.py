@@ -77,6 +77,10 @@ def _live_step(
     latest_start: float | None,
     latest_turn: int,
 ) -> LiveStep:
+    if step.forbidden and verdict.status == "done":  # not said so far: compliance is judged when the call closes
+        return LiveStep(
+            step.id, step.name, "pending", step.required, step.critical, None, verdict.confidence, "not said so far"
+        )
     if verdict.status in {"done", "late", "out_of_order"}:
         status: LiveStatus = verdict.status
         reason = verdict.reason

@@ -61,3 +61,12 @@ def test_an_uncertain_step_that_is_not_critical_raises_nothing() -> None:
     greet = _live_step(SOP.step("greet"), uncertain("greet", 0), {}, 4, None, 4)
     assert greet.status == "uncertain"
     assert AlertTracker().update(SOP, [greet], review_call(), conversation("c").turns[4]) == []
+
+
+def test_a_forbidden_step_not_said_so_far_is_pending_not_done() -> None:
+    """Mid-call, 'never said' is not yet compliance: it is judged when the call closes."""
+    from auditor.result import StepResult
+
+    complied = StepResult(step_id="promise", status="done", confidence=0.99, critical=True, reason="never said")
+    step = live("promise", complied)
+    assert (step.status, step.reason) == ("pending", "not said so far")
