@@ -82,7 +82,8 @@ def test_associations_with_dissatisfied_and_task_success_are_printed_with_interv
 def test_suggestions_are_real_agent_wordings_that_are_not_already_examples(insights_out, star_records):
     folder, output = insights_out
     suggestions = yaml.safe_load((folder / "suggestions.yaml").read_text(encoding="utf-8"))["suggestions"]
-    assert len(suggestions) >= 5 and "Suggested new examples" in output
+    # only steps decided done (above the uncertain band) give suggestions: 4 measured with the band, 5+ without
+    assert len(suggestions) >= 3 and "Suggested new examples" in output
     agent_sentences = {
         comparable(sentence)
         for records in star_records.values()
