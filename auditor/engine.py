@@ -97,7 +97,9 @@ class Auditor:
 
     def audit_many(self, conversations: Sequence[Conversation]) -> list[ConversationResult]:
         """Audit a batch; texts of the whole batch are embedded in one call."""
-        results = [self.score_artifacts(artifacts) for artifacts in self.builder.build_many(conversations)]
+        built = self.builder.build_many(conversations)
+        self.acts.prefetch(built)
+        results = [self.score_artifacts(artifacts) for artifacts in built]
         return self.attach_anomalies(conversations, results)
 
     def attach_anomalies(

@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from auditor.result import Act
 from auditor.sop.schema import Step
@@ -349,6 +350,12 @@ def read_clause(clause: str) -> ActReading:
     return ActReading("performed", None, clause)
 
 
+@lru_cache(maxsize=8192)
+def read_turn(text: str) -> tuple[ActReading, ...]:
+    """``read_text`` remembered by text: a live call reads every evidence turn again after each pushed turn."""
+    return tuple(read_text(text))
+
+
 def read_text(text: str) -> list[ActReading]:
     """The act of every clause of a text, in order."""
     return [read_clause(clause) for clause in clauses(normalise_text(text))]
@@ -420,14 +427,15 @@ _STOPWORDS = frozenset(
 _EN_WORD = re.compile(r"[a-z]{4,}")
 
 
-def content_keys(text: str) -> set[str]:
+@lru_cache(maxsize=8192)
+def content_keys(text: str) -> frozenset[str]:
     """Comparable pieces of a text: English words of 4+ letters cut to 5 (apologise ~ apology), Chinese character
     pairs (traditional text converted first)."""
     text = normalise_text(text).lower()
     keys = {word[:5] for word in _EN_WORD.findall(text) if word not in _STOPWORDS}
     for run in re.findall(r"[\u4e00-\u9fff]+", text):
         keys |= {run[i : i + 2] for i in range(len(run) - 1)}
-    return keys
+    return frozenset(keys)
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,18 @@ from dataclasses import replace
 import numpy as np
 
 from auditor.detection.act_model import ActModel
-from auditor.detection.acts import OUTCOME_NEGATIVE, ActReading, StepActs, clauses, judge_turn, read_clause, step_acts
+from auditor.detection.acts import OUTCOME_NEGATIVE, StepActs, judge_turn, read_turn, step_acts
 from auditor.detection.hits import StepHit
 from auditor.detection.sop_index import SopIndex, StepPrototypes
 from auditor.embeddings.base import Embedder
+from auditor.result import Act
 from auditor.text.artifacts import ConversationArtifacts
-from auditor.text.normalise import normalise_text
+
+Judged = tuple[Act, str | None, bool]
+"""A hit's act, the reason a coach reads, and whether the act performs the step."""
+PERFORMS: Judged = ("performed", None, True)
+MEMO_ENTRIES = 50_000
+"""(turn text, step) judgements kept per SOP: a few MB; the oldest go first."""
 
 
 class ActCheck:
@@ -46,62 +52,68 @@ class ActCheck:
         self.act_model = act_model
         self.prototypes: dict[str, StepPrototypes] = {p.step.id: p for p in index.steps}
         self.acts: dict[str, StepActs] = {p.step.id: step_acts(p.step) for p in index.steps}
+        self._memo: dict[tuple[str, str], Judged] = {}
+
+    @staticmethod
+    def clause_texts(text: str) -> list[str]:
+        """The clauses of a turn the check may need to embed (a turn of several clauses with some cue word), so a
+        caller can embed them in the call that embeds the turn's units (they are then cached by text)."""
+        readings = read_turn(text)
+        if len(readings) < 2 or all(r.act == "performed" and r.scope is None for r in readings):
+            return []
+        return [r.clause for r in readings]
+
+    def prefetch(self, artifacts: Sequence[ConversationArtifacts]) -> None:
+        """Embed the clauses every conversation's act check may need in one call (cached by text for ``annotate``)."""
+        texts = [c for built in artifacts for turn in built.turns for c in self.clause_texts(turn.turn.text)]
+        if texts:
+            self.embedder.encode(texts)
 
     def annotate(self, hits: Sequence[StepHit], artifacts: ConversationArtifacts) -> list[StepHit]:
-        readings: dict[int, list[ActReading]] = {}
-        turn_units: dict[int, np.ndarray] = {}
-        clause_vectors: dict[int, np.ndarray] = {}
+        """Every hit with its act; a (turn text, step) pair is judged once and remembered (a live call re-scores
+        the whole transcript after each turn, and scripted lines repeat across calls)."""
         checked = []
         for hit in hits:
-            prototypes = self.prototypes.get(hit.step_id)
-            if prototypes is None:
+            if hit.step_id not in self.prototypes:
                 checked.append(hit)
                 continue
-            if len(prototypes.counter_vectors):
-                if hit.turn_index not in turn_units:
-                    turn_units[hit.turn_index] = artifacts.unit_vectors[artifacts.unit_turn == hit.turn_index]
-                countered = self._counter_example(hit, prototypes, turn_units[hit.turn_index])
-                if countered is not None:
-                    checked.append(countered)
-                    continue
-            if hit.turn_index not in readings:
-                readings[hit.turn_index] = [read_clause(c) for c in clauses(normalise_text(hit.text))]
-            turn_readings = readings[hit.turn_index]
-            acts = self.acts[hit.step_id]
-            relevant = [True] * len(turn_readings)
-            if len(turn_readings) > 1 and any(not acts.performs(r.act) for r in turn_readings):
-                if hit.turn_index not in clause_vectors:
-                    clause_vectors[hit.turn_index] = self.embedder.encode([r.clause for r in turn_readings])
-                relevant = self._relevant(clause_vectors[hit.turn_index], prototypes)
-            verdict = judge_turn(turn_readings, relevant, acts)
-            checked.append(replace(hit, act=verdict.act, act_reason=verdict.reading.reason, performs=verdict.performs))
-        return self._learned_check(checked, artifacts)
+            key = (hit.text, hit.step_id)
+            judged = self._memo.get(key)
+            if judged is None:
+                judged = self._judge(hit, artifacts)
+                if len(self._memo) >= MEMO_ENTRIES:
+                    self._memo.pop(next(iter(self._memo)))
+                self._memo[key] = judged
+            act, reason, performs = judged
+            checked.append(hit if judged == PERFORMS else replace(hit, act=act, act_reason=reason, performs=performs))
+        return checked
 
-    def _learned_check(self, hits: list[StepHit], artifacts: ConversationArtifacts) -> list[StepHit]:
-        """Hits read as plain performances that the act model says only talk about the step: left to a person."""
+    def _judge(self, hit: StepHit, artifacts: ConversationArtifacts) -> Judged:
+        """What the hit's turn did toward its step: a counter-example, the cues in the clauses that carry the step,
+        then the learned check of a plain performance."""
+        prototypes = self.prototypes[hit.step_id]
+        units = artifacts.unit_vectors[artifacts.unit_turn == hit.turn_index]
+        if len(prototypes.counter_vectors) and (countered := self._counter_example(prototypes, units)) is not None:
+            return countered
+        readings = list(read_turn(hit.text))
+        acts = self.acts[hit.step_id]
+        relevant = [True] * len(readings)
+        if len(readings) > 1 and any(not acts.performs(r.act) for r in readings):
+            relevant = self._relevant(self.embedder.encode([r.clause for r in readings]), prototypes)
+        verdict = judge_turn(readings, relevant, acts)
         model = self.act_model
-        if model is None:
-            return hits
-        open_to = [
-            i
-            for i, hit in enumerate(hits)
-            if hit.performs
-            and hit.act == "performed"
-            and hit.step_id in self.acts
-            and not (self.acts[hit.step_id].accepted & OUTCOME_NEGATIVE)
-        ]
-        if not open_to:
-            return hits
-        turns = sorted({hits[i].turn_index for i in open_to})
-        vectors = artifacts.whole_turn_vectors()
-        probabilities = dict(zip(turns, model.probabilities(np.stack([vectors[t] for t in turns])), strict=True))
-        checked = list(hits)
-        for i in open_to:
-            p = float(probabilities[hits[i].turn_index])
+        if (
+            model is not None
+            and verdict.performs
+            and verdict.act == "performed"
+            and not (acts.accepted & OUTCOME_NEGATIVE)
+            and len(units)
+        ):
+            p = float(model.probabilities(units[:1])[0])  # the turn's first unit is its whole text
             if p >= model.threshold:
                 reason = f"mentioned: the act model reads this turn as talking about the step, not doing it ({p:.2f})"
-                checked[i] = replace(hits[i], act="mentioned", act_reason=reason, performs=False)
-        return checked
+                return ("mentioned", reason, False)
+        return (verdict.act, verdict.reading.reason, verdict.performs)
 
     def _similarities(self, vectors: np.ndarray, prototypes: StepPrototypes) -> np.ndarray:
         """Each row's similarity to the step, as the pair features measure it (examples, or description + offset)."""
@@ -117,8 +129,8 @@ class ActCheck:
         sims = self._similarities(vectors, prototypes)
         return [bool(value >= sims.max() - self.relevance_margin) for value in sims]
 
-    def _counter_example(self, hit: StepHit, prototypes: StepPrototypes, units: np.ndarray) -> StepHit | None:
-        """The hit refused credit when a unit of its turn is closer to a counter-example than to the step."""
+    def _counter_example(self, prototypes: StepPrototypes, units: np.ndarray) -> Judged | None:
+        """Credit refused when a unit of the turn is closer to a counter-example than to the step."""
         if not len(units):
             return None
         own = self._similarities(units, prototypes)
@@ -131,4 +143,4 @@ class ActCheck:
         reason = (
             f"closer to the counter-example {text!r} ({counter[row, column]:.2f}) than to the step ({own[row]:.2f})"
         )
-        return replace(hit, act="counter_example", act_reason=reason, performs=False)
+        return ("counter_example", reason, False)
