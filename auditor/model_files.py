@@ -225,3 +225,40 @@ class FoldedLogistic:
 
     def probabilities(self, matrix: np.ndarray) -> np.ndarray:
         return np.asarray(1.0 / (1.0 + np.exp(-(np.asarray(matrix, dtype=np.float64) @ self.weights + self.bias))))
+
+
+class SingleLinearModel:
+    """A model of one fitted (scaled) logistic regression: scored through its folded numbers, its estimator read
+    from the model folder only when something asks for it, saved as skops + folded numbers + metadata + card."""
+
+    def __init__(self, estimator: Any, *, folder: ModelFolder | None = None):
+        """``estimator``: a fitted pipeline; or None with ``folder``, the opened model folder it is read from."""
+        if estimator is None and folder is None:
+            raise ValueError(f"a {type(self).__name__} needs an estimator or the model folder it comes from")
+        self._estimator = estimator
+        self._folder = folder
+        # the same numbers as predict_proba, without sklearn's checks on every call
+        self._linear = FoldedLogistic.of(estimator) if folder is None else folder.folded[ModelFolder.SINGLE]
+
+    @property
+    def estimator(self) -> Any:
+        if self._estimator is None and self._folder is not None:
+            self._estimator = self._folder.estimator
+        return self._estimator
+
+    def positive_probabilities(self, matrix: np.ndarray) -> np.ndarray:
+        """P(class 1) for every row."""
+        if self._linear is not None:
+            return self._linear.probabilities(matrix)
+        return np.asarray(self.estimator.predict_proba(matrix)[:, 1])
+
+    def save_folder(
+        self, folder: Path, files: tuple[str, str, str], metadata: Mapping[str, Any], card: str
+    ) -> None:
+        """Write ``files`` = (model, metadata, card) into ``folder``: skops, folded numbers, JSON, Markdown."""
+        model_file, metadata_file, card_file = files
+        folder.mkdir(parents=True, exist_ok=True)
+        import_skops_io().dump(self.estimator, folder / model_file)
+        write_folded(folder / model_file, {ModelFolder.SINGLE: FoldedLogistic.of(self.estimator)})
+        (folder / metadata_file).write_text(json.dumps(dict(metadata), indent=2) + "\n", encoding="utf-8")
+        (folder / card_file).write_text(card, encoding="utf-8")

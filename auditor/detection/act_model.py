@@ -10,14 +10,13 @@ with an explicit list of trusted types, its folded numbers beside it, metadata a
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from auditor.model_files import FoldedLogistic, ModelFileError, ModelFolder, import_skops_io, write_folded
+from auditor.model_files import ModelFileError, ModelFolder, SingleLinearModel
 
 MODEL_FILE = "act_model.skops"
 CARD_FILE = "model_card.md"
@@ -46,25 +45,15 @@ class ActModelMetadata:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-class ActModel:
+class ActModel(SingleLinearModel):
     """P(the turn only talks about the action) from its unit vector."""
 
     name = "act-model"
     version = "1"
 
     def __init__(self, estimator: Any, metadata: ActModelMetadata, *, folder: ModelFolder | None = None):
-        if estimator is None and folder is None:
-            raise ValueError("an ActModel needs an estimator or the model folder it comes from")
-        self._estimator = estimator
-        self._folder = folder
-        self._linear = FoldedLogistic.of(estimator) if folder is None else folder.folded[ModelFolder.SINGLE]
+        super().__init__(estimator, folder=folder)
         self.metadata = metadata
-
-    @property
-    def estimator(self) -> Any:
-        if self._estimator is None and self._folder is not None:
-            self._estimator = self._folder.estimator
-        return self._estimator
 
     @property
     def threshold(self) -> float:
@@ -74,16 +63,10 @@ class ActModel:
         """P(talks about it, does not do it) for each row of unit vectors."""
         if not len(vectors):
             return np.zeros(0)
-        if self._linear is not None:
-            return self._linear.probabilities(vectors)
-        return np.asarray(self.estimator.predict_proba(vectors)[:, 1])
+        return self.positive_probabilities(vectors)
 
     def save(self, folder: Path, card: str) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        import_skops_io().dump(self.estimator, folder / MODEL_FILE)
-        write_folded(folder / MODEL_FILE, {ModelFolder.SINGLE: FoldedLogistic.of(self.estimator)})
-        (folder / METADATA_FILE).write_text(json.dumps(asdict(self.metadata), indent=2) + "\n", encoding="utf-8")
-        (folder / CARD_FILE).write_text(card, encoding="utf-8")
+        self.save_folder(folder, (MODEL_FILE, METADATA_FILE, CARD_FILE), asdict(self.metadata), card)
 
     @classmethod
     def load(cls, folder: Path = DEFAULT_MODEL_DIR) -> ActModel:

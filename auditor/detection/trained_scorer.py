@@ -6,7 +6,6 @@ an untrusted place cannot run code.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from auditor.detection.pair_features import FEATURE_NAMES, PairFeatures
-from auditor.model_files import FoldedLogistic, ModelFileError, ModelFolder, import_skops_io, write_folded
+from auditor.model_files import ModelFileError, ModelFolder, SingleLinearModel
 
 MODEL_FILE = "step_scorer.skops"
 CARD_FILE = "model_card.md"
@@ -44,7 +43,7 @@ class ScorerMetadata:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-class TrainedStepScorer:
+class TrainedStepScorer(SingleLinearModel):
     """A fitted scikit-learn pipeline over pair features, with its thresholds."""
 
     name = "trained-step-scorer"
@@ -57,19 +56,8 @@ class TrainedStepScorer:
             raise ModelFileError(
                 f"model was trained on features {metadata.feature_names}, this auditor computes {list(FEATURE_NAMES)}"
             )
-        if estimator is None and folder is None:
-            raise ValueError("a TrainedStepScorer needs an estimator or the model folder it comes from")
-        self._estimator = estimator
-        self._folder = folder
-        # the same numbers as predict_proba, without sklearn's checks on every call
-        self._linear = FoldedLogistic.of(estimator) if folder is None else folder.folded[ModelFolder.SINGLE]
+        super().__init__(estimator, folder=folder)
         self.metadata = metadata
-
-    @property
-    def estimator(self) -> Any:
-        if self._estimator is None and self._folder is not None:
-            self._estimator = self._folder.estimator
-        return self._estimator
 
     @property
     def description_offset(self) -> float:
@@ -88,16 +76,10 @@ class TrainedStepScorer:
         return f"{self.metadata.trained_on}; created {self.metadata.created}"
 
     def probabilities(self, features: PairFeatures) -> np.ndarray:
-        if self._linear is not None:
-            return self._linear.probabilities(features.matrix)
-        return np.asarray(self.estimator.predict_proba(features.matrix)[:, 1])
+        return self.positive_probabilities(features.matrix)
 
     def save(self, folder: Path, card: str) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        import_skops_io().dump(self.estimator, folder / MODEL_FILE)
-        write_folded(folder / MODEL_FILE, {ModelFolder.SINGLE: FoldedLogistic.of(self.estimator)})
-        (folder / METADATA_FILE).write_text(json.dumps(asdict(self.metadata), indent=2) + "\n", encoding="utf-8")
-        (folder / CARD_FILE).write_text(card, encoding="utf-8")
+        self.save_folder(folder, (MODEL_FILE, METADATA_FILE, CARD_FILE), asdict(self.metadata), card)
 
     @classmethod
     def load(cls, folder: Path) -> TrainedStepScorer:
