@@ -84,8 +84,9 @@ class Settings(BaseSettings):
     @field_validator("uncertain_band")
     @classmethod
     def _band(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_band(value)  # a malformed band stops the service at start-up, saying how to write it
+        if value is None or not value.strip():
+            return None  # unset or empty (e.g. ${AUDITOR_UNCERTAIN_BAND:-}): the measured band
+        parse_band(value)  # a malformed band stops the service at start-up, saying how to write it
         return value
 
     def band(self) -> UncertainBand | None:

@@ -28,6 +28,8 @@ OUTCOME_NEGATIVE: frozenset[Act] = frozenset({"cannot", "not_available"})
 """Acts a negative-outcome step ("tell the customer nothing is free") is performed by, either way it is said."""
 SOFT: frozenset[Act] = frozenset({"offered", "promised", "mentioned"})
 """Acts that leave it open (offered to do it, promised it for later): a person decides, unless the step is one."""
+NOT_DOING: frozenset[Act] = HARD_NEGATIVE | SOFT | {"counter_example"}
+"""Acts of evidence that does not place a step in time (it speaks against the step or leaves it open)."""
 ACT_ORDER: tuple[Act, ...] = (
     "skipped",
     "not_available",
@@ -288,7 +290,10 @@ def _compile(table: dict[Act, tuple[str, ...]]) -> dict[Act, re.Pattern[str]]:
     return {act: re.compile("|".join(f"(?:{p})" for p in patterns)) for act, patterns in table.items()}
 
 
-_EN_BROAD_NEGATION = re.compile(r"\b(?:don'?t|do not|doesn'?t|does not|didn'?t|did not|never|nothing|not|no)\b")
+_EN_BROAD_NEGATION = re.compile(
+    r"\b(?:don'?t|do not|doesn'?t|does not|didn'?t|did not|won'?t|will not|wouldn'?t|would not|shouldn'?t|"
+    r"isn'?t|aren'?t|wasn'?t|weren'?t|haven'?t|hasn'?t|never|nothing|not|no)\b"
+)
 _ZH_BROAD_NEGATION = re.compile(r"(?:不|没|别|未|无)(?!常|错|少|同|断|仅|管|然|久|过|论|但|如|知|妨|的|人)")
 """Any negation word: it refuses a step only when the words it governs are the step's own ('nothing to apologise
 for' for an apology step), since 'thank you for not giving up' or '新卡不收您钱' perform theirs."""
@@ -331,8 +336,8 @@ def _prepare(text: str) -> tuple[str, bool]:
 def read_clause(clause: str) -> ActReading:
     """The act one clause shows by its cue words (benign idioms such as 'no problem' / 不客气 removed first)."""
     text, zh = _prepare(clause)
-    cues, benign = (_ZH_CUES, _ZH_BENIGN) if zh else (_EN_CUES, _EN_BENIGN)
-    stripped = benign.sub(" ", text)
+    cues = _ZH_CUES if zh else _EN_CUES
+    stripped = _EN_BENIGN.sub(" ", _ZH_BENIGN.sub(" ", text) if zh else text)  # mixed text: both idiom lists
     for act in ACT_ORDER:
         if act == "asked":
             question = (_QUESTION_ZH if zh else _QUESTION_EN).search(stripped.strip())
@@ -379,6 +384,8 @@ class StepActs:
         return reading.scope is not None and not (content_keys(reading.scope) & self.content)
 
 
+_CONDITION = re.compile(r"\b(?:unless|if|without|otherwise|except|when)\b|除非|如果|否则|若", re.IGNORECASE)
+"""A description clause that states a condition ("unless the system is down") does not make the step an outcome."""
 _OFFER_STEP = re.compile(
     r"\b(?:offers?|offering|suggest\w*|recommend\w*|propos\w+|promot\w*|upsell\w*|invit\w+|introduc\w+)\b|"
     r"\bask(?:s|ing)? (?:the )?(?:customer|caller|user|client|them|guest|patient)? ?(?:whether|if)\b|"
@@ -406,7 +413,8 @@ def step_acts(step: Step) -> StepActs:
     accepted |= {act for act, count in counts.items() if act not in HARD_NEGATIVE and count * 4 >= len(examples)}
     accepted |= {act for act, count in counts.items() if act in HARD_NEGATIVE and count * 2 > len(examples)}
     for text in (step.name, step.description):  # "Tell the customer no room is free" is itself a negative outcome
-        accepted |= {reading.act for reading in read_text(text) if reading.act in OUTCOME_NEGATIVE} if text else set()
+        stated = _CONDITION.split(text)[0]  # "Freeze the card unless the system is down": the condition is not it
+        accepted |= {reading.act for reading in read_text(stated) if reading.act in OUTCOME_NEGATIVE}
     described = normalise_text(f"{step.name} {step.description}").lower()
     if _OFFER_STEP.search(described):
         accepted.add("offered")

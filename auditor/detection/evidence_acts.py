@@ -130,17 +130,17 @@ class ActCheck:
         return [bool(value >= sims.max() - self.relevance_margin) for value in sims]
 
     def _counter_example(self, prototypes: StepPrototypes, units: np.ndarray) -> Judged | None:
-        """Credit refused when a unit of the turn is closer to a counter-example than to the step."""
+        """Credit refused when the turn's unit most like the step is closer to a counter-example than to it."""
         if not len(units):
             return None
         own = self._similarities(units, prototypes)
-        counter = units @ prototypes.counter_vectors.T
-        row = int(np.argmax(counter.max(axis=1) - own))
-        column = int(np.argmax(counter[row]))
-        if counter[row, column] <= own[row]:
+        row = int(np.argmax(own))  # the unit that carries the step: another sentence of the turn is not its evidence
+        counter = units[row] @ prototypes.counter_vectors.T
+        column = int(np.argmax(counter))
+        if counter[column] <= own[row]:
             return None
         text = prototypes.counter_texts[column]
         reason = (
-            f"closer to the counter-example {text!r} ({counter[row, column]:.2f}) than to the step ({own[row]:.2f})"
+            f"closer to the counter-example {text!r} ({counter[column]:.2f}) than to the step ({own[row]:.2f})"
         )
         return ("counter_example", reason, False)

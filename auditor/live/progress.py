@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from auditor.detection.acts import NOT_DOING
 from auditor.result import ConversationResult, StepResult
 from auditor.sop.schema import Sop, Step
 from auditor.text.artifacts import ConversationArtifacts
@@ -122,7 +123,9 @@ def _overdue_reason(step: Step, done_at: dict[str, int | None], spoken: int, lat
 
 
 def _first_turn(verdict: StepResult) -> int | None:
-    return min((e.turn_index for e in verdict.evidence), default=None)
+    """Where the step happened: its first evidence turn that did it (a refusal before it does not place it)."""
+    did = [e.turn_index for e in verdict.evidence if e.act not in NOT_DOING]
+    return min(did or [e.turn_index for e in verdict.evidence], default=None)
 
 
 @dataclass

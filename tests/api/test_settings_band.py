@@ -21,3 +21,8 @@ def test_malformed_band_is_refused_with_how_to_write_it(monkeypatch, band):
     monkeypatch.setenv("AUDITOR_UNCERTAIN_BAND", band)
     with pytest.raises(ValidationError, match="uncertain band"):
         Settings()
+
+
+def test_an_empty_band_means_the_measured_one(monkeypatch):
+    monkeypatch.setenv("AUDITOR_UNCERTAIN_BAND", "")
+    assert Settings().band() is None

@@ -100,3 +100,21 @@ def test_step_acts_come_from_the_steps_own_texts():
 def test_a_refusal_reads_with_the_words_that_fired():
     readings = read_text("I can't freeze your card over the phone.")
     assert readings[0].reason is not None and "can't" in readings[0].reason
+
+
+def test_a_refusal_to_say_it_with_wont_is_not_saying_it():
+    guarantee = Step(id="promise_guarantee", name="Guarantee an outcome", description="The agent guarantees a refund.")
+    assert turn_act("I won't guarantee anything, sorry.", guarantee)[1] is False
+    assert turn_act("I guarantee you'll get it back.", guarantee)[1] is True
+
+
+def test_english_idioms_are_benign_in_a_turn_with_a_chinese_name():
+    assert [r.act for r in read_text("Sorry you couldn't get through 王先生, I have frozen the card now.")] == [
+        "performed",
+        "performed",
+    ]
+
+
+def test_a_condition_in_the_description_does_not_make_an_action_step_accept_refusals():
+    step = Step(id="freeze", name="Freeze the card", description="Freeze the card unless the system is unavailable.")
+    assert turn_act("I can't freeze the card.", step) == ("cannot", False)

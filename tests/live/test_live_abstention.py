@@ -70,3 +70,14 @@ def test_a_forbidden_step_not_said_so_far_is_pending_not_done() -> None:
     complied = StepResult(step_id="promise", status="done", confidence=0.99, critical=True, reason="never said")
     step = live("promise", complied)
     assert (step.status, step.reason) == ("pending", "not said so far")
+
+
+def test_a_refusal_before_the_step_does_not_place_it_live() -> None:
+    from auditor.live.progress import _first_turn
+    from auditor.result import Evidence, StepResult
+
+    evidence = [
+        Evidence(turn_index=0, text="I can't do it yet.", score=0.9, method="phrase", act="cannot"),
+        Evidence(turn_index=2, text="Done now.", score=0.9, method="phrase", act="performed"),
+    ]
+    assert _first_turn(StepResult(step_id="freeze", status="done", confidence=0.9, evidence=evidence)) == 2
