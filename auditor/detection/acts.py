@@ -26,7 +26,7 @@ HARD_NEGATIVE: frozenset[Act] = frozenset({"refused", "cannot", "skipped", "not_
 """Acts that say the step was not done: never credit, evidence against the step."""
 OUTCOME_NEGATIVE: frozenset[Act] = frozenset({"cannot", "not_available"})
 """Acts a negative-outcome step ("tell the customer nothing is free") is performed by, either way it is said."""
-SOFT: frozenset[Act] = frozenset({"offered", "promised", "mentioned"})
+SOFT: frozenset[Act] = frozenset({"offered", "promised", "mentioned", "asked"})
 """Acts that leave it open (offered to do it, promised it for later): a person decides, unless the step is one."""
 NOT_DOING: frozenset[Act] = HARD_NEGATIVE | SOFT | {"counter_example"}
 """Acts of evidence that does not place a step in time (it speaks against the step or leaves it open)."""
@@ -386,6 +386,20 @@ class StepActs:
 
 _CONDITION = re.compile(r"\b(?:unless|if|without|otherwise|except|when)\b|除非|如果|否则|若", re.IGNORECASE)
 """A description clause that states a condition ("unless the system is down") does not make the step an outcome."""
+_ASK_STEP = re.compile(
+    r"\b(?:ask\w*|verif\w+|confirm\w*|check\w*|question\w*|inquir\w+|enquir\w+|request\w*|identif\w+|"
+    r"collect\w*|gather\w*|find out|clarif\w+|invite\w*|anything else|how can|help)\b|"
+    r"询问|核实|确认|核对|了解|问|请|验证|收集|澄清|还有|帮"
+)
+"""Steps performed by asking: verifying, confirming, asking for details, checking the need, inviting the request."""
+_ACTION_STEP = re.compile(
+    r"\s*(?:the agent\s+)?(?:freez\w*|block\w*|cancel\w*|refund\w*|waiv\w*|chang\w*|updat\w*|reset\w*|book\w*|"
+    r"reserv\w*|send\w*|issu\w*|replac\w*|transfer\w*|pay\w*|credit\w*|tell\w*|inform\w*|explain\w*|stat\w*|"
+    r"giv\w*|provid\w*|deliver\w*|resolv\w*|record\w*|log\w*|report\w*|fix\w*|process\w*|arrang\w*)\b|"
+    r"\s*(?:坐席)?(?:冻结|挂失|取消|退款|免|修改|更改|重置|预订|预约|发送|补办|关闭|开通|转账|告知|告诉|说明|解释|提供|解决|记录|登记|处理)"
+)
+"""Steps that are an action or a statement the agent owes ("Freeze the card", "Tell the customer the price"): a
+question about them ("Can you freeze it in the app?") leaves them to a person; any other step accepts questions."""
 _OFFER_STEP = re.compile(
     r"\b(?:offers?|offering|suggest\w*|recommend\w*|propos\w+|promot\w*|upsell\w*|invit\w+|introduc\w+)\b|"
     r"\bask(?:s|ing)? (?:the )?(?:customer|caller|user|client|them|guest|patient)? ?(?:whether|if)\b|"
@@ -404,7 +418,7 @@ def step_acts(step: Step) -> StepActs:
     free" is performed by "nothing is free on Friday"), or its name/description shows it when it has no examples;
     offers perform an offer step and promises a follow-up step, by the words of its name and description.
     """
-    accepted: set[Act] = {"performed", "asked"}
+    accepted: set[Act] = {"performed"}
     examples = [text for text in step.examples if text.strip()]
     counts: Counter[Act] = Counter()
     for text in examples:
@@ -416,6 +430,8 @@ def step_acts(step: Step) -> StepActs:
         stated = _CONDITION.split(text)[0]  # "Freeze the card unless the system is down": the condition is not it
         accepted |= {reading.act for reading in read_text(stated) if reading.act in OUTCOME_NEGATIVE}
     described = normalise_text(f"{step.name} {step.description}").lower()
+    if _ASK_STEP.search(described) or not _ACTION_STEP.match(described):
+        accepted.add("asked")  # a question performs any step but an action or a statement the agent owes
     if _OFFER_STEP.search(described):
         accepted.add("offered")
     if _PROMISE_STEP.search(described):

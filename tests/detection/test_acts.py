@@ -118,3 +118,21 @@ def test_english_idioms_are_benign_in_a_turn_with_a_chinese_name():
 def test_a_condition_in_the_description_does_not_make_an_action_step_accept_refusals():
     step = Step(id="freeze", name="Freeze the card", description="Freeze the card unless the system is unavailable.")
     assert turn_act("I can't freeze the card.", step) == ("cannot", False)
+
+
+@pytest.mark.parametrize(
+    "text, step, performs",
+    [
+        ("Can you freeze the card in the app?", FREEZE, False),  # asks the customer to do it: not done here
+        ("Has the card been frozen already?", FREEZE, False),
+        ("Could you give me your date of birth?", VERIFY, True),  # verifying is done by asking
+        ("请问您的身份证后四位是多少？", VERIFY, True),
+        ("卡片您要不要自己在App上冻结？", FREEZE, False),
+        ("Is there anything else I can help with?", CLOSE, True),  # a question is part of many steps
+    ],
+)
+def test_a_question_performs_most_steps_but_leaves_an_action_open(text, step, performs):
+    act, performed = turn_act(text, step)
+    assert performed is performs
+    if not performs:
+        assert act in {"asked", "offered"}, "left to a person (uncertain), not refused"
