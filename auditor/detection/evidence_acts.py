@@ -16,6 +16,7 @@ import numpy as np
 from auditor.detection.act_model import ActModel
 from auditor.detection.acts import OUTCOME_NEGATIVE, StepActs, judge_turn, read_turn, step_acts
 from auditor.detection.hits import StepHit
+from auditor.detection.pair_features import step_similarities
 from auditor.detection.sop_index import SopIndex, StepPrototypes
 from auditor.embeddings.base import Embedder
 from auditor.result import Act
@@ -116,14 +117,8 @@ class ActCheck:
         return (verdict.act, verdict.reading.reason, verdict.performs)
 
     def _similarities(self, vectors: np.ndarray, prototypes: StepPrototypes) -> np.ndarray:
-        """Each row's similarity to the step, as the pair features measure it (examples, or description + offset)."""
-        best = np.full(len(vectors), -1.0)
-        if len(prototypes.example_vectors):
-            best = np.maximum(best, (vectors @ prototypes.example_vectors.T).max(axis=1))
-        if len(prototypes.description_vectors):
-            described = (vectors @ prototypes.description_vectors.T).max(axis=1) + self.description_offset
-            best = np.maximum(best, described)
-        return best
+        """Each row's similarity to the step, as the pair features measure it."""
+        return step_similarities(vectors, prototypes, self.description_offset).combined
 
     def _relevant(self, vectors: np.ndarray, prototypes: StepPrototypes) -> list[bool]:
         sims = self._similarities(vectors, prototypes)

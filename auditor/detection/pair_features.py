@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from auditor.detection.sop_index import SopIndex
+from auditor.detection.sop_index import SopIndex, StepPrototypes
 from auditor.text.artifacts import ConversationArtifacts
 from auditor.transcripts.roles import Role
 
@@ -44,32 +44,46 @@ class PairFeatures:
 
 
 @dataclass
-class _UnitSimilarities:
-    combined: np.ndarray  # units x steps
+class Similarities:
+    """Similarities of texts to steps: units x steps for a whole SOP, or one step's column (``step_similarities``)."""
+
+    combined: np.ndarray
     examples: np.ndarray
     description: np.ndarray
     example_top2: np.ndarray
 
 
-def _unit_similarities(unit_vectors: np.ndarray, index: SopIndex, description_offset: float) -> _UnitSimilarities:
-    units, steps = len(unit_vectors), len(index.steps)
-    examples = np.zeros((units, steps), dtype=np.float32)
-    top2 = np.zeros((units, steps), dtype=np.float32)
-    description = np.full((units, steps), -1.0, dtype=np.float32)
-    combined = np.full((units, steps), -1.0, dtype=np.float32)
-    for column, prototypes in enumerate(index.steps):
-        if len(prototypes.description_vectors):
-            description[:, column] = (unit_vectors @ prototypes.description_vectors.T).max(axis=1)
-            combined[:, column] = description[:, column] + description_offset
-        if len(prototypes.example_vectors):
-            cosines = unit_vectors @ prototypes.example_vectors.T
-            examples[:, column] = cosines.max(axis=1)
-            best_two = -np.sort(-cosines, axis=1)[:, :2]
-            top2[:, column] = best_two.mean(axis=1)
-            combined[:, column] = np.maximum(combined[:, column], examples[:, column])
-        else:
-            top2[:, column] = combined[:, column]
-    return _UnitSimilarities(combined, examples, description, top2)
+def step_similarities(vectors: np.ndarray, prototypes: StepPrototypes, description_offset: float) -> Similarities:
+    """Each row's similarities to one step (1-D columns): to its examples (0 without), to its name/description (-1
+    without), the mean of the two best example cosines, and ``combined``, the best of examples and description +
+    ``description_offset`` (-1 with neither): what the scorer and the act check call a text's similarity to a step."""
+    rows = len(vectors)
+    examples = np.zeros(rows, dtype=np.float32)
+    description = np.full(rows, -1.0, dtype=np.float32)
+    combined = np.full(rows, -1.0, dtype=np.float32)
+    if len(prototypes.description_vectors):
+        description[:] = (vectors @ prototypes.description_vectors.T).max(axis=1)
+        combined[:] = description + description_offset
+    if len(prototypes.example_vectors):
+        cosines = vectors @ prototypes.example_vectors.T
+        examples[:] = cosines.max(axis=1)
+        top2 = (-np.sort(-cosines, axis=1)[:, :2]).mean(axis=1).astype(np.float32)
+        combined[:] = np.maximum(combined, examples)
+    else:
+        top2 = combined.copy()
+    return Similarities(combined, examples, description, top2)
+
+
+def _unit_similarities(unit_vectors: np.ndarray, index: SopIndex, description_offset: float) -> Similarities:
+    columns = [step_similarities(unit_vectors, prototypes, description_offset) for prototypes in index.steps]
+    units = len(unit_vectors)
+
+    def stacked(name: str) -> np.ndarray:
+        if not columns:
+            return np.zeros((units, 0), dtype=np.float32)
+        return np.column_stack([getattr(column, name) for column in columns]).astype(np.float32)
+
+    return Similarities(stacked("combined"), stacked("examples"), stacked("description"), stacked("example_top2"))
 
 
 def margins(sim: np.ndarray) -> np.ndarray:
