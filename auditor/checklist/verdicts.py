@@ -158,6 +158,19 @@ def _evidence(hits: Sequence[StepHit]) -> list[Evidence]:
     ]
 
 
+def _verdict(step: Step, status: StepStatus, confidence: float, **details: Any) -> StepResult:
+    """A step's result with its SOP fields (id, name, required, critical) filled in."""
+    return StepResult(
+        step_id=step.id,
+        name=step.name,
+        required=step.required,
+        critical=step.critical,
+        status=status,
+        confidence=confidence,
+        **details,
+    )
+
+
 def _describe(hit: StepHit) -> str:
     why = f" ({hit.act_reason})" if hit.act_reason else ""
     return f"turn {hit.turn_index} {hit.act.replace('_', ' ')}{why}"
@@ -168,31 +181,19 @@ def _forbidden_verdict(
 ) -> StepResult:
     """A forbidden step is violated when a turn says it (its act performs it), done when no turn does."""
     said = sorted((h for h in evidence_hits if h.performs), key=lambda h: (-h.confidence, h.turn_index))
-    common: dict[str, Any] = {"step_id": step.id, "name": step.name, "required": step.required}
-    common["critical"] = step.critical
     if said and said[0].confidence >= band.high:
         decisive = [h for h in said if h.confidence >= band.high]
-        return StepResult(
-            status="violated",
-            confidence=said[0].confidence,
-            evidence=_evidence(decisive),
-            reason=f"the agent said what this SOP forbids at turn {said[0].turn_index}",
-            **common,
-        )
+        reason = f"the agent said what this SOP forbids at turn {said[0].turn_index}"
+        return _verdict(step, "violated", said[0].confidence, evidence=_evidence(decisive), reason=reason)
     if said and said[0].confidence >= band.low:
-        return StepResult(
-            status="uncertain",
-            confidence=round(1.0 - said[0].confidence, 4),
-            evidence=_evidence(said),
-            reason=f"turn {said[0].turn_index} may say what this SOP forbids (confidence {said[0].confidence:.2f})",
-            **common,
-        )
+        reason = f"turn {said[0].turn_index} may say what this SOP forbids (confidence {said[0].confidence:.2f})"
+        return _verdict(step, "uncertain", round(1.0 - said[0].confidence, 4), evidence=_evidence(said), reason=reason)
     nearest = said[0] if said else closest
     reason = "never said"
     if nearest is not None and nearest.confidence >= band.low:
         reason += f"; {_describe(nearest)}"
     confidence = round(1.0 - (said[0].confidence if said else 0.0), 4)
-    return StepResult(status="done", confidence=confidence, reason=reason, **common)
+    return _verdict(step, "done", confidence, reason=reason)
 
 
 def _step_verdict(
@@ -208,24 +209,13 @@ def _step_verdict(
 ) -> StepResult:
     """Verdict of one step; ``found`` are its decisive hits, ``evidence_hits`` every hit shown as evidence."""
 
-    def verdict(status: StepStatus, confidence: float, **details: Any) -> StepResult:
-        return StepResult(
-            step_id=step.id,
-            name=step.name,
-            required=step.required,
-            critical=step.critical,
-            status=status,
-            confidence=confidence,
-            **details,
-        )
-
     if step.when and not found:  # a step the agent did is judged on its evidence: doing it shows it applied
         outcome = conditions[step.when]
         if not outcome.holds:
             reason = f"condition {step.when!r} does not hold: {outcome.reason}"
-            return verdict("not_applicable", outcome.confidence, reason=reason)
+            return _verdict(step, "not_applicable", outcome.confidence, reason=reason)
     if not found:
-        return _undone_verdict(step, sop, evidence_hits, closest, first_turn, artifacts, band, verdict)
+        return _undone_verdict(step, sop, evidence_hits, closest, first_turn, artifacts, band)
     evidence = _evidence(evidence_hits)
     best = max(h.confidence for h in found)
     problem: tuple[StepStatus, str] | None = None
@@ -234,13 +224,13 @@ def _step_verdict(
     elif position_problem := _position_problem(step, found, artifacts):
         problem = ("late", position_problem)
     if problem is None:
-        return verdict("done", best, evidence=evidence)
+        return _verdict(step, "done", best, evidence=evidence)
     others = {step_id: turn for step_id, turn in first_turn.items() if step_id != step.id}
     expected = _expected_place(step, sop, others, artifacts)
-    return verdict(problem[0], best, evidence=evidence, expected=expected, reason=problem[1])
+    return _verdict(step, problem[0], best, evidence=evidence, expected=expected, reason=problem[1])
 
 
-def _undone_verdict(  # type: ignore[no-untyped-def]
+def _undone_verdict(
     step: Step,
     sop: Sop,
     evidence_hits: Sequence[StepHit],
@@ -248,7 +238,6 @@ def _undone_verdict(  # type: ignore[no-untyped-def]
     first_turn: Mapping[str, int],
     artifacts: ConversationArtifacts,
     band: UncertainBand,
-    verdict,
 ) -> StepResult:
     """No turn surely performs the step: uncertain when one may (or only offered / promised it), else missing."""
     expected = _expected_place(step, sop, first_turn, artifacts)
@@ -264,21 +253,21 @@ def _undone_verdict(  # type: ignore[no-untyped-def]
         reason = f"turn {maybe[0].turn_index} may perform it (confidence {maybe[0].confidence:.2f})"
         if against:
             reason += f"; {_describe(against[0])}"
-        return verdict(
-            "uncertain", maybe[0].confidence, evidence=_evidence(maybe + against), expected=expected, reason=reason
-        )
+        evidence = _evidence(maybe + against)
+        return _verdict(step, "uncertain", maybe[0].confidence, evidence=evidence, expected=expected, reason=reason)
     if against and against[0].act in SOFT:
         reason = f"only {_describe(against[0])}: not done in this call"
         evidence = _evidence(against)
-        return verdict("uncertain", against[0].confidence, evidence=evidence, expected=expected, reason=reason)
+        return _verdict(step, "uncertain", against[0].confidence, evidence=evidence, expected=expected, reason=reason)
     if against:
         reason = f"not performed: {_describe(against[0])}"
-        return verdict("missing", against[0].confidence, evidence=_evidence(against), expected=expected, reason=reason)
+        evidence = _evidence(against)
+        return _verdict(step, "missing", against[0].confidence, evidence=evidence, expected=expected, reason=reason)
     reason = "no turn performs this step" if step.required else "optional step not performed (not scored)"
     if closest is not None:
         reason += f"; closest: turn {closest.turn_index} (confidence {closest.confidence:.2f})"
     confidence = round(1.0 - (closest.confidence if closest else 0.0), 4)
-    return verdict("missing", confidence, expected=expected, reason=reason)
+    return _verdict(step, "missing", confidence, expected=expected, reason=reason)
 
 
 def _order_problem(step: Step, first_turn: Mapping[str, int]) -> str | None:
