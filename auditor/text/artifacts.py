@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,9 +37,14 @@ class ConversationArtifacts:
     turns: list[TurnArtifacts]
     unit_turn: np.ndarray
     unit_vectors: np.ndarray
+    _by_index: dict[int, TurnArtifacts] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_index = {artifacts.turn.index: artifacts for artifacts in self.turns}
 
     def turn(self, index: int) -> TurnArtifacts:
-        return next(artifacts for artifacts in self.turns if artifacts.turn.index == index)
+        """The spoken turn with this transcript index, in constant time (detectors look turns up per hit)."""
+        return self._by_index[index]
 
     def by_role(self, role: Role) -> list[TurnArtifacts]:
         return [artifacts for artifacts in self.turns if artifacts.turn.role is role]
