@@ -19,6 +19,7 @@ from auditor.embeddings.base import Embedder
 from auditor.embeddings.provider import make_embedder
 from auditor.engine import Auditor
 from auditor.privacy.policy import RedactionPolicy
+from auditor.privacy.redaction import redact_echoed
 from auditor.sop.loading import SopError, builtin_sop_paths, load_sop
 from auditor.sop.schema import Sop
 from auditor.text.pipelines import TextPipelines
@@ -90,7 +91,7 @@ def load_models(
 
 class UnknownSopError(LookupError):
     def __init__(self, sop_id: str, known: Iterable[str]):
-        super().__init__(f"no SOP {sop_id!r} (known: {', '.join(sorted(known))})")
+        super().__init__(f"no SOP {redact_echoed(sop_id)!r} (known: {', '.join(sorted(known))})")
         self.sop_id = sop_id
 
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.privacy.policy import DEFAULT_KINDS, RedactionPolicy
-from auditor.privacy.redaction import KIND_NAMES, find_pii, luhn_valid
+from auditor.privacy.redaction import BAIJIAXING, KIND_NAMES, find_pii, luhn_valid
 from bench.report import replace_section
 
 COMMAND = "python -m bench.pii_redaction --write"
@@ -98,11 +98,16 @@ ZH_SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟"
     "谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤柴温庞樊兰岳"
 )
+ZH_HELD_OUT_SURNAMES = "郗郜佘仉眭訾蒯厍逯粟籍麴禹濮寇阙幸"
+"""Family names the redactor's list (``SURNAMES``) does not hold: found only where the sentence says a name follows."""
 ZH_COMPOUND = ("欧阳", "司马", "诸葛", "上官", "司徒", "慕容", "皇甫", "令狐")
 ZH_GIVEN = (
     "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬鹏辉建国志文"
     "博宇浩然子涵欣怡梓轩雨萱思远晓东海燕婷"
+    "嘉琪俊凯诗琳皓轩佳颖昊天沐宸若曦锦程语桐瑾瑜睿泽"
 )
+EN_TITLES = ("Mr", "Mrs", "Ms", "Miss", "Mr.", "Mrs.", "Ms.", "Dr", "Dr.")
+ZH_TITLES = ("先生", "女士", "小姐", "经理", "太太")
 
 STREETS_EN = (
     "Baker Street",
@@ -280,6 +285,21 @@ EN_CONTEXT = {
         "this is {title} {last} calling about my order",
         "Good morning {title} {last}, how can I help?",
         "my full name is {}",
+        "Hi {}, thanks for calling.",
+        "Am I speaking with {}?",
+        "Thank you, {title} {last}.",
+        "Good afternoon {title} {last}, I can see your order.",
+        "this is {} speaking",
+        "Thanks {}!",
+        "Dr {last} asked me to call.",
+    ),
+    "dob": (
+        "My date of birth is {}.",
+        "DOB: {}",
+        "I was born on {}.",
+        "date of birth {} and postcode SW1",
+        "my birthday is {}",
+        "the account holder's date of birth is {}",
     ),
 }
 ZH_CONTEXT = {
@@ -335,6 +355,21 @@ ZH_CONTEXT = {
         "我的名字是{}",
         "姓名：{}",
         "请问是{last}{title}吗？",
+        "{full}{title}您好",
+        "谢谢{last}{title}",
+        "尊敬的{full}{title}，您的订单已发货",
+        "{full}您好，请问有什么可以帮您",
+        "您好，{full}。",
+        "我是客服{full}，很高兴为您服务",
+        "好的{last}{title}，马上为您处理",
+    ),
+    "dob": (
+        "出生日期{}",
+        "我的生日是{}",
+        "出生年月：{}",
+        "我是{}出生的",
+        "出生日期是{}，身份证后四位1234",
+        "生日{}，麻烦核实",
     ),
 }
 
@@ -381,6 +416,10 @@ def phone_value(rnd: random.Random, lang: str) -> str:
         lambda: "010-" + _digits(rnd, 8),
         lambda: "0" + rnd.choice(("571", "755", "591", "29", "21", "20")) + "-" + _digits(rnd, 8),
         lambda: "(0" + rnd.choice(("571", "755", "10", "21")) + ") " + _digits(rnd, 4) + " " + _digits(rnd, 4),
+        lambda: f"(0{rnd.randint(2, 9)}){rnd.randint(2000, 9999)}-{_digits(rnd, 4)}",  # Taiwan
+        lambda: f"{rnd.randint(200, 999)}-{_digits(rnd, 4)}",  # seven-digit local
+        lambda: "0" + str(rnd.randint(1, 9)) + "".join(" " + _digits(rnd, 2) for _ in range(4)),  # France
+        lambda: "0" + str(rnd.randint(1, 9)) + "".join("." + _digits(rnd, 2) for _ in range(4)),
     ]
     if lang == "zh":  # Chinese speakers mostly give mobiles and landlines, sometimes in full-width digits
         choices += [lambda: cn_mobile, lambda: cn_mobile.translate(FULL_WIDTH), lambda: "+86 " + cn_mobile]
@@ -579,16 +618,57 @@ def address_value(rnd: random.Random, lang: str) -> str:
 
 
 def name_value(rnd: random.Random, lang: str) -> tuple[str, str, str]:
-    """(full name, family name, title)."""
+    """(full name, family name, title). Chinese given names are drawn character by character (many distinct names);
+    one Chinese name in five has a family name the redactor's list does not hold."""
     if lang == "en":
         first, last = rnd.choice(EN_FIRST), rnd.choice(EN_LAST)
         full = rnd.choice((f"{first} {last}", f"{first} {last}", first))
         if rnd.random() < 0.15:
             full = full.lower()
-        return full, last, rnd.choice(("Mr", "Mrs", "Ms", "Miss", "Mr.", "Mrs.", "Ms."))
-    surname = rnd.choice(ZH_COMPOUND) if rnd.random() < 0.05 else rnd.choice(ZH_SURNAMES)
+        return full, last, rnd.choice(EN_TITLES)
+    roll = rnd.random()
+    if roll < 0.05:
+        surname = rnd.choice(ZH_COMPOUND)
+    elif roll < 0.25:
+        surname = rnd.choice(ZH_HELD_OUT_SURNAMES)
+    else:
+        surname = rnd.choice(ZH_SURNAMES)
     given = "".join(rnd.choice(ZH_GIVEN) for _ in range(rnd.choice((1, 2, 2))))
-    return surname + given, surname, rnd.choice(("先生", "女士", "小姐"))
+    return surname + given, surname, rnd.choice(ZH_TITLES)
+
+
+_EN_MONTHS = "January February March April May June July August September October November December".split()
+_ORDINALS = "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split()
+
+
+def dob_value(rnd: random.Random, lang: str) -> str:
+    year, month, day = rnd.randint(1935, 2008), rnd.randint(1, 12), rnd.randint(1, 28)
+    suffix = "th" if 11 <= day <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    if lang == "zh":
+        return rnd.choice(
+            (
+                f"{year}年{month}月{day}日",
+                f"{year}年{month}月{day}号",
+                f"{year % 100:02d}年{month}月{day}号",
+                f"{year}-{month:02d}-{day:02d}",
+                f"{year}{month:02d}{day:02d}",
+                f"{year}年{month}月",
+            )
+        )
+    name = _EN_MONTHS[month - 1]
+    value = rnd.choice(
+        (
+            f"{day}{suffix} of {name} {year}",
+            f"{name} {day}, {year}",
+            f"{name} {day}{suffix} {year}",
+            f"{day} {name[:3]} {year}",
+            f"{day:02d}/{month:02d}/{year}",
+            f"{month}/{day}/{year % 100:02d}",
+            f"{year}-{month:02d}-{day:02d}",
+            f"the {_ORDINALS[min(day, 12) - 1]} of {name} {year}",
+        )
+    )
+    return value.lower() if rnd.random() < 0.15 else value
 
 
 VALUES: dict[str, Callable[[random.Random, str], str]] = {
@@ -600,6 +680,7 @@ VALUES: dict[str, Callable[[random.Random, str], str]] = {
     "passport": passport_value,
     "account": account_value,
     "address": address_value,
+    "dob": dob_value,
 }
 SHARES = {
     "phone": 400,
@@ -610,7 +691,8 @@ SHARES = {
     "passport": 150,
     "account": 150,
     "address": 250,
-    "name": 250,
+    "name": 400,
+    "dob": 200,
 }
 """Samples per kind out of 2,000 (scaled for other counts): the kinds customers give most, most often."""
 
@@ -632,7 +714,10 @@ def _sample(rnd: random.Random, kind: str, lang: str) -> Sample:
     template = rnd.choice(contexts)
     if kind == "name":
         full, last, title = name_value(rnd, lang)
-        if "{last}" in template:
+        if "{full}" in template:
+            title = "先生" if title == "经理" else title  # 经理 is also a job: only "王经理" (a family name) is a name
+            value, template = full, template.replace("{title}", title).replace("{full}", "{}")
+        elif "{last}" in template:
             value, template = last, template.replace("{title}", title).replace("{last}", "{}")
         else:
             value = full
@@ -974,6 +1059,7 @@ def recall_section(
     if presidio is not None:
         row += f" **{totals['presidio'] / total:.3f}** | {totals['presidio_right'] / total:.3f} |"
     lines.append(row)
+    lines.append(name_breakdown(samples, ours_all))
     misses = [(kind, text) for kind, tally in every.items() for text in tally.misses]
     if misses:
         lines.append("\nMissed (all kinds on), up to 3 per kind:\n")
@@ -991,6 +1077,43 @@ def recall_section(
             "times in the table below), so it is not a project dependency; the auditor's own patterns are in "
             "`auditor/privacy/redaction.py`."
         )
+    return "\n".join(lines)
+
+
+def name_group(sample: Sample) -> str:
+    """Which kind of name a name sample holds (its language; for Chinese, where its family name comes from)."""
+    if sample.lang == "en":
+        return "English"
+    if sample.value[:2] in ZH_COMPOUND:
+        return "Chinese, compound family name"
+    if sample.value[0] not in ZH_HELD_OUT_SURNAMES:
+        return "Chinese, family name in the redactor's common list"
+    if sample.value[0] in BAIJIAXING:
+        return "Chinese, held-out family name (in 百家姓)"
+    return "Chinese, held-out family name (not in 百家姓)"
+
+
+def name_breakdown(samples: Sequence[Sample], spans_of: Sequence[Spans]) -> str:
+    """Name recall (all kinds on) by language and by where the Chinese family name comes from."""
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for sample, spans in zip(samples, spans_of, strict=True):
+        if sample.kind != "name":
+            continue
+        found = covered(sample, spans)
+        for group in {name_group(sample), "English" if sample.lang == "en" else "Chinese, all"}:
+            tally[group][0] += 1
+            tally[group][1] += found
+    order = sorted(tally, key=lambda group: (not group.startswith("English"), group != "Chinese, all", group))
+    lines = [
+        "",
+        f"Names by language and family name (all kinds on). The held-out family names ({ZH_HELD_OUT_SURNAMES}) are "
+        "in no list of the redactor's own; those in 百家姓 (the redactor's full list of family names, a real-world "
+        "list) are found through it, the others only where jieba's dictionary or its part-of-speech cut reads a name.",
+        "",
+        "| names | samples | found |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {group} | {total} | {found / total:.3f} |" for group in order for total, found in [tally[group]]]
     return "\n".join(lines)
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from auditor.cli.common import EXIT_INPUT_PROBLEMS, EXIT_USAGE, app, console, errors
+from auditor.reports.terminal import escape_text as escape
 
 
 @app.command()
@@ -156,7 +156,7 @@ def _print_report(report, top: int, sops) -> None:  # type: ignore[no-untyped-de
             outcomes.add_column(column)
         for o in report.outcomes:
             shown = _pct(o.mean) if o.kind == "binary" else f"{o.mean:.2f}"
-            outcomes.add_row(o.name, escape(o.source), str(o.known), shown)
+            outcomes.add_row(escape(o.name), escape(o.source), str(o.known), shown)
         console.print(outcomes)
 
     _print_completion(report, top)
@@ -198,7 +198,7 @@ def _step_label(report, sop_id: str, step_id: str) -> str:  # type: ignore[no-un
 
 def _print_completion(report, top: int) -> None:  # type: ignore[no-untyped-def]
     rows = report.completion
-    title = "Step completion" + (f" ({report.sops[0]})" if len(report.sops) == 1 else "")
+    title = "Step completion" + (f" ({escape(report.sops[0])})" if len(report.sops) == 1 else "")
     table = Table(title=title, title_justify="left")
     table.add_column("step", overflow="fold", ratio=3)
     for column in ("applies", "done [95% CI]", "late / out of order"):

@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from auditor.cli.common import EXIT_INPUT_PROBLEMS, EXIT_USAGE, app, console, errors
+from auditor.reports.terminal import cell, escape_text
 
 review_app = typer.Typer(help="The coach review store: import audits, list the review queue.", no_args_is_help=True)
 app.add_typer(review_app, name="review")
@@ -36,7 +37,7 @@ def open_store_or_exit(option: str | None):  # type: ignore[no-untyped-def]
     try:
         return open_store(database_url(option))
     except StoreError as error:
-        errors.print(f"[red]{error}[/red]", highlight=False, markup=True)
+        errors.print(f"[red]{escape_text(error)}[/red]", highlight=False, markup=True)
         raise typer.Exit(EXIT_USAGE) from error
 
 
@@ -57,11 +58,11 @@ def import_results(
 
     for path in results:
         if not path.is_file():
-            errors.print(f"[red]{path}: no such file[/red]", highlight=False)
+            errors.print(f"[red]{escape_text(path)}: no such file[/red]", highlight=False)
             raise typer.Exit(EXIT_USAGE)
     batch = load_for_import(results, transcripts or [])
     for problem in batch.problems:
-        errors.print(f"[red]skipped[/red] {problem}", highlight=False)
+        errors.print(f"[red]skipped[/red] {escape_text(problem)}", highlight=False)
     store = open_store_or_exit(db)
     try:
         with store.session() as session:
@@ -70,13 +71,14 @@ def import_results(
         store.close()
     created = sum(item.created for item in saved)
     console.print(
-        f"Stored {len(saved)} audit(s) in {store.url}: {created} new, {len(saved) - created} already there "
-        f"(refreshed); {len(batch.conversations)} with their transcript."
+        f"Stored {len(saved)} audit(s) in {escape_text(store.url)}: {created} new, {len(saved) - created} already "
+        f"there (refreshed); {len(batch.conversations)} with their transcript."
     )
     missing = batch.without_transcript
     if missing:
         errors.print(
-            f"[yellow]{len(missing)} result(s) without a transcript (e.g. {missing[0]}): give --transcripts[/yellow]"
+            f"[yellow]{len(missing)} result(s) without a transcript (e.g. {escape_text(missing[0])}): give "
+            "--transcripts[/yellow]"
         )
     if batch.problems:
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
@@ -99,7 +101,7 @@ def show_queue(
     from auditor.review.queue import QueueFilters, review_queue
 
     if state not in {"todo", "reviewed", "all"}:
-        errors.print(f"[red]--state {state}: use todo, reviewed or all[/red]", highlight=False)
+        errors.print(f"[red]--state {escape_text(state)}: use todo, reviewed or all[/red]", highlight=False)
         raise typer.Exit(EXIT_USAGE)
     filters = QueueFilters(agent, sop, step, _date(since, "--since"), _date(until, "--until"), state)  # type: ignore[arg-type]
     store = open_store_or_exit(db)
@@ -117,12 +119,12 @@ def show_queue(
         outcome = OUTCOME_LABELS[item.outcome]
         table.add_row(
             str(item.audit_id),
-            item.conversation_id,
-            item.agent_id or "-",
-            item.sop_id,
+            cell(item.conversation_id),
+            cell(item.agent_id or "-"),
+            cell(item.sop_id),
             f"[blue]{outcome}[/blue]" if item.outcome == "needs_review" else outcome,
             f"{item.risk:.2f}",
-            "; ".join(item.reasons) or "-",
+            cell("; ".join(item.reasons) or "-"),
         )
     console.print(table)
 
@@ -177,7 +179,7 @@ def _agreement_table(title: str, rows, pairs: bool = False) -> Table:  # type: i
         if undecided:
             decided = ", ".join(f"{k} x{v}" for k, v in sorted(row.decided_as.items(), key=lambda kv: -kv[1]))
             cells.append(f"{row.undecided}: {decided}" if row.undecided else "-")
-        table.add_row(*cells)
+        table.add_row(*(cell(text) for text in cells))
     if undecided:
         table.caption = "n, accuracy and kappa: the auditor's decided verdicts; its uncertain steps are counted apart"
     return table
@@ -189,5 +191,5 @@ def _date(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError as error:
-        errors.print(f"[red]{option} {value}: not a date (YYYY-MM-DD)[/red]", highlight=False)
+        errors.print(f"[red]{option} {escape_text(value)}: not a date (YYYY-MM-DD)[/red]", highlight=False)
         raise typer.Exit(EXIT_USAGE) from error

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from auditor.cli.common import (
@@ -22,6 +21,7 @@ from auditor.cli.common import (
     make_auditor,
     resolve_sop_or_exit,
 )
+from auditor.reports.terminal import escape_text as escape
 from auditor.sop.loading import SopError, SopProblem, builtin_sop_paths, load_sop, sop_from_text
 from auditor.sop.review import review_status
 

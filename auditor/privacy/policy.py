@@ -8,22 +8,65 @@ keep with the policy the result records in ``models["redaction"]``, so a reader 
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from auditor.privacy.redaction import KIND_NAMES, PiiKind, find_kinds, kinds_named, replace_spans
+from auditor.privacy.redaction import (
+    KIND_NAMES,
+    PLACEHOLDERS,
+    PiiKind,
+    answer_spans,
+    find_kinds,
+    kinds_named,
+    replace_spans,
+)
 from auditor.result import ConversationResult
 from auditor.transcripts.conversation import Conversation
 
-DEFAULT_KINDS: tuple[str, ...] = ("email", "iban", "cn_id", "card", "passport", "account", "phone", "address", "name")
+DEFAULT_KINDS: tuple[str, ...] = (
+    "email",
+    "iban",
+    "cn_id",
+    "card",
+    "passport",
+    "account",
+    "phone",
+    "address",
+    "dob",
+    "name",
+)
 """On unless asked otherwise: every kind whose false positives on real conversations stay under 1% of turns
 (measured by ``bench.pii_redaction``; see docs/benchmarks.md, section pii-redaction)."""
 NO_REDACTION = "none"
 POLICY_KEY = "redaction"
 """The key of ``ConversationResult.models`` that records the policy (``"none"`` when nothing was hidden)."""
 KEPT_METADATA = frozenset({"source", "started_at"})
-"""Metadata fields never redacted, besides ``id`` and ``*_id`` fields: results are joined and dated on them."""
+"""Metadata fields never redacted: the file a conversation came from and when it started (results are dated on it).
+Every other passed-through field is redacted, ``*_id`` fields included (``caller_id``, ``customer_national_id``)."""
+_KEY_KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), kind)
+    for pattern, kind in (
+        (r"e-?mail", "email"),
+        (r"iban", "iban"),
+        (r"national|ssn|social_?security|id_?(?:number|no|card)|identity|resident|身份证|身份證|证件|證件", "cn_id"),
+        (r"passport|护照|護照", "passport"),
+        (r"(?:^|_)(?:card|pan)(?:_|$)|card_?(?:number|no)|卡号|卡號", "card"),
+        (r"phone|mobile|(?:^|_)(?:tel|cell|fax|msisdn|ani|caller|callee)(?:_|$)|电话|電話|手机|手機", "phone"),
+        (r"account|acct|账号|帳號|账户|帳戶", "account"),
+        (r"address|street|post_?code|zip_?code|地址", "address"),
+        (r"birth|dob|生日|出生", "dob"),
+        (
+            r"(?:^|_)(?:customer|caller|client|user|contact|full|first|last|given|family|sur|middle|holder|person)"
+            r"_?name(?:_|$)|^name$|姓名|联系人|聯繫人",
+            "name",
+        ),
+    )
+)
+"""A metadata key that names personal data: its whole value is hidden (``caller_id: 8613912345678`` as a number,
+``customer_national_id: AB123456`` that no pattern would recognise), when the policy hides that kind."""
 
 
 @dataclass(frozen=True)
@@ -103,39 +146,119 @@ class RedactionPolicy:
         return value
 
     def redact_metadata(self, metadata: Mapping[str, Any]) -> dict[str, Any]:
-        """Passed-through input fields redacted, except ids (``id``, ``*_id``), ``source`` and ``started_at``."""
-        return {key: item if _kept(key) else self.redact_value(item) for key, item in metadata.items()}
+        """Passed-through input fields redacted, all but ``source`` and ``started_at``; ``*_id`` fields too.
+
+        A field whose key names personal data (``caller_id``, ``customer_national_id``, ``date_of_birth``...) is
+        hidden whole, numbers included; every other string (nested too) is redacted like a turn's text.
+        """
+        if not self._selected:
+            return dict(metadata)
+        return {
+            key: item if key in KEPT_METADATA else self._redact_field(str(key), item) for key, item in metadata.items()
+        }
+
+    def _redact_field(self, key: str, value: Any) -> Any:
+        kind = next((kind for pattern, kind in _KEY_KINDS if pattern.search(key)), None)
+        if kind is not None and kind in self.kinds and value not in (None, "", [], {}):
+            if isinstance(value, Mapping):
+                return {k: self._redact_field(str(k), v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return [self._redact_field(key, item) for item in value]
+            if isinstance(value, str | int | float) and not isinstance(value, bool):
+                return PLACEHOLDERS[kind]
+        if isinstance(value, Mapping):
+            return {k: self._redact_field(str(k), v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._redact_field(key, item) for item in value]
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1_000_000:
+            redacted = self.redact(str(value))  # a phone or card number given as a JSON number
+            return value if redacted == str(value) else redacted
+        return self.redact_value(value)
+
+    def redact_identifier(self, value: str | None) -> str | None:
+        """A contract identifier (conversation, agent, SOP) as it may be written: unchanged, unless it holds
+        personal data; then that part is replaced by its ``[KIND]`` and a short digest of the whole id is appended
+        (``[PHONE]~3fa9c2``), so two such ids stay apart (aggregates per agent, joins) without being readable.
+
+        The digest is 24 bits of SHA-256: it keeps a few thousand agents apart and cannot single out one phone
+        number among the ~10^10 that share it.
+        """
+        if not value or not self._selected:
+            return value
+        redacted = self.redact(value)
+        if redacted == value:
+            return value
+        return f"{redacted}~{hashlib.sha256(value.encode('utf-8')).hexdigest()[:6]}"
+
+    def redact_turns(self, texts: list[str]) -> list[str]:
+        """Each turn's text redacted, with the turn before it as context: an answer to "your full name and date of
+        birth?" ("Daniel Okafor, 14th of February 1990.", "赵敏，0825。") has its name and date hidden too."""
+        redacted = []
+        for position, text in enumerate(texts):
+            spans = self.find(text)
+            if position and text:
+                extra = [span for span in answer_spans(text, texts[position - 1], self.kinds) if _free(span, spans)]
+                spans = sorted(spans + extra)
+            redacted.append(replace_spans(text, spans))
+        return redacted
 
     def redact_result(self, result: ConversationResult) -> ConversationResult:
-        """A copy of ``result`` whose evidence text and metadata are redacted, with the policy in ``models``.
+        """A copy of ``result`` whose evidence text (and the act reasons that quote it), step reasons, metadata and
+        ids holding personal data are redacted, with the policy in ``models``.
 
         Statuses, scores and turn indices are untouched: detection ran on the original text.
         """
         models = dict(result.models) | {POLICY_KEY: self.record}
         if not self._selected:
             return result.model_copy(update={"models": models})
+        ids = {
+            "conversation_id": self.redact_identifier(result.conversation_id),
+            "agent_id": self.redact_identifier(result.agent_id),
+        }
         steps = [
             step.model_copy(
-                update={"evidence": [e.model_copy(update={"text": self.redact(e.text)}) for e in step.evidence]}
+                update={
+                    "evidence": [
+                        e.model_copy(
+                            update={
+                                "text": self.redact(e.text),
+                                "act_reason": self.redact(e.act_reason) if e.act_reason else e.act_reason,
+                            }
+                        )
+                        for e in step.evidence
+                    ],
+                    "reason": self.redact(step.reason) if step.reason else step.reason,
+                }
             )
-            if step.evidence
+            if step.evidence or step.reason
             else step
             for step in result.steps
         ]
         return result.model_copy(
-            update={"steps": steps, "metadata": self.redact_metadata(result.metadata), "models": models}
+            update={"steps": steps, "metadata": self.redact_metadata(result.metadata), "models": models} | ids
         )
 
     def redact_conversation(self, conversation: Conversation) -> Conversation:
         """A copy of ``conversation`` with every turn's text redacted (what a report shows or the store keeps)."""
         if not self._selected:
             return conversation
-        turns = [replace(turn, text=self.redact(turn.text)) for turn in conversation.turns]
-        return replace(conversation, turns=turns, metadata=self.redact_metadata(conversation.metadata))
+        texts = self.redact_turns([turn.text for turn in conversation.turns])
+        turns = [replace(turn, text=text) for turn, text in zip(conversation.turns, texts, strict=True)]
+        return replace(
+            conversation,
+            id=self.redact_identifier(conversation.id) or conversation.id,
+            agent_id=self.redact_identifier(conversation.agent_id),
+            turns=turns,
+            metadata=self.redact_metadata(conversation.metadata),
+        )
+
+    def redact_message(self, text: str) -> str:
+        """An error message that may echo what a user sent (``no SOP '13812345678'``), redacted; off: as it is."""
+        return self.redact(text)
 
 
-def _kept(key: str) -> bool:
-    return key in KEPT_METADATA or key == "id" or key.endswith("_id")
+def _free(span: tuple[int, int, str], taken: list[tuple[int, int, str]]) -> bool:
+    return not any(span[0] < end and start < span[1] for start, end, _ in taken)
 
 
 def redact_for_result(conversation: Conversation | None, result: ConversationResult) -> Conversation | None:

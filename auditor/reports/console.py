@@ -1,4 +1,8 @@
-"""Rich tables for the terminal: compliance per agent and per step."""
+"""Rich tables for the terminal: compliance per agent and per step.
+
+Every cell that holds text from the input or the SOP (ids, step names, reasons) is a ``Text`` made by ``cell``:
+never read as rich markup, control characters shown as escapes.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,11 @@ from collections.abc import Sequence
 from typing import Literal
 
 from rich.table import Table
+from rich.text import Text
 
 from auditor.anomaly.agent_steps import AgentStepDeviation
 from auditor.reports.aggregates import AgentSummary, StepSummary, most_flagged
+from auditor.reports.terminal import cell
 from auditor.result import ConversationResult
 
 
@@ -29,9 +35,9 @@ def agents_table(agents: Sequence[AgentSummary], title: str = "Compliance per ag
     for a in agents:
         style = "red" if a.pass_rate is not None and a.pass_rate < 0.5 else ""
         missed = f"{a.most_missed_step} ({a.most_missed_count})" if a.most_missed_step else "-"
-        cells = [a.agent_id, str(a.conversations), f"{a.mean_score:.2f}", _pct(a.pass_rate)]
+        cells: list[str | Text] = [cell(a.agent_id), str(a.conversations), f"{a.mean_score:.2f}", _pct(a.pass_rate)]
         cells += [str(a.needs_review)] if reviewing else []
-        table.add_row(*cells, missed, style=style)
+        table.add_row(*cells, cell(missed), style=style)
     if reviewing:
         table.caption = "pass rate: of the conversations decided (passed or failed); needs review: a person decides"
     return table
@@ -54,8 +60,8 @@ def steps_table(steps: Sequence[StepSummary], title: str = "Compliance per step"
         table.add_column("violated", justify="right")
     for s in steps:
         style = "red" if (s.applicable and s.done_rate < 0.7) or s.violated else ""
-        cells = [
-            s.step_id,
+        cells: list[str | Text] = [
+            cell(s.step_id),
             _pct(s.done_rate) if s.applicable else "-",
             str(s.done),
             str(s.missing),
@@ -81,8 +87,8 @@ def deviations_table(deviations: Sequence[AgentStepDeviation], cells: int) -> Ta
     table.add_column("q", justify="right")
     for d in deviations:
         table.add_row(
-            d.agent_id,
-            d.step_id,
+            cell(d.agent_id),
+            cell(d.step_id),
             f"{d.agent_misses}/{d.agent_conversations} ({_pct(d.agent_rate)})",
             f"{d.peer_misses}/{d.peer_conversations} ({_pct(d.peer_rate)})",
             f"{d.q_value:.2g}",
@@ -105,5 +111,6 @@ def flagged_table(
     for r in flagged:
         outcome = getattr(r, block)
         why = outcome.reasons if block == "anomaly" else sorted({s for t in outcome.turns for s in t.signals})
-        table.add_row(r.conversation_id, r.agent_id or "-", f"{outcome.score:.2f}", "; ".join(why) or "-")
+        reasons = cell("; ".join(why) or "-")
+        table.add_row(cell(r.conversation_id), cell(r.agent_id or "-"), f"{outcome.score:.2f}", reasons)
     return table

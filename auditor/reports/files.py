@@ -1,5 +1,8 @@
 """Write an audit's files: results.jsonl (the contract), agents.csv, steps.csv and agent_steps.csv.
 
+Every CSV cell that a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return: an agent id "=HYPERLINK(...)") is written with a leading single quote (``csv_safe``).
+
 The CSV columns of before abstention keep their place and meaning over *decided* verdicts (``pass_rate`` of the
 conversations passed or failed, ``done_rate`` of the steps decided); the counts of ``needs_review`` conversations
 and of ``uncertain`` / ``violated`` steps are appended after them.
@@ -15,6 +18,7 @@ from typing import TextIO
 
 from auditor.anomaly.agent_steps import AgentStepDeviation
 from auditor.reports.aggregates import AgentSummary, StepSummary
+from auditor.reports.terminal import csv_safe
 from auditor.result import ConversationResult
 
 
@@ -53,9 +57,20 @@ def read_results(path: Path) -> list[ConversationResult]:
         return [ConversationResult.model_validate_json(line) for line in handle if line.strip()]
 
 
+class _SafeWriter:
+    """``csv.writer`` whose rows are made safe for spreadsheets (``csv_safe``): an agent id "=HYPERLINK(...)" is
+    written as "'=HYPERLINK(...)", text, not a formula."""
+
+    def __init__(self, handle: TextIO):
+        self._writer = csv.writer(handle)
+
+    def writerow(self, row: Sequence[object]) -> None:
+        self._writer.writerow([csv_safe(value) for value in row])
+
+
 def write_agents_csv(path: Path, agents: Sequence[AgentSummary]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = _SafeWriter(handle)
         writer.writerow(
             [
                 "agent_id",
@@ -91,7 +106,7 @@ def write_agents_csv(path: Path, agents: Sequence[AgentSummary]) -> None:
 
 def write_steps_csv(path: Path, steps: Sequence[StepSummary]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = _SafeWriter(handle)
         writer.writerow(
             [
                 "step_id",
@@ -128,7 +143,7 @@ def write_steps_csv(path: Path, steps: Sequence[StepSummary]) -> None:
 def write_agent_steps_csv(path: Path, cells: Sequence[AgentStepDeviation]) -> None:
     """Every agent x step cell that was tested against peers, most significant first."""
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = _SafeWriter(handle)
         writer.writerow(
             [
                 "agent_id",

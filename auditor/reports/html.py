@@ -11,7 +11,7 @@ from jinja2 import Environment, PackageLoader
 
 from auditor.anomaly.agent_steps import AgentStepDeviation
 from auditor.outcome import OUTCOME_LABELS, WORST_FIRST, act_note, outcome_of
-from auditor.privacy.policy import redact_for_result, redacted_result
+from auditor.privacy.policy import RedactionPolicy, redact_for_result, redacted_result
 from auditor.reports.aggregates import AgentSummary, StepSummary, most_flagged
 from auditor.reports.charts import Charts, chart_data, render_charts
 from auditor.result import ConversationResult, ExpectedPlace, StepResult, TurnSignal
@@ -159,7 +159,7 @@ def render_report(
     ``top`` most dissatisfied and most unusual flagged conversations get tables of their own.
     """
     worst_first = sorted(results, key=lambda r: (WORST_FIRST[outcome_of(r)], r.score, r.conversation_id))
-    views = [_conversation_view(result, conversations.get(result.conversation_id)) for result in worst_first]
+    views = [_conversation_view(result, _transcript_of(result, conversations)) for result in worst_first]
     critical_steps = {s.step_id for r in results for s in r.steps if s.critical}
     total = len(results)
     outcomes = [outcome_of(r) for r in results]
@@ -199,6 +199,17 @@ def render_report(
             charts=charts_from_views(views),
         )
     )
+
+
+def _transcript_of(result: ConversationResult, conversations: dict[str, Conversation]) -> Conversation | None:
+    """The transcript of ``result``: by its id, or by the id the result records when its id held personal data and
+    was written redacted (``[PHONE]~3fa9c2``)."""
+    found = conversations.get(result.conversation_id)
+    if found is not None or "~" not in result.conversation_id:
+        return found
+    policy = RedactionPolicy.recorded_in(result.models)
+    wanted = result.conversation_id
+    return next((c for key, c in conversations.items() if policy.redact_identifier(key) == wanted), None)
 
 
 def write_report(path: Path, html: str) -> None:

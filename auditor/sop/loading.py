@@ -10,6 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from auditor.privacy.redaction import redact_echoed
 from auditor.sop.schema import Sop
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
@@ -289,4 +290,7 @@ def resolve_sop(reference: str, rules_dir: Path = RULES_DIR) -> Sop:
     if reference in builtin:
         return load_sop(builtin[reference])
     known = ", ".join(builtin) or "none"
-    raise SopError([SopProblem(reference, "unknown_sop", f"no built-in SOP with this id (built-in: {known})")])
+    # the reference is echoed: a phone number typed as --sop must not reach the terminal or a log as it is
+    raise SopError(
+        [SopProblem(redact_echoed(reference), "unknown_sop", f"no built-in SOP with this id (built-in: {known})")]
+    )

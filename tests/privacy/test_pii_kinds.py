@@ -120,7 +120,18 @@ def test_only_the_kinds_asked_for_are_redacted():
     assert redact(text, []) == text
     with pytest.raises(ValueError, match="unknown PII kind"):
         redact(text, ["telephone"])
-    assert set(KIND_NAMES) == {"email", "iban", "cn_id", "card", "passport", "account", "phone", "address", "name"}
+    assert set(KIND_NAMES) == {
+        "email",
+        "iban",
+        "cn_id",
+        "card",
+        "passport",
+        "account",
+        "phone",
+        "address",
+        "dob",
+        "name",
+    }
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,7 @@ def _result() -> ConversationResult:
     )
 
 
-def test_a_redacted_result_hides_evidence_and_metadata_but_keeps_ids_verdicts_and_scores():
+def test_a_redacted_result_hides_evidence_metadata_and_ids_that_hold_personal_data_but_keeps_verdicts():
     result = RedactionPolicy().redact_result(_result())
     assert result.steps[0].evidence[0].text == "Sure, my number is [PHONE]."
     assert (result.steps[0].status, result.steps[0].confidence, result.steps[0].evidence[0].turn_index) == (
@@ -79,8 +79,12 @@ def test_a_redacted_result_hides_evidence_and_metadata_but_keeps_ids_verdicts_an
     )
     assert result.metadata["notes"] == ["customer email [EMAIL]", {"callback": "[PHONE]"}]
     assert result.metadata["queue"] == "billing"
-    # ids and the source file are what results are joined on: never rewritten
-    assert result.conversation_id == "13900000000" and result.metadata["caller_id"] == "+8613812345678"
+    # a *_id field is personal data like any other; a contract id that is a phone number is hidden, with a digest
+    # that keeps two such ids apart; an ordinary agent id and the source file (resume joins on it) are kept
+    assert result.metadata["caller_id"] == "[PHONE]"
+    assert result.conversation_id.startswith("[PHONE]~") and len(result.conversation_id) == len("[PHONE]~") + 6
+    assert RedactionPolicy().redact_identifier("13900000001") != result.conversation_id
+    assert result.agent_id == "a-1"
     assert result.metadata["source"] == "calls/13812345678.jsonl"
     assert result.models == {"embedder": "hashing", POLICY_KEY: RedactionPolicy().record}
 
