@@ -5,22 +5,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.limits import BodyLimitMiddleware, RateLimiter
+from api.limits import BodyLimitMiddleware, FailureThrottle, RateLimiter
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import audits, health, review_pages, reviews, sessions, sops
+from api.security import SecurityHeadersMiddleware, install_offline_docs
 from api.settings import Settings
+from auditor.live.session import LiveSession
 from auditor.live.sessions import SessionStore
-from auditor.privacy.logs import redact_logs
+from auditor.privacy.logs import SERVER_LOGGERS, redact_logs
 from auditor.service import AuditService, load_models
 from auditor.store.database import open_store
+from auditor.transcripts.records import conversation_from_mapping
 
 log = logging.getLogger("auditor.api")
 
@@ -35,7 +40,8 @@ def _version() -> str:
 def create_app(settings: Settings | None = None, service: AuditService | None = None) -> FastAPI:
     """Build the service; ``service`` injects already-loaded models (tests), otherwise they load at startup."""
     settings = settings or Settings()
-    redact_logs(("auditor.api", "auditor"), settings.redaction_policy())  # tracebacks may quote a request's text
+    # tracebacks may quote a request's text or a database parameter; access lines keep no query string
+    redact_logs(SERVER_LOGGERS, settings.redaction_policy())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,6 +69,9 @@ def create_app(settings: Settings | None = None, service: AuditService | None = 
             )
         else:
             app.state.service = service
+        if settings.warm_up:  # /readyz says ready only once every model has served a real audit
+            seconds = await loop_run(executor, warm_up, app.state.service)
+            log.info("models warmed up in %.1f s", seconds)
         for note in app.state.service.models.notes + app.state.service.sop_problems:
             log.warning("%s", note)
         app.state.sessions = SessionStore(
@@ -89,18 +98,62 @@ def create_app(settings: Settings | None = None, service: AuditService | None = 
         description="Audit customer-service conversations against SOP checklists, whole or live turn by turn. "
         "Send your API key in the `X-API-Key` header.",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served from the fastapi-offline package below, never from a public CDN
+        redoc_url=None,
     )
+    install_offline_docs(app)
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.ready = False
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.state.auth_throttle = FailureThrottle(
+        allowed=settings.auth_failures_allowed, ceiling=settings.auth_backoff_max_seconds
+    )
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer, a 413 or a 500 too
     for router in (health.router, audits.router, sops.router, sessions.router, reviews.router, review_pages.router):
         app.include_router(router)
     return app
+
+
+WARM_UP_CALL = [
+    {"speaker": "agent", "text": "Hello, thank you for calling. How can I help you today?", "start": 0.0},
+    {"speaker": "customer", "text": "I'm upset, my card was charged twice and nobody called me back.", "start": 3.0},
+    {"speaker": "agent", "text": "您好，很抱歉给您带来不便，请问您的姓名和身份证后四位？", "start": 8.0},
+    {"speaker": "customer", "text": "我要投訴，你們的服務太差了！", "start": 12.0},
+    {"speaker": "agent", "text": "I have refunded the charge. Is there anything else? Goodbye.", "start": 15.0},
+]
+"""English, simplified and traditional Chinese turns: every tokenizer, converter and model serves once."""
+
+
+async def loop_run(executor: ThreadPoolExecutor, work: Any, *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(executor, work, *args)
+
+
+def warm_up(service: AuditService) -> float:
+    """One real audit through every model before the service says it is ready: each SOP's auditor audits a short
+    bilingual call (spaCy, jieba, OpenCC, the embedder, the step scorer, the act check, dissatisfaction, anomaly)
+    whole and turn by turn in a live session. Without it the first requests after /readyz paid for lazy loading.
+    Returns the seconds it took."""
+    started = time.perf_counter()
+    conversation = conversation_from_mapping(
+        {"id": "warm-up", "agent_id": "warm-up", "turns": WARM_UP_CALL}, source="warm-up", default_id="warm-up"
+    )
+    for sop_id in sorted(service.sops):
+        try:
+            service.auditor(sop_id).audit_many([conversation])
+        except Exception:  # an audit bug must not keep the server from starting: it answers 500 on such a request
+            log.exception("warm-up audit against SOP %r failed", sop_id)
+        try:
+            live = LiveSession(service.auditor(sop_id), "warm-up", agent_id="warm-up")
+            for turn in WARM_UP_CALL:
+                live.push(turn)
+            live.close()
+        except Exception:
+            log.exception("warm-up live session against SOP %r failed", sop_id)
+    return time.perf_counter() - started
 
 
 async def _expire_idle_sessions(app: FastAPI, every: float = 15.0) -> None:

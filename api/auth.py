@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hmac
 import math
+from typing import Any
 
 from fastapi import Request
 from starlette.requests import HTTPConnection
 
 from api.errors import ApiError
+from api.limits import retry_after
 from api.settings import hash_key
 
 LOCAL_OWNER = "local"
@@ -22,30 +24,59 @@ def presented_key(connection: HTTPConnection) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def client_address(connection: HTTPConnection) -> str:
+    """The peer's address (``auditor serve`` trusts no proxy header): what failed sign-ins are counted against."""
+    return connection.client.host if connection.client else "unknown"
+
+
+def throttled(seconds: float) -> ApiError:
+    return ApiError(
+        429,
+        "too_many_failures",
+        f"too many failed sign-ins from this address; retry in {math.ceil(seconds)} s",
+        headers=retry_after(seconds),
+    )
+
+
 def authenticate(connection: HTTPConnection) -> str:
-    """The caller's identity (a short prefix of its key hash); raise a 401 ApiError when there is no valid key."""
+    """The caller's identity (a short prefix of its key hash); raise a 401 ApiError when there is no valid key.
+
+    Wrong keys are counted per client address: past the free ones the address waits, longer after each failure,
+    and gets 429 ``too_many_failures`` with ``Retry-After`` (before its key is even looked at) until then."""
     state = connection.app.state
     if state.settings.auth_disabled:
         return LOCAL_OWNER
     key = presented_key(connection)
     if key is None:
         raise ApiError(401, "missing_api_key", "send your API key in the X-API-Key header")
+    throttle = state.auth_throttle
+    address = client_address(connection)
+    wait = throttle.wait(address)
+    if wait is not None:
+        raise throttled(wait)
     digest = hash_key(key)
     if not any(hmac.compare_digest(digest, known) for known in state.key_hashes):
+        throttle.failed(address)
         raise ApiError(401, "invalid_api_key", "the API key is not valid")
+    throttle.succeeded(address)
     return "key:" + digest[:12]
+
+
+def limit_rate(app: Any, owner: str) -> None:
+    """Raise 429 ``rate_limited`` (with ``Retry-After``) when ``owner`` is over its request rate."""
+    wait = app.state.rate_limiter.allow(owner)
+    if wait is not None:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"more than {app.state.settings.rate_limit_per_second:g} requests a second for this key; "
+            f"retry in {wait:.2f} s",
+            headers=retry_after(wait),
+        )
 
 
 async def require_key(request: Request) -> str:
     """FastAPI dependency for every protected route: a valid key, within its request rate."""
     owner = authenticate(request)
-    wait = request.app.state.rate_limiter.allow(owner)
-    if wait is not None:
-        raise ApiError(
-            429,
-            "rate_limited",
-            f"more than {request.app.state.settings.rate_limit_per_second:g} requests a second for this key; "
-            f"retry in {wait:.2f} s",
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
-        )
+    limit_rate(request.app, owner)
     return owner

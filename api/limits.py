@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -83,3 +84,71 @@ class RateLimiter:
                 return None
             self._buckets[owner] = (tokens, now)
             return (1.0 - tokens) / self.rate
+
+
+class FailureThrottle:
+    """Failed sign-ins (wrong API keys, failed ``/review/login`` posts) per client address, with backoff.
+
+    ``allowed`` failures in a row are free; each one after that blocks the address for ``base`` seconds doubled per
+    further failure, up to ``ceiling``. While blocked every attempt from the address is refused (429 with
+    ``Retry-After``) before its key is looked at, so a blocked guesser learns nothing, not even a right key. A
+    success clears the address; an address quiet for ``forget`` seconds is forgotten. At most ``max_addresses`` are
+    kept (the longest quiet go first), so a flood of addresses cannot grow memory.
+    """
+
+    def __init__(
+        self,
+        allowed: int = 5,
+        base: float = 1.0,
+        ceiling: float = 300.0,
+        forget: float = 3600.0,
+        max_addresses: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.allowed = allowed
+        self.base = base
+        self.ceiling = ceiling
+        self.forget = forget
+        self.max_addresses = max_addresses
+        self.clock = clock
+        self._failures: dict[str, tuple[int, float, float]] = {}
+        """address -> (failures in a row, blocked until, last failure)"""
+        self._lock = threading.Lock()
+
+    def wait(self, address: str) -> float | None:
+        """None when ``address`` may try now; otherwise the seconds it must wait."""
+        now = self.clock()
+        with self._lock:
+            entry = self._failures.get(address)
+            if entry is None:
+                return None
+            failures, until, last = entry
+            if now - last > self.forget:
+                del self._failures[address]
+                return None
+            return until - now if until > now else None
+
+    def failed(self, address: str) -> float | None:
+        """Record a failure; the seconds the address is now blocked for (None while failures are still free)."""
+        now = self.clock()
+        with self._lock:
+            failures, _, last = self._failures.pop(address, (0, 0.0, now))
+            if now - last > self.forget:
+                failures = 0
+            failures += 1
+            blocked = None
+            if failures > self.allowed:
+                blocked = min(self.ceiling, self.base * 2 ** (failures - self.allowed - 1))
+            self._failures[address] = (failures, now + (blocked or 0.0), now)  # re-inserted: newest last
+            while len(self._failures) > self.max_addresses:
+                del self._failures[next(iter(self._failures))]
+            return blocked
+
+    def succeeded(self, address: str) -> None:
+        with self._lock:
+            self._failures.pop(address, None)
+
+
+def retry_after(seconds: float) -> dict[str, str]:
+    """The ``Retry-After`` header for a wait (whole seconds, at least 1)."""
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}

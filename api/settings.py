@@ -62,6 +62,19 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = Field(300.0, gt=0, description="Requests a second per API key, on average.")
     rate_limit_burst: float = Field(600.0, ge=1, description="Requests a key may send at once before waiting.")
     request_timeout_seconds: float = Field(30.0, gt=0, description="Longest an audit request may take (503).")
+    auth_failures_allowed: int = Field(
+        5, ge=1, description="Failed keys or review logins in a row per client address before it must wait (429)."
+    )
+    auth_backoff_max_seconds: float = Field(
+        300.0, ge=1, description="Longest wait after failed sign-ins (1 s, doubled per further failure, up to this)."
+    )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="A connection that has not sent a whole request head in this time is closed."
+    )
+    keep_alive_seconds: float = Field(
+        75.0, gt=0, le=600, description="An idle keep-alive connection is closed after this long."
+    )
+    warm_up: bool = Field(True, description="Audit a short call through every model before /readyz says ready.")
 
     @field_validator("sop_dirs", "api_keys", mode="before")
     @classmethod

@@ -220,14 +220,119 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(port: int, embedder: str, database: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    port: int, embedder: str, database: Path, env: dict[str, str] | None = None, auth: bool = False
+) -> subprocess.Popen[bytes]:
     env = os.environ | {
         "HF_HUB_OFFLINE": "1",
         "AUDITOR_EMBEDDER": embedder,
         "AUDITOR_DATABASE_URL": f"sqlite:///{database}",
-    }
-    command = [sys.executable, "-m", "auditor.cli", "serve", "--port", str(port), "--no-auth", "--log-level", "warning"]
-    return subprocess.Popen(command, env=env, cwd=REPO)
+    } | (env or {})
+    command = [sys.executable, "-m", "auditor.cli", "serve", "--port", str(port), "--log-level", "warning"]
+    return subprocess.Popen(command + ([] if auth else ["--no-auth"]), env=env, cwd=REPO)
+
+
+async def trickle(port: int, connections: int, every: float, limit: float) -> list[float]:
+    """``connections`` clients each send a request line and then one header byte every ``every`` seconds, never
+    finishing the head; returns how long the server held each (``limit`` when it never closed it)."""
+
+    async def one() -> float:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        began = time.perf_counter()
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        try:
+            while time.perf_counter() - began < limit:
+                await writer.drain()
+                try:
+                    if await asyncio.wait_for(reader.read(1024), every) == b"":
+                        return time.perf_counter() - began  # closed by the server
+                except TimeoutError:
+                    writer.write(b"a")
+            return limit
+        except (ConnectionError, OSError):
+            return time.perf_counter() - began
+        finally:
+            writer.close()
+
+    return list(await asyncio.gather(*(one() for _ in range(connections))))
+
+
+async def cold_start(args: argparse.Namespace) -> list[dict[str, object]]:
+    """The first ``--cold-seconds`` of live load right after /readyz says ready (no warm-up by the generator), with
+    the server's own warm-up (the default) and without it (AUDITOR_WARM_UP=false)."""
+    rows = []
+    for warm_up in ("true", "false"):
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        database = Path(tempfile.mkdtemp(prefix="api-cold-")) / "audits.db"
+        began = time.perf_counter()
+        server = start_server(port, args.embedder, database, {"AUDITOR_WARM_UP": warm_up})
+        try:
+            await wait_ready(base)
+            ready = time.perf_counter() - began
+            limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+            async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
+                for window in ("first", "next"):  # the next window: the same load once everything is warm
+                    timings = Timings()
+                    started = time.perf_counter()
+                    await live_load(client, args.sessions, args.rate, args.cold_seconds, timings)
+                    row = timings.row(
+                        f"{window} {args.cold_seconds:g} s after ready, warm-up {'on' if warm_up == 'true' else 'off'}",
+                        f"{args.rate:g} turns/s over {args.sessions} sessions",
+                        time.perf_counter() - started,
+                        MemorySampler(server.pid),
+                    )
+                    row["ready after s"] = round(ready, 1)
+                    row["error kinds"] = ", ".join(f"{k}: {v}" for k, v in timings.errors.items()) or "none"
+                    rows.append(row)
+                    print(json.dumps(row, ensure_ascii=False), flush=True)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    return rows
+
+
+async def abuse(args: argparse.Namespace) -> dict[str, object]:
+    """The slow-client and brute-force cases against `auditor serve` with its defaults (hashing embedder: what is
+    measured here is the HTTP layer): how long trickling connections are held while a normal client is served, and
+    how many wrong keys and failed review logins one address gets before 429."""
+    from api.settings import hash_key
+
+    key = "bench-key"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    database = Path(tempfile.mkdtemp(prefix="api-abuse-")) / "audits.db"
+    server = start_server(port, "hashing", database, {"AUDITOR_API_KEYS": f"sha256:{hash_key(key)}"}, auth=True)
+    row: dict[str, object] = {}
+    try:
+        await wait_ready(base)
+        async with httpx.AsyncClient(base_url=base, timeout=30.0) as client:
+            slow = asyncio.create_task(trickle(port, args.slow_clients, 1.0, 90.0))
+            await asyncio.sleep(2.0)
+            began = time.perf_counter()
+            served = (await client.get("/v1/sops", headers={"X-API-Key": key})).status_code
+            row["normal request during the trickle"] = f"{served} in {1000 * (time.perf_counter() - began):.0f} ms"
+            held = await slow
+            row["trickling connections"] = args.slow_clients
+            row["held s (min / median / max)"] = (
+                f"{min(held):.1f} / {float(np.median(held)):.1f} / {max(held):.1f}"
+            )
+            statuses = [(await client.get("/v1/sops", headers={"X-API-Key": "guess"})).status_code for _ in range(12)]
+            row["wrong keys: statuses"] = " ".join(map(str, statuses))
+            row["wrong keys before 429"] = statuses.index(429) if 429 in statuses else "never"
+            blocked = await client.get("/v1/sops", headers={"X-API-Key": key})
+            row["right key while blocked"] = f"{blocked.status_code}, Retry-After {blocked.headers.get('retry-after')}"
+            await asyncio.sleep(float(blocked.headers.get("retry-after", "0")) + 0.2)
+            assert (await client.get("/v1/sops", headers={"X-API-Key": key})).status_code == 200  # clears the address
+            form = {"reviewer": "Mei", "key": "guess", "next": "/review"}
+            logins = [(await client.post("/review/login", data=form)).status_code for _ in range(12)]
+            row["failed logins: statuses"] = " ".join(map(str, logins))
+            row["failed logins before 429"] = logins.index(429) if 429 in logins else "never"
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    print(json.dumps(row, ensure_ascii=False), flush=True)
+    return row
 
 
 async def wait_ready(base: str, timeout: float = 180.0) -> None:
@@ -338,7 +443,16 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="write docs/benchmarks.md (section api-latency)")
     parser.add_argument("--save", type=Path, help="also save the rows as JSON here")
     parser.add_argument("--include", type=Path, action="append", default=[], help="rows saved by an earlier run")
+    parser.add_argument("--abuse", action="store_true", help="only the slow-client and failed sign-in cases")
+    parser.add_argument("--slow-clients", type=int, default=300, help="trickling connections (with --abuse)")
+    parser.add_argument("--cold-seconds", type=float, default=0.0, help="only the first seconds after ready")
     args = parser.parse_args()
+    if args.cold_seconds:
+        asyncio.run(cold_start(args))
+        return
+    if args.abuse:
+        asyncio.run(abuse(args))
+        return
     rows = asyncio.run(run(args))
     if args.save:
         args.save.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -1,6 +1,6 @@
 """Schemathesis against the API's OpenAPI schema, deeper than CI: zero 5xx is the target (issue 7).
 
-The app runs in-process (``create_app``, the fast hashing embedder, a keyword SOP, a SQLite review store in a
+The app runs in-process (``create_app``, the fast hashing embedder, a keyword SOP, a review store in a
 temporary folder); ``tests/api/fuzzing.py`` does the work and ``tests/api/test_schemathesis.py`` runs the same checks
 with a small budget. Three phases, each over every operation of the schema:
 
@@ -15,12 +15,17 @@ with a small budget. Three phases, each over every operation of the schema:
 Checks on every answer: not a 5xx (and no exception escaped the app), status code documented, content type and body
 as the schema declares (errors included: one error shape), and nothing but an error for a request without a valid key.
 
-    HF_HUB_OFFLINE=1 python -m bench.api_schemathesis [--examples 300] [--scenarios 200] [--seed 0] [--write]
+The same run goes against a SQLite review store and a PostgreSQL one (``--store``; a throwaway PostgreSQL 15 cluster
+from Debian's package, installed when missing, as the test suite does).
+
+    HF_HUB_OFFLINE=1 python -m bench.api_schemathesis [--examples 300] [--scenarios 200] [--seed 0] [--store both]
+        [--write]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import tempfile
 import time
@@ -33,13 +38,17 @@ from bench.report import replace_section
 from tests.api.fuzzing import ApiFuzzer, OperationTally, status_summary
 
 COMMAND = "python -m bench.api_schemathesis --write"
+STORE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL 15"}
 
 
-def run(examples: int, scenarios: int, seed: int) -> tuple[dict[str, OperationTally], dict[str, int], float]:
+def run(
+    examples: int, scenarios: int, seed: int, database_url: str | None = None
+) -> tuple[dict[str, OperationTally], dict[str, int], float]:
     tallies: dict[str, OperationTally] = {}
     phases: dict[str, int] = {}
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as folder, ApiFuzzer(Path(folder)).started() as fuzzer:
+    overrides = {"database_url": database_url} if database_url else {}
+    with tempfile.TemporaryDirectory() as folder, ApiFuzzer(Path(folder), **overrides).started() as fuzzer:
         fuzzer.run(
             {GenerationMode.POSITIVE: examples, GenerationMode.NEGATIVE: examples}, random_seed=seed, tallies=tallies
         )
@@ -70,8 +79,8 @@ def markdown(
     lines.append(f"| **all {len(tallies)} operations** | **{requests:,}** | | **{server_errors}** | **{failed}** |")
     failures = [f"- `{label}`: {title}" for label, tally in tallies.items() for title in tally.failures] or ["None."]
     notes = (
-        f"\nschemathesis {schemathesis.__version__}, in-process against `create_app` (hashing embedder, SQLite review "
-        f"store), seed {args.seed}: {phases['generated']:,} generated requests ({args.examples} positive and "
+        f"\nschemathesis {schemathesis.__version__}, in-process against `create_app` (hashing embedder), "
+        f"seed {args.seed}: {phases['generated']:,} generated requests ({args.examples} positive and "
         f"{args.examples} negative examples per operation, fewer where Hypothesis runs out of distinct ones: an "
         "operation without parameters or body varies only in how it authenticates; a valid key, a bearer token, no "
         f"key or a wrong one; real SOP, session, audit and step ids 3 times in 4), {phases['coverage']:,} "
@@ -89,17 +98,33 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=300, help="positive and negative examples per operation")
     parser.add_argument("--scenarios", type=int, default=200, help="stateful scenarios")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--store",
+        choices=["sqlite", "postgresql", "both"],
+        default="both",
+        help="review store: SQLite, a throwaway PostgreSQL 15 cluster (tests/pg.py; Debian's package), or each",
+    )
     parser.add_argument("--write", action="store_true", help="update the api-fuzzing section of docs/benchmarks.md")
     args = parser.parse_args()
     logging.getLogger("auditor.api").setLevel(logging.CRITICAL)  # 5xx tracebacks are kept in the tallies
-    tallies, phases, seconds = run(args.examples, args.scenarios, args.seed)
-    text = markdown(tallies, phases, seconds, args)
-    print(text)
-    for label, tally in tallies.items():
-        for title, report in tally.failures.items():
-            print(f"\n## {label}: {title}\n\n{report[:4000]}")
+    stores = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
+    sections = []
+    with contextlib.ExitStack() as stack:
+        for store in stores:
+            url = None
+            if store == "postgresql":
+                from tests.pg import running_cluster
+
+                url = stack.enter_context(running_cluster()).database("fuzz")
+            tallies, phases, seconds = run(args.examples, args.scenarios, args.seed, url)
+            text = f"#### {STORE_NAMES[store]} review store\n\n" + markdown(tallies, phases, seconds, args)
+            print(text, flush=True)
+            for label, tally in tallies.items():
+                for title, report in tally.failures.items():
+                    print(f"\n## {label}: {title}\n\n{report[:4000]}")
+            sections.append(text)
     if args.write:
-        replace_section("api-fuzzing", COMMAND, text)
+        replace_section("api-fuzzing", COMMAND, "\n".join(sections))
 
 
 if __name__ == "__main__":

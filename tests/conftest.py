@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from auditor.embeddings.hashing import HashingEmbedder
 from auditor.text.pipelines import TextPipelines
 from auditor.transcripts.conversation import Conversation, Turn
 from auditor.transcripts.roles import normalise_role
+from tests.pg import PostgresCluster, running_cluster
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -45,3 +46,11 @@ def make_conversation(
         start = float(turn[2]) if len(turn) > 2 else None  # type: ignore[misc]
         built.append(Turn(index=index, speaker=speaker, role=normalise_role(speaker), text=text, start=start))
     return Conversation(id=conversation_id, turns=built, agent_id=agent_id, lang=lang)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL 15 cluster for the whole run (Debian's package, installed when missing): tests that use
+    it are ``slow``; ``postgres.database()`` gives each a fresh database URL."""
+    with running_cluster() as cluster:
+        yield cluster

@@ -44,7 +44,9 @@ async def readyz(request: Request) -> Any:
     }
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response, responses=error_responses(401))
+@router.get(
+    "/metrics", summary="Prometheus metrics", response_class=Response, responses=error_responses(401, 429)
+)
 async def metrics(request: Request) -> Response:
     state = request.app.state
     if not state.settings.metrics_public:

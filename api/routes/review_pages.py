@@ -28,6 +28,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import client_address
+from api.limits import retry_after
 from api.settings import hash_key
 from auditor.outcome import act_note
 from auditor.reports.html import _clip, _conversation_view
@@ -190,27 +192,36 @@ async def login_form(request: Request) -> Response:
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
     form = await request.form()
-    name = " ".join(str(form.get("reviewer", "")).split())[:100]
+    name = " ".join(_printable(str(form.get("reviewer", ""))).split())[:100]
     key = str(form.get("key", ""))
     next_url = _safe_next(str(form.get("next", "")))
     texts = _texts()[_ui(request)]
     state = request.app.state
     key_hash = None if state.settings.auth_disabled else hash_key(key)
-    error = None
-    if not name:
+    throttle, address = state.auth_throttle, client_address(request)
+    error, status, headers = None, 401, {}
+    wait = throttle.wait(address) if key_hash is not None else None
+    if wait is not None:  # too many failed logins from this address: refused before the key is looked at
+        error, status, headers = texts["login_throttled"].format(seconds=max(1, round(wait))), 429, retry_after(wait)
+    elif not name:
         error = texts["name_needed"]
     elif key_hash is not None and not any(hmac.compare_digest(key_hash, known) for known in state.key_hashes):
         error = texts["login_failed"]
+        throttle.failed(address)
+    elif key_hash is not None:
+        throttle.succeeded(address)
     if error:
-        return _render(
+        page = _render(
             request,
             "review_login.html.j2",
-            401,
+            status,
             next_url=next_url,
             needs_key=not state.settings.auth_disabled,
             name=name,
             error=error,
         )
+        page.headers.update(headers)
+        return page
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
         COOKIE,
@@ -249,9 +260,9 @@ def queue_page(request: Request) -> Response:
     params = request.query_params
     state = params.get("state", "todo")
     filters = QueueFilters(
-        agent_id=params.get("agent") or None,
-        sop_id=params.get("sop") or None,
-        step_id=params.get("step") or None,
+        agent_id=_printable(params.get("agent") or "") or None,
+        sop_id=_printable(params.get("sop") or "") or None,
+        step_id=_printable(params.get("step") or "") or None,
         since=_date(params.get("since")),
         until=_date(params.get("until")),
         state=state if state in {"todo", "reviewed", "all"} else "todo",  # type: ignore[arg-type]
@@ -350,7 +361,7 @@ def _conversation(
             return _render(
                 request, "review_error.html.j2", 404, coach, heading=texts["not_found"], message=f"audit {audit_id}"
             )
-        result = audit_result(audit)
+        result = audit_result(audit, request.app.state.settings.redaction_policy())  # the server's policy wins
         conversation = stored_conversation(audit.conversation)
         reviews = reviews_of(session, audit)
     mine = {r.step_id: r for r in reviews if r.reviewer == coach.name}
@@ -396,7 +407,7 @@ def _verdicts_from_form(fields: dict[str, str]) -> tuple[list[StepVerdict], list
                     verdict=decision,  # type: ignore[arg-type]
                     status=status,  # type: ignore[arg-type]
                     turn_index=int(turn_text) if turn_text else None,
-                    comment=fields.get(f"c-{step_id}", ""),
+                    comment=_printable(fields.get(f"c-{step_id}", "")),
                 )
             )
         except ValueError as error:
@@ -423,5 +434,12 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def _int(value: str | None, default: int) -> int:
-    return int(value) if value and value.isdigit() else default
+def _int(value: str | None, default: int, largest: int = 2**31 - 1) -> int:
+    return min(int(value), largest) if value and value.isascii() and value.isdigit() else default
+
+
+def _printable(value: str) -> str:
+    """Form text as the store can keep it on every backend: no NUL or other control character (a tab and line breaks
+    excepted), no unpaired surrogate."""
+    kept = "".join(c for c in value if c in "\t\n\r" or (ord(c) >= 32 and ord(c) != 127))
+    return kept.encode("utf-8", "ignore").decode("utf-8")

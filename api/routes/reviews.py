@@ -21,6 +21,7 @@ from auditor.result import ConversationResult, Outcome
 from auditor.review.agreement import agreement_report
 from auditor.review.queue import QueueFilters, review_queue
 from auditor.review.verdicts import StepVerdict, UnknownAuditError, VerdictError, record_verdicts, reviews_of
+from auditor.store import audits as stored_audits
 from auditor.store.audits import audit_result, audit_row, save_result, storable_problems, stored_conversation
 from auditor.store.database import Store
 from auditor.store.tables import AuditRow
@@ -126,9 +127,34 @@ class StoreResultsIn(BaseModel):
     )
 
 
+def storable_text(value: str) -> str:
+    """Text the store can keep on every backend: PostgreSQL refuses NUL in text (SQLite would keep it), and text that
+    is not valid Unicode (an unpaired surrogate) cannot be encoded; both are refused (422) on both stores."""
+    if "\x00" in value:
+        raise ValueError("holds a NUL character, which the store cannot keep")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("is not valid Unicode text (an unpaired surrogate)") from None
+    return value
+
+
 class VerdictsIn(BaseModel):
     reviewer: str = Field(min_length=1, max_length=100, description="The coach's name.")
     verdicts: list[StepVerdict] = Field(min_length=1, max_length=200)
+
+    _reviewer = field_validator("reviewer")(storable_text)
+
+    @field_validator("verdicts")
+    @classmethod
+    def _comments(cls, verdicts: list[StepVerdict]) -> list[StepVerdict]:
+        for number, verdict in enumerate(verdicts):
+            for name in ("step_id", "comment"):
+                try:
+                    storable_text(getattr(verdict, name))
+                except ValueError as error:
+                    raise ValueError(f"verdicts[{number}].{name}: {error}") from None
+        return verdicts
 
 
 class AuditAndStoreOut(StoredOut):
@@ -149,6 +175,13 @@ def queue(
 ) -> QueueOut:
     """Newest audit of each conversation and SOP; those that need review (steps the auditor could not decide) first,
     then critical misses, dissatisfaction, anomalies."""
+    for name, value in (("agent", agent), ("sop", sop), ("step", step)):
+        if value is not None:
+            try:
+                storable_text(value)
+            except ValueError as error:
+                details = [{"field": name, "message": str(error)}]
+                raise ApiError(422, "invalid_request", f"{name}: {error}", details) from error
     with store.session() as session:
         page = review_queue(session, QueueFilters(agent, sop, step, since, until, state), limit=limit, offset=offset)
     return QueueOut(
@@ -162,13 +195,13 @@ def queue(
     summary="One stored audit with transcript and verdicts",
     responses=error_responses(404),
 )
-def get_audit(audit_id: AuditId, store: StoreDep) -> AuditOut:
+def get_audit(audit_id: AuditId, request: Request, store: StoreDep) -> AuditOut:
     with store.session() as session:
         audit = audit_row(session, audit_id)
         if audit is None:
             raise ApiError(404, "unknown_audit", f"no audit {audit_id}")
         conversation = stored_conversation(audit.conversation)
-        result = audit_result(audit)
+        result = audit_result(audit, request.app.state.settings.redaction_policy())  # the server's policy wins
         return AuditOut(
             audit_id=audit.id,
             latest=audit.latest,
@@ -186,6 +219,8 @@ def get_audit(audit_id: AuditId, store: StoreDep) -> AuditOut:
 )
 def post_verdicts(audit_id: AuditId, body: VerdictsIn, store: StoreDep) -> list[ReviewOut]:
     """Confirm or overturn step verdicts; the same coach on the same step again replaces the earlier verdict."""
+    if audit_id > stored_audits.MAX_ROW_ID:  # no row can have it (the store's ids are 32-bit on every backend)
+        raise ApiError(404, "unknown_audit", f"no audit {audit_id}")
 
     def record(session: Session) -> list[ReviewOut]:
         record_verdicts(session, audit_id, body.reviewer, body.verdicts)
@@ -205,8 +240,10 @@ def post_verdicts(audit_id: AuditId, body: VerdictsIn, store: StoreDep) -> list[
     "/results", response_model=list[StoredOut], summary="Store audit results (and transcripts)", responses=BODY_ERRORS
 )
 def store_results(body: StoreResultsIn, request: Request, store: StoreDep) -> list[StoredOut]:
-    """Results made elsewhere (``auditor audit``) join the queue; the same audit again is stored once."""
+    """Results made elsewhere (``auditor audit``) join the queue; the same audit again is stored once. They are stored
+    redacted with at least the server's policy, whatever they record (a result made with ``--no-redact`` too)."""
     settings = request.app.state.settings
+    policy = settings.redaction_policy()
     problems = [
         p for number, result in enumerate(body.results) for p in storable_problems(result, f"results[{number}]")
     ]
@@ -217,7 +254,7 @@ def store_results(body: StoreResultsIn, request: Request, store: StoreDep) -> li
         conversation = conversation_from_body(raw, settings, f"transcripts[{number}]")
         conversations[conversation.id] = conversation
     saved = store.write(
-        lambda session: [save_result(session, r, conversations.get(r.conversation_id)) for r in body.results]
+        lambda session: [save_result(session, r, conversations.get(r.conversation_id), policy) for r in body.results]
     )
     return [StoredOut(audit_id=s.audit_id, conversation_id=s.conversation_id, created=s.created) for s in saved]
 

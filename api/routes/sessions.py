@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from api.auth import authenticate, require_key
+from api.auth import authenticate, limit_rate, require_key
 from api.dependencies import auditor_for, get_service, run_model
 from api.errors import ApiError, error_body, field_path
 from api.schemas import (
@@ -86,7 +86,8 @@ async def discard_session(session_id: str, request: Request, owner: str = Depend
 @router.websocket("/{session_id}/stream")
 async def stream(websocket: WebSocket, session_id: str) -> None:
     """Send turn objects (``{"speaker", "text", ...}``), get an ``update`` after each; send ``{"type": "close"}``
-    to get the final ``result``. A bad message gets an ``error`` and the socket stays open."""
+    to get the final ``result``. A bad message gets an ``error`` and the socket stays open; so does a message over
+    the key's rate limit (``rate_limited``, with ``retry_after`` seconds), which is not processed."""
     await websocket.accept()
     app = websocket.app
     try:
@@ -106,6 +107,7 @@ async def stream(websocket: WebSocket, session_id: str) -> None:
                 )
                 continue
             try:
+                limit_rate(app, owner)  # each message counts against the key's rate, as an HTTP request does
                 if isinstance(message, dict) and message.get("type") == "close":
                     result = await _close(app, session_id, owner)
                     await websocket.send_json({"type": "result", "result": result.model_dump(mode="json")})
@@ -115,9 +117,10 @@ async def stream(websocket: WebSocket, session_id: str) -> None:
                 update = await _push(app, session_id, owner, _turn_body(turn))
                 await websocket.send_json({"type": "update", **update.model_dump(mode="json")})
             except ApiError as error:
-                await websocket.send_json(
-                    {"type": "error", **error_body(error.status, error.code, error.message, error.details)}
-                )
+                body = error_body(error.status, error.code, error.message, error.details)
+                if "Retry-After" in error.headers:
+                    body["error"]["retry_after"] = int(error.headers["Retry-After"])
+                await websocket.send_json({"type": "error", **body})
                 if error.code == "unknown_session":
                     await websocket.close(code=1008)
                     return

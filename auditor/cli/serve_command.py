@@ -34,10 +34,10 @@ def serve(
     Settings come from AUDITOR_* environment variables (AUDITOR_API_KEYS, AUDITOR_MAX_SESSIONS, ...); these
     options override them.
     """
-    import uvicorn
     from pydantic import ValidationError
 
     from api.app import create_app
+    from api.server import serve as serve_app
     from api.settings import Settings
 
     overrides: dict[str, object] = {}
@@ -65,10 +65,9 @@ def serve(
     if settings.auth_disabled:
         errors.print("[yellow]authentication is off: every request is accepted (local use only)[/yellow]")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    # keep-alive longer than clients' and load balancers' idle pools, so a reused connection is not closed under them
-    uvicorn.run(
-        create_app(settings), host=host, port=port, log_level=log_level, proxy_headers=False, timeout_keep_alive=75
-    )
+    # bounded connections (a whole request head within AUDITOR_HEADER_TIMEOUT_SECONDS) and every log line redacted,
+    # access-log lines without their query string: see api/server.py
+    serve_app(create_app(settings), settings, host, port, log_level)
 
 
 @app.command("api-key")

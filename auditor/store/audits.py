@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from auditor.outcome import outcome_of, with_outcome
-from auditor.privacy.policy import redact_for_result, redacted_result
+from auditor.privacy.policy import POLICY_KEY, RedactionPolicy, redact_for_result, redacted_result
 from auditor.result import ConversationResult
 from auditor.review.risk import assess
 from auditor.store.tables import AuditRow, AuditStepRow, ConversationRow, utc_now
@@ -38,14 +38,53 @@ def models_key(models: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(dict(models), sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def save_result(session: Session, result: ConversationResult, conversation: Conversation | None = None) -> Saved:
+def enforced_result(result: ConversationResult, policy: RedactionPolicy | None) -> ConversationResult:
+    """``result`` redacted with at least ``policy`` (a server's), whatever the result says it was made with.
+
+    A result made with ``--no-redact`` (``models.redaction: "none"``) or fewer kinds than the server hides is redacted
+    again with the kinds of both, and records them; one that records no policy gets the default policy as well.
+    ``policy`` None (or off): the result as it records itself (the default policy when it records none).
+    """
+    result = redacted_result(result)
+    if policy is None or not policy.enabled:
+        return _reasons_redacted(result, RedactionPolicy.recorded_in(result.models))
+    recorded = RedactionPolicy.recorded_in(result.models)
+    wanted = RedactionPolicy(recorded.kinds | policy.kinds)
+    if not (wanted.kinds == recorded.kinds and result.models.get(POLICY_KEY) == wanted.record):
+        result = wanted.redact_result(result)
+    return _reasons_redacted(result, wanted)
+
+
+def _reasons_redacted(result: ConversationResult, policy: RedactionPolicy) -> ConversationResult:
+    """Evidence ``act_reason`` and step ``reason`` quote the turn's words (``asked: '?' in 'your phone 139...?'``):
+    redacted too, whatever made the result."""
+    if not policy.enabled:
+        return result
+    steps = []
+    for step in result.steps:
+        evidence = [
+            e.model_copy(update={"act_reason": policy.redact(e.act_reason)}) if e.act_reason else e
+            for e in step.evidence
+        ]
+        reason = policy.redact(step.reason) if step.reason else step.reason
+        steps.append(step.model_copy(update={"evidence": evidence, "reason": reason}))
+    return result.model_copy(update={"steps": steps})
+
+
+def save_result(
+    session: Session,
+    result: ConversationResult,
+    conversation: Conversation | None = None,
+    policy: RedactionPolicy | None = None,
+) -> Saved:
     """Store one result (and its transcript when given); the same conversation, SOP version and models again
     replace the earlier row's result instead of adding one, and the coaches' reviews stay attached.
 
-    What is stored is redacted: the transcript with the policy the result records, a result that records none
-    (made before redaction existed) with the default policy.
+    What is stored is redacted: the result and transcript with the policy the result records, a result that records
+    none (made before redaction existed) with the default policy; ``policy`` (the server's) wins over a result that
+    hides less (see ``enforced_result``).
     """
-    result = redacted_result(result)
+    result = enforced_result(result, policy)
     stored = _conversation_row(session, result, redact_for_result(conversation, result))
     key = models_key(result.models)
     version = str(result.sop_version)
@@ -151,21 +190,33 @@ def _non_finite(value: Any) -> Iterator[str]:
 
 
 def save_results(
-    session: Session, results: Iterable[ConversationResult], conversations: Mapping[str, Conversation] | None = None
+    session: Session,
+    results: Iterable[ConversationResult],
+    conversations: Mapping[str, Conversation] | None = None,
+    policy: RedactionPolicy | None = None,
 ) -> list[Saved]:
     """Store many results; ``conversations`` (by id) supplies the transcripts that are known."""
     known = conversations or {}
-    return [save_result(session, result, known.get(result.conversation_id)) for result in results]
+    return [save_result(session, result, known.get(result.conversation_id), policy) for result in results]
+
+
+MAX_ROW_ID = 2**31 - 1
+"""The largest id an ``Integer`` primary key holds on every backend (PostgreSQL's ``integer`` is 32 bits)."""
 
 
 def audit_row(session: Session, audit_id: int) -> AuditRow | None:
+    """The audit with this id, or None; an id no row can have (0, negative, past 32 bits) is simply not found, on
+    PostgreSQL as on SQLite, instead of a database error."""
+    if not 1 <= audit_id <= MAX_ROW_ID:
+        return None
     return session.get(AuditRow, audit_id)
 
 
-def audit_result(audit: AuditRow) -> ConversationResult:
-    """The stored result (redacted with the default policy when it was stored before redaction existed; its
-    ``outcome`` read from ``passed`` when it was stored before outcomes existed)."""
-    return with_outcome(redacted_result(ConversationResult.model_validate(audit.result)))
+def audit_result(audit: AuditRow, policy: RedactionPolicy | None = None) -> ConversationResult:
+    """The stored result (redacted with the default policy when it was stored before redaction existed, and with at
+    least ``policy``, the server's, when given: rows stored raw before the server enforced it; its ``outcome`` read
+    from ``passed`` when it was stored before outcomes existed)."""
+    return with_outcome(enforced_result(ConversationResult.model_validate(audit.result), policy))
 
 
 def stored_conversation(row: ConversationRow) -> Conversation | None:

@@ -99,6 +99,7 @@ class ApiFuzzer:
             "rate_limit_burst": 1e6,
             "max_sessions": 1_000_000,
             "max_sessions_per_key": 1_000_000,
+            "auth_failures_allowed": 1_000_000,  # wrong keys are sent on purpose; 401 is what is checked
         }
         self.app = create_app(make_settings(folder, **(limits | overrides)))
         self.served = _AsServed(self.app)

@@ -17,9 +17,16 @@ EXAMPLES = {GenerationMode.POSITIVE: 15, GenerationMode.NEGATIVE: 10}
 """About 25 generated requests per operation (derandomized: the same ones every run)."""
 
 
-@pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str], dict[str, OperationTally]]]:
-    with ApiFuzzer(tmp_path_factory.mktemp("schemathesis")).started() as fuzzer:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def fuzzed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[list[str], dict[str, OperationTally]]]:
+    """The same run against a SQLite review store and a PostgreSQL one (a real throwaway cluster, tests/pg.py)."""
+    folder = tmp_path_factory.mktemp("schemathesis")
+    overrides = {}
+    if request.param == "postgresql":
+        overrides["database_url"] = request.getfixturevalue("postgres").database("fuzz")
+    with ApiFuzzer(folder, **overrides).started() as fuzzer:
         tallies = fuzzer.run(EXAMPLES)
         fuzzer.coverage(tallies)
         fuzzer.stateful(tallies, scenarios=10)

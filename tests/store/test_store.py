@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
 
+from auditor.privacy.policy import RedactionPolicy
 from auditor.review.verdicts import StepVerdict, record_verdicts
 from auditor.store.audits import audit_result, save_result, save_results, stored_conversation
 from auditor.store.database import StoreError, current_revision, open_store
@@ -85,7 +86,7 @@ def test_transcript_round_trips_with_turn_indices_and_dates(audits) -> None:  # 
         assert row is not None
         conversation = stored_conversation(row.conversation)
         assert conversation is not None
-        original = conversations["zh-call"]
+        original = RedactionPolicy().redact_conversation(conversations["zh-call"])  # stored redacted
         assert [(t.index, t.role, t.text) for t in conversation.turns] == [
             (t.index, t.role, t.text) for t in original.turns
         ]
