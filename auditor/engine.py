@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from auditor.anomaly.attach import with_anomalies
 from auditor.anomaly.detector import AnomalyDetector
 from auditor.checklist.bands import band_for
-from auditor.checklist.conditions import builtin_conditions
-from auditor.checklist.verdicts import UncertainBand, evaluate_checklist
+from auditor.checklist.conditions import ConditionOutcome, builtin_conditions
+from auditor.checklist.verdicts import ChecklistOutcome, UncertainBand, evaluate_checklist
 from auditor.detection.act_model import ActModel, load_act_model
 from auditor.detection.calibration import StepScorer
 from auditor.detection.evidence_acts import ActCheck
+from auditor.detection.hits import StepHit
 from auditor.detection.hybrid import merge_hits
+from auditor.detection.pair_features import PairFeatures, pair_features
 from auditor.detection.phrase import PhraseDetector
 from auditor.detection.registry import builtin_detectors
 from auditor.detection.scorers import choose_scorer
 from auditor.detection.semantic import SemanticDetector
 from auditor.detection.sop_index import build_sop_index
-from auditor.dissatisfaction.model import DissatisfactionScorer
+from auditor.dissatisfaction.model import DissatisfactionOutcome, DissatisfactionScorer
 from auditor.embeddings.base import Embedder
 from auditor.privacy.policy import POLICY_KEY, RedactionPolicy
 from auditor.result import ConversationResult
@@ -113,37 +115,68 @@ class Auditor:
     def score_artifacts(self, artifacts: ConversationArtifacts, *, dissatisfaction: bool = True) -> ConversationResult:
         """The result of one conversation from its artifacts (anomalies excepted: they need the baseline pass).
 
-        Live sessions call this after each pushed turn on artifacts they grow turn by turn, leaving out the
-        dissatisfaction block (``dissatisfaction=False``) after turns that are not the customer's. Detection runs on
-        the original text; the result's evidence text and metadata are redacted with ``self.redaction``.
+        Detection runs on the original text; the result's evidence text and metadata are redacted with
+        ``self.redaction``. ``dissatisfaction=False`` leaves the dissatisfaction block out. A live session keeps
+        the per-turn parts of this as turns arrive (``auditor.live.incremental``) and calls ``verdicts`` and
+        ``result`` itself.
         """
-        conversation = artifacts.conversation
-        candidates = self.semantic.candidates(artifacts, self.index)
-        scorer = self.semantic.scorer
-        floor = min(scorer.threshold, scorer.done_threshold, self.band.low)
-        semantic_hits = [hit for hit in candidates if hit.confidence >= floor]
+        features = pair_features(artifacts, self.index, self.semantic.scorer.description_offset)
         named_hits = [
             hit
             for step_id, detector in self.named_detectors.items()
             for hit in detector.detect(artifacts, self.sop.step(step_id))
         ]
-        hits = merge_hits([self.phrase.detect(artifacts, self.index), semantic_hits, named_hits])
+        conditions = {
+            name: self.conditions[name].evaluate(artifacts, self.embedder) for name in self.needed_conditions
+        }
+        outcome = self.verdicts(artifacts, features, self.phrase.detect(artifacts, self.index), named_hits, conditions)
+        scorer = self.dissatisfaction if dissatisfaction else None
+        unhappy = scorer.score(artifacts) if scorer is not None else None
+        return self.result(artifacts, outcome, unhappy)
+
+    @property
+    def needed_conditions(self) -> list[str]:
+        """The named conditions (``when``) the SOP's steps use."""
+        return sorted({step.when for step in self.sop.steps if step.when})
+
+    def verdicts(
+        self,
+        artifacts: ConversationArtifacts,
+        features: PairFeatures,
+        phrase_hits: Sequence[StepHit],
+        named_hits: Sequence[StepHit],
+        conditions: Mapping[str, ConditionOutcome],
+    ) -> ChecklistOutcome:
+        """Every step's verdict from the pair features, the phrase and named detectors' hits and the conditions."""
+        scorer = self.semantic.scorer
+        floor = min(scorer.threshold, scorer.done_threshold, self.band.low)
+        semantic_hits, closest = self.semantic.hits_and_closest(features, artifacts, self.index, floor)
+        hits = merge_hits([phrase_hits, semantic_hits, named_hits])
         hits = self.acts.annotate(hits, artifacts)
-        needed: set[str] = {step.when for step in self.sop.steps if step.when}
-        conditions = {name: self.conditions[name].evaluate(artifacts, self.embedder) for name in needed}
-        outcome = evaluate_checklist(
-            self.sop, hits, candidates, artifacts, conditions, done_threshold=scorer.done_threshold, band=self.band
+        return evaluate_checklist(
+            self.sop, hits, closest, artifacts, conditions, done_threshold=scorer.done_threshold, band=self.band
         )
+
+    def result(
+        self,
+        artifacts: ConversationArtifacts,
+        outcome: ChecklistOutcome,
+        unhappy: DissatisfactionOutcome | None,
+        *,
+        redact: bool = True,
+    ) -> ConversationResult:
+        """The result contract's object from the verdicts and the dissatisfaction outcome (None: no block);
+        ``redact=False`` keeps the evidence text as said (for a caller that shows none of it)."""
+        conversation = artifacts.conversation
         metadata = dict(conversation.metadata)
         if conversation.source:
             metadata.setdefault("source", conversation.source)
         if conversation.started_at:  # trends, date filters and repeat contacts work from results.jsonl alone
             metadata.setdefault("started_at", conversation.started_at)
-        flags, models, unhappy = list(outcome.flags), self.models, None
-        if self.dissatisfaction is not None and dissatisfaction:
-            scored = self.dissatisfaction.score(artifacts)
-            unhappy = scored.block.model_copy(update={"trajectory": scored.trajectory.as_dict()})
-            flags += [DISSATISFIED_FLAG] if unhappy.flagged else []
+        flags, block = list(outcome.flags), None
+        if unhappy is not None:
+            block = unhappy.block.model_copy(update={"trajectory": unhappy.trajectory.as_dict()})
+            flags += [DISSATISFIED_FLAG] if block.flagged else []
         result = ConversationResult(
             conversation_id=conversation.id,
             agent_id=conversation.agent_id,
@@ -154,9 +187,9 @@ class Auditor:
             passed=outcome.passed,
             outcome=outcome.outcome,
             steps=outcome.steps,
-            dissatisfaction=unhappy,
+            dissatisfaction=block,
             flags=flags,
-            models=models,
+            models=self.models,
             metadata=metadata,
         )
-        return self.redaction.redact_result(result)
+        return self.redaction.redact_result(result) if redact else result

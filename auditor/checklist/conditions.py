@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from auditor.detection.pair_features import cosines
 from auditor.embeddings.base import Embedder
-from auditor.text.artifacts import ConversationArtifacts
+from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts
 from auditor.text.normalise import normalise_text
 from auditor.transcripts.roles import Role
 
@@ -41,24 +42,61 @@ class CustomerUtteranceCondition:
         return self._example_vectors[embedder.name]
 
     def evaluate(self, artifacts: ConversationArtifacts, embedder: Embedder) -> ConditionOutcome:
-        customer_turns = artifacts.by_role(Role.CUSTOMER)
-        for turn_artifacts in customer_turns:
-            for pattern in self._compiled:
-                if match := pattern.search(turn_artifacts.normalised):
-                    reason = f"customer said {match.group(0)!r} (turn {turn_artifacts.turn.index})"
-                    return ConditionOutcome(True, 0.95, turn_artifacts.turn.index, reason)
-        rows = np.flatnonzero(np.isin(artifacts.unit_turn, [t.turn.index for t in customer_turns]))
-        if not len(rows):
+        tracker = ConditionTracker(self, embedder)
+        rows_of: dict[int, list[int]] = {}
+        for row, turn_index in enumerate(artifacts.unit_turn.tolist()):
+            rows_of.setdefault(int(turn_index), []).append(row)
+        for turn_artifacts in artifacts.by_role(Role.CUSTOMER):
+            if tracker.matched is not None:
+                break
+            tracker.add(turn_artifacts, artifacts.unit_vectors[rows_of.get(turn_artifacts.turn.index, [])])
+        return tracker.outcome()
+
+    def pattern_match(self, text: str) -> str | None:
+        for pattern in self._compiled:
+            if match := pattern.search(text):
+                return match.group(0)
+        return None
+
+
+@dataclass
+class ConditionTracker:
+    """A condition judged turn by turn (a live session): the first customer turn a pattern matches decides it, else
+    the customer sentence closest to the examples; ``outcome()`` is what ``evaluate`` says of the turns so far."""
+
+    condition: CustomerUtteranceCondition
+    embedder: Embedder
+    matched: ConditionOutcome | None = None
+    best: tuple[float, int] | None = None
+    """The best similarity of a customer unit to the examples so far, and its turn (the first such unit)."""
+
+    def add(self, turn: TurnArtifacts, vectors: np.ndarray) -> None:
+        """The next spoken turn and its unit vectors (a turn that is not the customer's is ignored)."""
+        if turn.turn.role is not Role.CUSTOMER or self.matched is not None:
+            return
+        if (said := self.condition.pattern_match(turn.normalised)) is not None:
+            reason = f"customer said {said!r} (turn {turn.turn.index})"
+            self.matched = ConditionOutcome(True, 0.95, turn.turn.index, reason)
+            return
+        if not len(vectors):
+            return
+        similarity = cosines(vectors, self.condition._vectors(self.embedder)).max(axis=1)
+        row = int(np.argmax(similarity))
+        if self.best is None or float(similarity[row]) > self.best[0]:
+            self.best = (float(similarity[row]), turn.turn.index)
+
+    def outcome(self) -> ConditionOutcome:
+        if self.matched is not None:
+            return self.matched
+        if self.best is None:
             return ConditionOutcome(False, 0.9, None, "no customer turns")
-        similarity = (artifacts.unit_vectors[rows] @ self._vectors(embedder).T).max(axis=1)
-        best = int(np.argmax(similarity))
-        best_score = float(similarity[best])
-        turn_index = int(artifacts.unit_turn[rows[best]])
-        if best_score >= self.min_similarity:
+        best_score, turn_index = self.best
+        minimum = self.condition.min_similarity
+        if best_score >= minimum:
             confidence = min(0.5 + best_score / 2, 0.99)
             reason = f"customer turn {turn_index} is close to the examples"
             return ConditionOutcome(True, confidence, turn_index, reason)
-        confidence = min(0.5 + (self.min_similarity - best_score), 0.99)
+        confidence = min(0.5 + (minimum - best_score), 0.99)
         return ConditionOutcome(False, confidence, None, "no customer turn matched its patterns or examples")
 
 

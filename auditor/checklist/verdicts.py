@@ -12,7 +12,7 @@ from auditor.detection.acts import SOFT
 from auditor.detection.hits import StepHit
 from auditor.result import Evidence, ExpectedPlace, Outcome, StepResult, StepStatus
 from auditor.sop.schema import Sop, Step
-from auditor.text.artifacts import ConversationArtifacts
+from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts
 
 STATUS_CREDIT = {"done": 1.0, "late": 0.5, "out_of_order": 0.5, "missing": 0.0, "violated": 0.0}
 """Share of a step's weight earned by each decided status (not_applicable and uncertain steps leave the score)."""
@@ -318,7 +318,11 @@ def _expected_place(
         rules.append(f"within the first {step.within_first_turns} spoken turns")
     if step.within_last_turns:
         rules.append(f"within the last {step.within_last_turns} spoken turns")
-        last_ok = next((t.turn.index for t in artifacts.turns if t.spoken_from_end == step.within_last_turns), None)
+        spoken, position = artifacts.turns, len(artifacts.turns) - step.within_last_turns  # in order: look there
+        if 0 <= position < len(spoken) and spoken[position].spoken_from_end == step.within_last_turns:
+            last_ok: int | None = spoken[position].turn.index
+        else:
+            last_ok = next((t.turn.index for t in spoken if t.spoken_from_end == step.within_last_turns), None)
         after_turn = max(after_turn or -1, (last_ok or 0) - 1)
     if step.before:
         rules.append("before " + ", ".join(step.before))
@@ -326,8 +330,15 @@ def _expected_place(
     return ExpectedPlace(after_turn=after_turn, before_turn=before_turn, reason=reason)
 
 
+def _turn_at(artifacts: ConversationArtifacts, ordinal: int) -> TurnArtifacts | None:
+    """The spoken turn with this 1-based ordinal (spoken turns are in order: found by position, in constant time)."""
+    if 0 < ordinal <= len(artifacts.turns) and artifacts.turns[ordinal - 1].spoken_ordinal == ordinal:
+        return artifacts.turns[ordinal - 1]
+    return next((t for t in artifacts.turns if t.spoken_ordinal == ordinal), None)
+
+
 def _turn_at_ordinal(artifacts: ConversationArtifacts, ordinal: int) -> int | None:
-    turn = next((t for t in artifacts.turns if t.spoken_ordinal == ordinal), None)
+    turn = _turn_at(artifacts, ordinal)
     if turn is not None:
         return turn.turn.index + 1
     return artifacts.turns[-1].turn.index + 1 if artifacts.turns else None

@@ -9,7 +9,6 @@ step does not accept, the clauses are embedded (a few per such turn) and compare
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 import numpy as np
 
@@ -86,7 +85,7 @@ class ActCheck:
                     self._memo.pop(next(iter(self._memo)))
                 self._memo[key] = judged
             act, reason, performs = judged
-            checked.append(hit if judged == PERFORMS else replace(hit, act=act, act_reason=reason, performs=performs))
+            checked.append(hit if judged == PERFORMS else hit.but(act=act, act_reason=reason, performs=performs))
         return checked
 
     def _judge(self, hit: StepHit, artifacts: ConversationArtifacts) -> Judged:

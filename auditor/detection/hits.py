@@ -24,3 +24,21 @@ class StepHit:
     act: Act = "performed"
     act_reason: str | None = None
     performs: bool = True
+
+    def but(
+        self, *, method: str | None = None, act: Act | None = None, act_reason: str | None | object = ...,
+        performs: bool | None = None,
+    ) -> StepHit:
+        """A copy with these fields changed (``dataclasses.replace`` without its cost: a live call copies hundreds
+        of hits after every turn)."""
+        return StepHit(
+            self.step_id,
+            self.turn_index,
+            self.text,
+            self.score,
+            self.confidence,
+            self.method if method is None else method,
+            self.act if act is None else act,
+            self.act_reason if act_reason is ... else act_reason,  # type: ignore[arg-type]
+            self.performs if performs is None else performs,
+        )

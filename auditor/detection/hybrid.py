@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 from auditor.detection.hits import StepHit
 
@@ -20,4 +19,8 @@ def merge_hits(hit_lists: Iterable[Iterable[StepHit]]) -> list[StepHit]:
                 methods[key].append(hit.method)
             if key not in best or hit.confidence > best[key].confidence:
                 best[key] = hit
-    return [replace(hit, method="+".join(methods[key])) for key, hit in best.items()]
+    merged = []
+    for key, hit in best.items():
+        method = "+".join(methods[key])
+        merged.append(hit if method == hit.method else hit.but(method=method))
+    return merged

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from auditor.detection.sop_index import SopIndex, StepPrototypes
-from auditor.text.artifacts import ConversationArtifacts
+from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts
 from auditor.transcripts.roles import Role
 
 FEATURE_NAMES = (
@@ -43,6 +43,9 @@ class PairFeatures:
         return self.matrix[:, FEATURE_NAMES.index(name)]
 
 
+SIMILARITIES = ("combined", "examples", "description", "example_top2")
+
+
 @dataclass
 class Similarities:
     """Similarities of texts to steps: units x steps for a whole SOP, or one step's column (``step_similarities``)."""
@@ -53,29 +56,40 @@ class Similarities:
     example_top2: np.ndarray
 
 
+def cosines(vectors: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """``vectors @ others.T`` accumulated in float64 and rounded to float32: a row's values do not depend on which
+    other rows are in the same call (float32 BLAS sums in an order that does), so the similarities of a turn
+    embedded alone, as a live session does, are those of the same turn in a whole conversation."""
+    wide = np.asarray(vectors, dtype=np.float64) @ np.asarray(others, dtype=np.float64).T
+    return wide.astype(np.float32)
+
+
 def step_similarities(vectors: np.ndarray, prototypes: StepPrototypes, description_offset: float) -> Similarities:
     """Each row's similarities to one step (1-D columns): to its examples (0 without), to its name/description (-1
     without), the mean of the two best example cosines, and ``combined``, the best of examples and description +
-    ``description_offset`` (-1 with neither): what the scorer and the act check call a text's similarity to a step."""
+    ``description_offset`` (-1 with neither): what the scorer and the act check call a text's similarity to a step.
+    Each row is computed on its own (``cosines``)."""
     rows = len(vectors)
     examples = np.zeros(rows, dtype=np.float32)
     description = np.full(rows, -1.0, dtype=np.float32)
     combined = np.full(rows, -1.0, dtype=np.float32)
     if len(prototypes.description_vectors):
-        description[:] = (vectors @ prototypes.description_vectors.T).max(axis=1)
+        description[:] = cosines(vectors, prototypes.description_vectors).max(axis=1)
         combined[:] = description + description_offset
     if len(prototypes.example_vectors):
-        cosines = vectors @ prototypes.example_vectors.T
-        examples[:] = cosines.max(axis=1)
-        top2 = (-np.sort(-cosines, axis=1)[:, :2]).mean(axis=1).astype(np.float32)
+        similar = cosines(vectors, prototypes.example_vectors)
+        examples[:] = similar.max(axis=1)
+        top2 = (-np.sort(-similar, axis=1)[:, :2]).mean(axis=1).astype(np.float32)
         combined[:] = np.maximum(combined, examples)
     else:
         top2 = combined.copy()
     return Similarities(combined, examples, description, top2)
 
 
-def _unit_similarities(unit_vectors: np.ndarray, index: SopIndex, description_offset: float) -> Similarities:
-    columns = [step_similarities(unit_vectors, prototypes, description_offset) for prototypes in index.steps]
+def unit_similarities(unit_vectors: np.ndarray, index: SopIndex, description_offset: float) -> Similarities:
+    """Units x steps similarities; each unit's row depends on that unit alone."""
+    wide = np.asarray(unit_vectors, dtype=np.float64)
+    columns = [step_similarities(wide, prototypes, description_offset) for prototypes in index.steps]
     units = len(unit_vectors)
 
     def stacked(name: str) -> np.ndarray:
@@ -95,37 +109,110 @@ def margins(sim: np.ndarray) -> np.ndarray:
     return sim - best_other
 
 
+def turn_best(combined: np.ndarray, rows: np.ndarray, step_count: int) -> tuple[np.ndarray, np.ndarray]:
+    """One turn's best unit row per step and its similarity (``rows``: the turn's unit rows; -inf without units)."""
+    if not len(rows):
+        return np.zeros(step_count, dtype=np.int64), np.full(step_count, -np.inf)
+    return rows[np.argmax(combined[rows], axis=0)], combined[rows].max(axis=0).astype(np.float64)
+
+
+ROLE_CODES = {role: code for code, role in enumerate(Role)}
+
+
+def _room(buffer: np.ndarray, count: int, more: int = 1) -> np.ndarray:
+    """``buffer`` with room for ``more`` rows after its first ``count``: the same one, or twice as large."""
+    if count + more <= len(buffer):
+        return buffer
+    grown = np.zeros((max(16, 2 * (count + more)), *buffer.shape[1:]), dtype=buffer.dtype)
+    grown[:count] = buffer[:count]
+    return grown
+
+
+class SpokenTurns:
+    """What the pair features need of each spoken turn, one row per turn in order (a live session appends; the
+    arrays grow by doubling, so adding a turn copies nothing on average)."""
+
+    def __init__(self, step_count: int):
+        self.step_count = step_count
+        self.count = 0
+        self._indices = np.zeros(0, dtype=np.int64)
+        self._roles = np.zeros(0, dtype=np.int64)
+        self._ordinals = np.zeros(0, dtype=np.float64)
+        self._lengths = np.zeros(0, dtype=np.float64)
+        self._has_units = np.zeros(0, dtype=bool)
+        self._best_unit = np.zeros((0, step_count), dtype=np.int64)
+        self._best = np.zeros((0, step_count), dtype=np.float64)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        """``turn_indices``, ``roles`` (codes of ``ROLE_CODES``), ``ordinals``, ``lengths``, ``has_units``: one entry
+        per turn; ``best_unit`` and ``best``: turns x steps, the turn's unit most similar to the step and how similar
+        (-inf for a turn without units)."""
+        names = {"turn_indices": "_indices", "roles": "_roles", "ordinals": "_ordinals", "lengths": "_lengths"}
+        names |= {"has_units": "_has_units", "best_unit": "_best_unit", "best": "_best"}
+        if name not in names:
+            raise AttributeError(name)
+        return self.__dict__[names[name]][: self.count]
+
+    def add(self, turn: TurnArtifacts, rows: np.ndarray, combined: np.ndarray) -> None:
+        unit, best = turn_best(combined, rows, self.step_count)
+        count = self.count
+        values = {
+            "_indices": turn.turn.index,
+            "_roles": ROLE_CODES[turn.turn.role],
+            "_ordinals": turn.spoken_ordinal,
+            "_lengths": len(turn.normalised),
+            "_has_units": len(rows) > 0,
+            "_best_unit": unit,
+            "_best": best,
+        }
+        for name, value in values.items():
+            buffer = _room(self.__dict__[name], count)
+            buffer[count] = value
+            self.__dict__[name] = buffer
+        self.count += 1
+
+
 def pair_features(artifacts: ConversationArtifacts, index: SopIndex, description_offset: float) -> PairFeatures:
     """Feature rows for every spoken turn x SOP step whose speaker matches; the best unit of the turn per step.
 
-    Rows are ordered by step, then turn. Vectorised over turns and steps: a live session calls this after
-    every pushed turn.
+    Rows are ordered by step, then turn. Vectorised over turns and steps; a live session keeps the per-unit and
+    per-turn parts as turns arrive (``PairFeatureBuilder``) and assembles the same rows.
     """
-    sims = _unit_similarities(artifacts.unit_vectors, index, description_offset)
-    unit_margin = margins(sims.combined)
-    step_count, spoken = len(index.steps), len(artifacts.turns)
-    turn_rows = [np.flatnonzero(artifacts.unit_turn == t.turn.index) for t in artifacts.turns]
-    # per turn x step: the turn's best unit for the step, and the turn's best similarity to it
-    best_unit = np.zeros((spoken, step_count), dtype=np.int64)
-    turn_best = np.full((spoken, step_count), -np.inf)
-    for position, rows in enumerate(turn_rows):
-        if len(rows):
-            best_unit[position] = rows[np.argmax(sims.combined[rows], axis=0)]
-            turn_best[position] = sims.combined[rows].max(axis=0)
-    turn_ranks = np.argsort(np.argsort(-turn_best, axis=1), axis=1)
-    roles = np.asarray([Role(p.step.speaker) for p in index.steps], dtype=object)
-    turn_roles = np.asarray([t.turn.role for t in artifacts.turns], dtype=object)
-    has_units = np.asarray([len(rows) > 0 for rows in turn_rows], dtype=bool)
-    eligible = (
-        (turn_roles[:, None] == roles[None, :]) & has_units[:, None] if spoken else np.zeros((0, step_count), bool)
-    )
-    best_turn = np.argmax(np.where(eligible, turn_best, -np.inf), axis=0) if spoken else np.zeros(step_count, int)
+    sims = unit_similarities(artifacts.unit_vectors, index, description_offset)
+    step_count = len(index.steps)
+    spoken = SpokenTurns(step_count)
+    rows_of: dict[int, list[int]] = {}
+    for row, turn_index in enumerate(artifacts.unit_turn.tolist()):
+        rows_of.setdefault(int(turn_index), []).append(row)
+    for turn in artifacts.turns:
+        rows = np.asarray(rows_of.get(turn.turn.index, []), dtype=np.int64)
+        spoken.add(turn, rows, sims.combined)
+    return assemble_pair_features(sims, margins(sims.combined), spoken, index)
+
+
+def assemble_pair_features(
+    sims: Similarities, unit_margin: np.ndarray, spoken: SpokenTurns, index: SopIndex
+) -> PairFeatures:
+    """The pair feature rows from the per-unit similarities and margins and the per-turn bests."""
+    step_count, count = len(index.steps), len(spoken)
+    if not count:
+        return PairFeatures(
+            np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, len(FEATURE_NAMES)))
+        )
+    best_unit = spoken.best_unit
+    turn_best_sim = spoken.best
+    turn_ranks = np.argsort(np.argsort(-turn_best_sim, axis=1), axis=1)
+    roles = np.asarray([ROLE_CODES[Role(p.step.speaker)] for p in index.steps], dtype=np.int64)
+    eligible = (spoken.roles[:, None] == roles[None, :]) & spoken.has_units[:, None]
+    best_turn = np.argmax(np.where(eligible, turn_best_sim, -np.inf), axis=0)
     columns, positions = np.nonzero(eligible.T)  # by step, then turn
     units = best_unit[positions, columns]
     ranks = turn_ranks[positions, columns]
-    ordinals = np.asarray([t.spoken_ordinal for t in artifacts.turns], dtype=np.float64)
-    lengths = np.asarray([len(t.normalised) for t in artifacts.turns], dtype=np.float64)
-    turn_place = (ordinals[positions] - 0.5) / max(spoken, 1)
+    ordinals, lengths = spoken.ordinals, spoken.lengths
+    turn_place = (ordinals[positions] - 0.5) / max(count, 1)
     step_place = (columns + 0.5) / step_count
     has_examples = np.asarray([len(p.example_vectors) > 0 for p in index.steps], dtype=np.float64)
     matrix = (
@@ -148,10 +235,35 @@ def pair_features(artifacts: ConversationArtifacts, index: SopIndex, description
         .astype(np.float64)
         .reshape(-1, len(FEATURE_NAMES))
     )
-    turn_indices = np.asarray([t.turn.index for t in artifacts.turns], dtype=np.int64)
-    return PairFeatures(
-        turn_indices[positions] if spoken else np.zeros(0, np.int64),
-        columns.astype(np.int64),
-        units.astype(np.int64),
-        matrix,
-    )
+    return PairFeatures(spoken.turn_indices[positions], columns.astype(np.int64), units.astype(np.int64), matrix)
+
+
+class PairFeatureBuilder:
+    """The pair features of a conversation that grows a turn at a time (a live session): each unit's similarities
+    and each turn's bests are computed once, when the turn arrives; ``features()`` assembles the rows of the whole
+    conversation so far, the same as ``pair_features`` on it (the turn's place in the call and which turn is a
+    step's best change as the call grows)."""
+
+    def __init__(self, index: SopIndex, description_offset: float):
+        self.index = index
+        self.description_offset = description_offset
+        step_count = len(index.steps)
+        self.units = 0
+        self._sims = {name: np.zeros((0, step_count), dtype=np.float32) for name in (*SIMILARITIES, "margin")}
+        self.spoken = SpokenTurns(step_count)
+
+    def add(self, turn: TurnArtifacts, vectors: np.ndarray) -> None:
+        """The next spoken turn and the vectors of its units."""
+        new = unit_similarities(vectors, self.index, self.description_offset)
+        first, count = self.units, len(vectors)
+        values = {name: getattr(new, name) for name in SIMILARITIES} | {"margin": margins(new.combined)}
+        for name, value in values.items():
+            self._sims[name] = buffer = _room(self._sims[name], first, count)
+            buffer[first : first + count] = value
+        self.units += count
+        rows = np.arange(first, first + count, dtype=np.int64)
+        self.spoken.add(turn, rows, self._sims["combined"])
+
+    def features(self) -> PairFeatures:
+        sims = Similarities(*(self._sims[name][: self.units] for name in SIMILARITIES))
+        return assemble_pair_features(sims, self._sims["margin"][: self.units], self.spoken, self.index)

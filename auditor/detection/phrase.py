@@ -41,19 +41,19 @@ class PhraseDetector:
         return index.phrase_matchers[lang]
 
     def detect(self, artifacts: ConversationArtifacts, index: SopIndex) -> list[StepHit]:
+        return [hit for turn_artifacts in artifacts.turns for hit in self.detect_turn(turn_artifacts, index)]
+
+    def detect_turn(self, turn_artifacts: TurnArtifacts, index: SopIndex) -> list[StepHit]:
+        """The hits of one spoken turn (a keyword depends on the turn alone: a live session detects each turn once)."""
         speakers = {prototypes.step.id: Role(prototypes.step.speaker) for prototypes in index.steps}
         hits: list[StepHit] = []
-        for turn_artifacts in artifacts.turns:
-            found: set[str] = set()
-            for step_id in self._matched_steps(turn_artifacts, index):
-                if step_id in found or speakers.get(step_id) is not turn_artifacts.turn.role:
-                    continue
-                found.add(step_id)
-                hits.append(
-                    StepHit(
-                        step_id, turn_artifacts.turn.index, turn_artifacts.turn.text, 1.0, self.confidence, self.name
-                    )
-                )
+        found: set[str] = set()
+        for step_id in self._matched_steps(turn_artifacts, index):
+            if step_id in found or speakers.get(step_id) is not turn_artifacts.turn.role:
+                continue
+            found.add(step_id)
+            turn = turn_artifacts.turn
+            hits.append(StepHit(step_id, turn.index, turn.text, 1.0, self.confidence, self.name))
         return hits
 
     def _matched_steps(self, turn_artifacts: TurnArtifacts, index: SopIndex) -> list[str]:

@@ -13,7 +13,10 @@ BUILTIN_DETECTOR_NAMES = ("account_details",)
 
 
 class NamedStepDetector(Protocol):
-    """A code detector for one kind of step; returns hits for ``step`` in the conversation."""
+    """A code detector for one kind of step; returns hits for ``step`` in the conversation.
+
+    Whether a turn is a hit depends on that turn alone: a live session asks about each new turn once (artifacts of
+    that turn only) and keeps the hits."""
 
     name: str
     version: str

@@ -10,7 +10,7 @@ this module owns), optionally followed by pooled embeddings (for models trained 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +27,7 @@ from auditor.dissatisfaction.signals import (
     customer_retry,
     starts_with_no,
 )
-from auditor.text.artifacts import ConversationArtifacts
+from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts
 from auditor.transcripts.roles import Role
 
 TURN_FEATURES = (
@@ -125,44 +125,84 @@ class TurnRows:
 def turn_rows(context: SignalContext, hits: Sequence[SignalHit]) -> TurnRows:
     """Build the turn rows; ``context.negativity`` must already hold every customer turn's negativity."""
     artifacts = context.artifacts
-    dimension = artifacts.unit_vectors.shape[1]
-    zero = np.zeros(dimension, dtype=np.float32)
-    fired = {(hit.turn_index, hit.signal) for hit in hits}
+    fired: dict[int, set[str]] = {}
+    for hit in hits:
+        fired.setdefault(hit.turn_index, set()).add(hit.signal)
     risky = sorted(hit.turn_index for hit in hits if hit.signal in AGENT_SIDE_SIGNALS)
     similarity = context.earlier_similarity()
-    customers = context.customer_turns
     sentence = first_sentence_rows(artifacts)
-    rows: list[np.ndarray] = []
-    previous_agent: np.ndarray | None = None
-    previous_agent_text = ""
-    previous_customer_vector: np.ndarray | None = None
-    previous_customer = -1
-    ordinal = failures = corrections = 0
+    builder = TurnRowBuilder(artifacts.unit_vectors.shape[1])
     for turn in artifacts.turns:
-        if turn.turn.role is Role.AGENT:
-            previous_agent = context.turn_vectors[turn.turn.index]
-            previous_agent_text = turn.normalised
-            continue
-        if turn.turn.role is not Role.CUSTOMER:
-            continue
         index = turn.turn.index
-        vector = context.turn_vectors[index]
-        agent_vector = previous_agent if previous_agent is not None else zero
-        earlier_vector = previous_customer_vector if previous_customer_vector is not None else zero
-        text = turn.normalised
-        failed = float(bool(previous_agent_text) and agent_failure(previous_agent_text))
+        builder.add(
+            turn,
+            context.turn_vectors[index],
+            artifacts.unit_vectors[sentence[index]] if index in sentence else None,
+            fired.get(index, set()),
+            risky,
+            similarity[index][0] if index in similarity else 0.0,
+        )
+    rows = builder.rows(context.negativity)
+    return TurnRows(rows.turn_indices, rows.matrix.astype(np.float32))
+
+
+NEGATIVITY_COLUMN = TURN_FEATURES.index("negativity") - len(TURN_FEATURES)
+POSITION_COLUMN = TURN_FEATURES.index("position") - len(TURN_FEATURES)
+
+
+class TurnRowBuilder:
+    """Turn rows built as the turns come, in order (a live session adds each turn once). A row is final when its
+    turn is added, but for two columns that depend on the whole conversation so far: the turn's negativity (the
+    model scores every customer turn at once) and its position among the customer turns; ``rows`` fills them in.
+    The rows are kept in float64 holding float32 values (what ``turn_rows`` gives, widened as the models read them,
+    so a live call does not convert the whole matrix after every customer turn)."""
+
+    def __init__(self, dimension: int):
+        self.dimension = dimension
+        self.width = len(TURN_BLOCKS) * dimension + len(TURN_FEATURES)
+        self._matrix = np.zeros((0, self.width), dtype=np.float64)
+        self.turn_indices: list[int] = []
+        self._zero = np.zeros(dimension, dtype=np.float32)
+        self._previous_agent: np.ndarray | None = None
+        self._previous_agent_text = ""
+        self._previous_customer_vector: np.ndarray | None = None
+        self._previous_customer = -1
+        self._failures = self._corrections = 0
+
+    def add(
+        self,
+        turn: TurnArtifacts,
+        vector: np.ndarray,
+        sentence_vector: np.ndarray | None,
+        fired: Set[str],
+        risky: Sequence[int],
+        repetition_cosine: float,
+    ) -> None:
+        """The next spoken turn: its whole-turn vector, its first sentence's vector, the signals fired on it, the
+        turns where an agent-side risk happened so far, and its cosine to the closest earlier customer turn."""
+        if turn.turn.role is Role.AGENT:
+            self._previous_agent = vector
+            self._previous_agent_text = turn.normalised
+            return
+        if turn.turn.role is not Role.CUSTOMER:
+            return
+        index = turn.turn.index
+        agent_vector = self._previous_agent if self._previous_agent is not None else self._zero
+        earlier_vector = self._previous_customer_vector if self._previous_customer_vector is not None else self._zero
+        agent_text, text = self._previous_agent_text, turn.normalised
+        failed = float(bool(agent_text) and agent_failure(agent_text))
         corrects = float(customer_correction(text))
         retries = float(customer_retry(text))
         closing = float(closing_remark(text))
-        question = float(bool(previous_agent_text) and asks_question(previous_agent_text))
+        question = float(bool(agent_text) and asks_question(agent_text))
         named = [
-            context.negativity.get(index, 0.0),
-            *(float((index, signal) in fired) for signal in ("complaint", "escalation", "churn", "frustration")),
-            similarity[index][0],
-            float(bool(previous_agent_text) and agent_apology(previous_agent_text)),
-            float(any(previous_customer < r < index for r in risky)),
-            float(ordinal == 0),
-            ordinal / max(len(customers) - 1, 1),
+            0.0,  # negativity: filled in by rows()
+            *(float(signal in fired) for signal in ("complaint", "escalation", "churn", "frustration")),
+            repetition_cosine,
+            float(bool(agent_text) and agent_apology(agent_text)),
+            float(any(self._previous_customer < r < index for r in risky)),
+            float(not self.turn_indices),
+            0.0,  # position: filled in by rows()
             float(np.log1p(len(text))),
             closing,
             float(vector @ agent_vector),
@@ -172,25 +212,39 @@ def turn_rows(context: SignalContext, hits: Sequence[SignalHit]) -> TurnRows:
             corrects,
             retries,
             question,
-            float(np.log1p(len(previous_agent_text))),
+            float(np.log1p(len(agent_text))),
             failed * retries,
             failed * (1.0 - closing),
             corrects * (1.0 - question),
-            float(failures > 0),
-            float(corrections > 0),
+            float(self._failures > 0),
+            float(self._corrections > 0),
             float(starts_with_no(text)),
         ]
-        blocks = [vector, agent_vector, vector * agent_vector, artifacts.unit_vectors[sentence[index]]]
-        rows.append(np.concatenate([*blocks, np.asarray(named, dtype=np.float32)]))
-        previous_customer = index
-        previous_customer_vector = vector
-        previous_agent_text = ""
-        failures += int(failed)
-        corrections += int(corrects)
-        ordinal += 1
-    width = len(TURN_BLOCKS) * dimension + len(TURN_FEATURES)
-    matrix = np.stack(rows).astype(np.float32) if rows else np.zeros((0, width), dtype=np.float32)
-    return TurnRows([t.turn.index for t in customers], matrix)
+        sentence = sentence_vector if sentence_vector is not None else vector
+        row = np.concatenate([vector, agent_vector, vector * agent_vector, sentence, np.asarray(named, np.float32)])
+        count = len(self.turn_indices)
+        if count == len(self._matrix):  # grow the buffer by doubling: adding a turn copies nothing on average
+            grown = np.zeros((max(8, 2 * count), self.width), dtype=np.float64)
+            grown[:count] = self._matrix[:count]
+            self._matrix = grown
+        self._matrix[count] = row
+        self.turn_indices.append(index)
+        self._previous_customer = index
+        self._previous_customer_vector = vector
+        self._previous_agent_text = ""
+        self._failures += int(failed)
+        self._corrections += int(corrects)
+
+    def rows(self, negativity: Mapping[int, float]) -> TurnRows:
+        """The rows so far (float64, see above), with every customer turn's negativity and its position among the
+        customer turns."""
+        count = len(self.turn_indices)
+        matrix = self._matrix[:count]
+        values = [negativity.get(index, 0.0) for index in self.turn_indices]
+        matrix[:, NEGATIVITY_COLUMN] = np.asarray(values, dtype=np.float32)
+        positions = [ordinal / max(count - 1, 1) for ordinal in range(count)]
+        matrix[:, POSITION_COLUMN] = np.asarray(positions, dtype=np.float32)
+        return TurnRows(list(self.turn_indices), matrix)
 
 
 def first_sentence_rows(artifacts: ConversationArtifacts) -> dict[int, int]:
@@ -209,8 +263,10 @@ def conversation_row(
     negative_threshold: float,
     *,
     pooled: bool = False,
+    apologies: int | None = None,
 ) -> np.ndarray:
-    """The conversation's named features (``CONVERSATION_FEATURES``), then pooled embeddings when asked."""
+    """The conversation's named features (``CONVERSATION_FEATURES``), then pooled embeddings when asked;
+    ``apologies``: the number of agent turns that apologise, when the caller knows it."""
     customers = context.customer_turns
     agents = context.artifacts.by_role(Role.AGENT)
     negativity = np.asarray([context.negativity.get(t.turn.index, 0.0) for t in customers], dtype=np.float64)
@@ -243,7 +299,7 @@ def conversation_row(
         count("interruption"),
         count("long_silence"),
         count("hold"),
-        float(np.log1p(sum(agent_apology(t.normalised) for t in agents))),
+        float(np.log1p(apologies if apologies is not None else sum(agent_apology(t.normalised) for t in agents))),
         float(np.log1p(len(customers))),
         float(np.log1p(len(agents))),
         float(bool(spoken) and spoken[-1].turn.role is Role.CUSTOMER),

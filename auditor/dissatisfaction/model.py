@@ -9,6 +9,7 @@ turn) from the turn, the agent turn before it, the exchange between them and the
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 from auditor.dissatisfaction.features import (
     CONVERSATION_FEATURES,
     TURN_FEATURES,
+    TurnRows,
     conversation_features,
     conversation_row,
     turn_rows,
@@ -193,11 +195,17 @@ class DissatisfactionScorer:
         """Turn scores, named signals, trajectory, conversation score and flag for one conversation."""
         context = self.context(artifacts)
         hits = detect_signals(context, self.detectors)
-        rows = turn_rows(context, hits)
+        return self.score_rows(context, hits, turn_rows(context, hits), apology_turns(artifacts))
+
+    def score_rows(
+        self, context: SignalContext, hits: Sequence[SignalHit], rows: TurnRows, apologies: Sequence[int]
+    ) -> DissatisfactionOutcome:
+        """The outcome from the signal context, every signal hit, the turn rows and the agent's apology turns (what
+        ``score`` computes from the artifacts; a live session keeps them as turns arrive)."""
         turn_scores = self._probabilities("turn", rows.matrix) if len(rows.matrix) else np.zeros(0)
         path = trajectory(
             list(zip(rows.turn_indices, turn_scores.tolist(), strict=True)),
-            apology_turns(artifacts),
+            apologies,
             self.metadata.trajectory_margin,
         )
         row = conversation_row(
@@ -207,6 +215,7 @@ class DissatisfactionScorer:
             path.delta,
             self.metadata.negative_threshold,
             pooled=self.metadata.pooled_embeddings,
+            apologies=len(apologies),
         )
         score = float(self._probabilities("conversation", row[None, :])[0])
         block = Dissatisfaction(
@@ -215,7 +224,7 @@ class DissatisfactionScorer:
             turns=turn_signals(path.curve, hits),
         )
         features = conversation_features(row) | {"dissatisfaction.score": round(score, 4)}
-        return DissatisfactionOutcome(block, path, features, hits)
+        return DissatisfactionOutcome(block, path, features, list(hits))
 
     def score_many(self, artifacts: Sequence[ConversationArtifacts]) -> list[DissatisfactionOutcome]:
         return [self.score(item) for item in artifacts]
@@ -258,10 +267,13 @@ def turn_signals(curve: Sequence[tuple[int, float]], hits: Sequence[SignalHit]) 
             names.append(hit.signal)
     scores = dict(curve)
     entries = [TurnSignal(turn_index=i, score=round(s, 4), signals=by_turn.get(i, [])) for i, s in curve]
+    ordered = sorted(curve)
+    indices = [i for i, _ in ordered]
     for index, names in by_turn.items():
         if index in scores or not any(name in AGENT_SIDE_SIGNALS for name in names):
             continue
-        level = max(((i, s) for i, s in curve if i < index), default=(-1, 0.0))[1]
+        before = bisect_left(indices, index)  # the latest customer turn before it
+        level = ordered[before - 1][1] if before else 0.0
         entries.append(TurnSignal(turn_index=index, score=round(level, 4), signals=names))
     for entry in entries:
         entry.signals.sort(key=SIGNALS.index)

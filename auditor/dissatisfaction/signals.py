@@ -173,19 +173,40 @@ def substantial(text: str, min_words: int = 4, min_han: int = 5) -> bool:
 
 def earlier_similarity(context: SignalContext) -> dict[int, tuple[float, int | None]]:
     """For each customer turn, the highest cosine to an earlier substantial customer turn, and which one."""
-    similarities: dict[int, tuple[float, int | None]] = {}
-    earlier: list[tuple[int, np.ndarray]] = []
-    for turn in context.customer_turns:
-        vector = context.turn_vectors[turn.turn.index]
+    tracker = EarlierSimilarity()
+    return {
+        turn.turn.index: tracker.add(turn.turn.index, context.turn_vectors[turn.turn.index], turn.normalised)
+        for turn in context.customer_turns
+    }
+
+
+class EarlierSimilarity:
+    """Customer turns read in order: each one's highest cosine to an earlier substantial customer turn (the first
+    such turn on a tie; none below 0), compared with all of them at once."""
+
+    def __init__(self) -> None:
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._indices: list[int] = []
+
+    def add(self, index: int, vector: np.ndarray, text: str) -> tuple[float, int | None]:
+        """The customer turn ``index``: its best cosine to the earlier ones and which turn (0.0 and None if none)."""
+        if not substantial(text):
+            return (0.0, None)
         best: tuple[float, int | None] = (0.0, None)
-        if substantial(turn.normalised):
-            for index, other in earlier:
-                cosine = float(vector @ other)
-                if cosine > best[0]:
-                    best = (cosine, index)
-            earlier.append((turn.turn.index, vector))
-        similarities[turn.turn.index] = best
-    return similarities
+        count = len(self._indices)
+        if count:
+            cosines = self._vectors[:count] @ vector
+            row = int(np.argmax(cosines))
+            if float(cosines[row]) > 0.0:
+                best = (float(cosines[row]), self._indices[row])
+        if count == len(self._vectors):  # grow by doubling: adding a turn copies nothing on average
+            grown = np.zeros((max(8, 2 * count), len(vector)), dtype=np.float32)
+            if count:
+                grown[:count] = self._vectors[:count]
+            self._vectors = grown
+        self._vectors[count] = vector
+        self._indices.append(index)
+        return best
 
 
 class RepetitionSignal:

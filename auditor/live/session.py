@@ -1,8 +1,10 @@
 """A conversation audited while it happens: turns pushed one at a time, each processed and embedded once.
 
-After every turn the session re-derives the verdicts from what it already holds (tokens, sentences, embeddings
-and the turn's similarities to the SOP are never recomputed; only the SOP-relative features that depend on how
-long the call is so far are). Closing it gives exactly the result of auditing the whole transcript at once.
+After every turn the session re-derives the verdicts from what it already holds: each turn's own results (its
+similarities to the SOP, keyword hits, dissatisfaction signals and features) are computed once, when it arrives
+(``auditor.live.incremental``); only what depends on how long the call is so far is reassembled, vectorised. So a
+turn costs about the same at turn 1,000 as at turn 10. Closing it gives exactly the result of auditing the whole
+transcript at once (``close`` runs that audit).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from auditor.engine import Auditor
+from auditor.live.incremental import IncrementalScorer
 from auditor.live.progress import Alert, AlertTracker, LiveStep, live_steps
 from auditor.result import ConversationResult
 from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts, is_scored, majority_lang
@@ -79,25 +82,38 @@ class LiveSession:
     last_update: LiveUpdate | None = None
     _scored: list[TurnArtifacts] = field(default_factory=list)
     _unit_turn: list[int] = field(default_factory=list)
-    _vectors: list[np.ndarray] = field(default_factory=list)
+    _vectors: np.ndarray | None = None
+    """Every unit's vector so far in the first rows (``len(_unit_turn)``); the buffer grows by doubling."""
     _tracker: AlertTracker = field(default_factory=AlertTracker)
-    _result: ConversationResult | None = None
+    _incremental: bool = True
+    """False: re-audit the whole call after every turn (the reference the incremental path must agree with)."""
+    _live: IncrementalScorer | None = None
 
     def push(self, raw_turn: Mapping[str, Any]) -> LiveUpdate:
         """Add the next turn (the transcript contract's turn object); raise TranscriptError naming a bad field."""
         turn = turn_from_mapping(raw_turn, index=len(self.turns), path=f"turns[{len(self.turns)}]")
         self.turns.append(turn)
+        artifacts, vectors = None, None
         if is_scored(turn):
             ordinal = len(self._scored) + 1
             artifacts = self.auditor.builder.prepare_turn(turn, ordinal, ordinal)
             for earlier in self._scored:
                 earlier.spoken_from_end += 1
             self._scored.append(artifacts)
-            self._vectors.append(self.auditor.embedder.encode(artifacts.units))
+            vectors = self.auditor.embedder.encode(artifacts.units)
+            self._append_vectors(vectors)
             self._unit_turn += [turn.index] * len(artifacts.units)
         customer = turn.role is Role.CUSTOMER
-        result = self._score(dissatisfaction=customer)
-        steps = live_steps(self.auditor.sop, result, self._artifacts(), self._latest_start())
+        whole = self._artifacts()
+        if self._incremental:
+            if self._live is None:
+                self._live = IncrementalScorer(self.auditor)
+            self._live.add(turn, artifacts, vectors, whole.lang)
+            unhappy = self._live.dissatisfaction(whole) if customer else None
+            result = self.auditor.result(whole, self._live.verdicts(whole), unhappy, redact=False)
+        else:
+            result = self.auditor.score_artifacts(whole, dissatisfaction=customer)
+        steps = live_steps(self.auditor.sop, result, whole, self._latest_start())
         mood = _mood(result, self.turns) if customer or self.last_update is None else self.last_update.dissatisfaction
         new_alerts = self._tracker.update(self.auditor.sop, steps, result, turn)
         self.alerts += new_alerts
@@ -115,10 +131,7 @@ class LiveSession:
 
     def close(self) -> ConversationResult:
         """The final result: the same as auditing the whole transcript, anomaly block included."""
-        complete = self._result is not None and (
-            self._result.dissatisfaction is not None or self.auditor.dissatisfaction is None
-        )
-        result = self._result if complete and self._result is not None else self._score()
+        result = self.auditor.score_artifacts(self._artifacts())
         return self.auditor.attach_anomalies([self.conversation()], [result])[0]
 
     def conversation(self) -> Conversation:
@@ -131,9 +144,20 @@ class LiveSession:
             metadata=dict(self.metadata),
         )
 
+    def _append_vectors(self, vectors: np.ndarray) -> None:
+        count, dimension = len(self._unit_turn), vectors.shape[1]
+        buffer = self._vectors
+        if buffer is None or count + len(vectors) > len(buffer):
+            grown = np.zeros((max(64, 2 * (count + len(vectors))), dimension), dtype=vectors.dtype)
+            if buffer is not None:
+                grown[:count] = buffer[:count]
+            self._vectors = buffer = grown
+        buffer[count : count + len(vectors)] = vectors
+
     def _artifacts(self) -> ConversationArtifacts:
         dimension = self.auditor.embedder.dimension
-        vectors = np.vstack(self._vectors) if self._vectors else np.zeros((0, dimension), dtype=np.float32)
+        count = len(self._unit_turn)
+        vectors = self._vectors[:count] if self._vectors is not None else np.zeros((0, dimension), dtype=np.float32)
         return ConversationArtifacts(
             conversation=self.conversation(),
             lang=self.lang or majority_lang(self._scored),
@@ -141,12 +165,6 @@ class LiveSession:
             unit_turn=np.asarray(self._unit_turn, dtype=np.int64),
             unit_vectors=vectors,
         )
-
-    def _score(self, dissatisfaction: bool = True) -> ConversationResult:
-        """Verdicts on the turns so far; the customer's mood only changes with a customer turn, so after other
-        turns the dissatisfaction model is not run (close() completes the result)."""
-        self._result = self.auditor.score_artifacts(self._artifacts(), dissatisfaction=dissatisfaction)
-        return self._result
 
     def _latest_start(self) -> float | None:
         return next((turn.start for turn in reversed(self.turns) if turn.start is not None), None)
