@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -29,6 +30,9 @@ REPEAT_JACCARD = 0.6
 """A turn repeats an earlier turn of the same speaker when their token sets overlap this much (Jaccard)."""
 REPEAT_MIN_TOKENS = 3
 """Turns with fewer tokens ("ok", "yes", "谢谢") are too short to count as repetitions."""
+REPEAT_WINDOW = 1_000
+"""Turns of one speaker a turn is compared with, back from it: every earlier turn in any ordinary call, and a bounded
+cost in a call of thousands of turns."""
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[^\W\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff_]+(?:'[^\W_]+)?")
@@ -288,16 +292,55 @@ def tokens(text: str) -> frozenset[str]:
     return frozenset(words)
 
 
-def repeat_share(texts: Sequence[str]) -> float:
-    """Share of turns (long enough to judge) whose tokens overlap an earlier turn's by ``REPEAT_JACCARD`` or more."""
-    seen: list[frozenset[str]] = []
-    judged = repeats = 0
-    for text in texts:
-        current = tokens(text)
-        if len(current) < REPEAT_MIN_TOKENS:
-            continue
-        judged += 1
-        if any(len(current & earlier) / len(current | earlier) >= REPEAT_JACCARD for earlier in seen):
+def repeat_share(texts: Sequence[str], window: int = REPEAT_WINDOW) -> float:
+    """Share of turns (long enough to judge) whose tokens overlap one of the ``window`` turns before (judged ones)
+    by ``REPEAT_JACCARD`` or more.
+
+    About linear in the number of turns (comparing every turn with every earlier one took 75 s on a 16,000-turn
+    call): a turn looks back ``window`` turns at most, and among them, by prefix filtering, only at the turns that
+    can be that similar. With the tokens of every turn ordered rarest first, two sets whose Jaccard similarity is at
+    least ``t`` share a token among the first ``n - ceil(t * n) + 1`` tokens of each (``n`` its size)."""
+    sets = [current for current in map(tokens, texts) if len(current) >= REPEAT_MIN_TOKENS]
+    if not sets:
+        return 0.0
+    frequency: Counter[str] = Counter(token for current in sets for token in current)
+    index: dict[str, list[int]] = {}
+    last_seen: dict[frozenset[str], int] = {}
+    repeats = 0
+    for number, current in enumerate(sets):
+        oldest = number - window
+        same = last_seen.get(current)
+        last_seen[current] = number
+        if same is not None and same >= oldest:  # said before word for word
             repeats += 1
-        seen.append(current)
-    return repeats / judged if judged else 0.0
+        else:
+            ordered = sorted(current, key=lambda token: (frequency[token], token))
+            prefix = ordered[: _prefix_length(len(ordered), REPEAT_JACCARD)]
+            repeats += _overlaps_one(current, prefix, sets, index, oldest)
+            for token in prefix:
+                index.setdefault(token, []).append(number)
+    return repeats / len(sets)
+
+
+def _overlaps_one(
+    current: frozenset[str], prefix: list[str], sets: list[frozenset[str]], index: dict[str, list[int]], oldest: int
+) -> bool:
+    """Whether a set from ``oldest`` on holding one of ``prefix`` in its own prefix is ``REPEAT_JACCARD``-similar."""
+    checked: set[int] = set()
+    for token in prefix:
+        for earlier in reversed(index.get(token, ())):
+            if earlier < oldest:
+                break
+            if earlier in checked:
+                continue
+            checked.add(earlier)
+            other = sets[earlier]
+            if len(current & other) / len(current | other) >= REPEAT_JACCARD:
+                return True
+    return False
+
+
+def _prefix_length(size: int, threshold: float) -> int:
+    """Tokens of a set of ``size`` that must hold a shared one with any set it is ``threshold``-similar to (an
+    epsilon below the exact overlap keeps float rounding on the safe side: a longer prefix, more candidates)."""
+    return min(size, size - math.ceil(threshold * size - 1e-9) + 1)

@@ -63,7 +63,8 @@ def build_auditor(sop: Sop, spec: ModelSpec) -> tuple[Auditor, list[str]]:
 
 @dataclass(frozen=True)
 class Audited:
-    """One audited conversation: its result line (no anomaly block yet), worst-first key and anomaly features."""
+    """One audited conversation: its result line (no anomaly block yet), worst-first key and anomaly features; or,
+    when auditing it raised, ``problem`` says why (then ``line`` is empty and nothing is written for it)."""
 
     conversation_id: str
     line: str
@@ -72,6 +73,11 @@ class Audited:
     score: float
     features: np.ndarray
     """``auditor.anomaly.features.FEATURE_NAMES`` in order, float64, ``nan`` where unmeasured."""
+    problem: str | None = None
+
+
+MAX_FAILURE_CHARS = 300
+"""Longest exception message a conversation's problem repeats."""
 
 
 def feature_vector(conversation: Conversation, result: ConversationResult) -> np.ndarray:
@@ -82,12 +88,50 @@ def feature_vector(conversation: Conversation, result: ConversationResult) -> np
 
 
 def audit_batch(auditor: Auditor, conversations: Sequence[Conversation]) -> list[Audited]:
-    """Audit one batch (its texts embedded in one call) and package the results."""
-    results = auditor.audit_many(conversations)
-    return [
-        Audited(r.conversation_id, r.model_dump_json(), outcome_of(r), r.score, feature_vector(conversation, r))
-        for conversation, r in zip(conversations, results, strict=True)
-    ]
+    """Audit one batch (its texts embedded in one call) and package the results.
+
+    Never raises for a conversation: when the batch fails, each of its conversations is audited alone, and one that
+    still fails comes back as an ``Audited`` with its ``problem`` (the exception, named), so one bad conversation
+    costs only itself, on every engine."""
+    try:
+        results = auditor.audit_many(conversations)
+        return [_packaged(conversation, result) for conversation, result in zip(conversations, results, strict=True)]
+    except Exception as error:  # noqa: BLE001 - anything one conversation raises must not take its batch down
+        if len(conversations) == 1:
+            return [failed(conversations[0], error)]
+    return [audit_one(auditor, conversation) for conversation in conversations]
+
+
+def audit_one(auditor: Auditor, conversation: Conversation) -> Audited:
+    """Audit one conversation; an exception becomes its ``problem``."""
+    try:
+        return _packaged(conversation, auditor.audit_many([conversation])[0])
+    except Exception as error:  # noqa: BLE001 - reported as this conversation's problem
+        return failed(conversation, error)
+
+
+def _packaged(conversation: Conversation, result: ConversationResult) -> Audited:
+    return Audited(
+        result.conversation_id,
+        result.model_dump_json(),
+        outcome_of(result),
+        result.score,
+        feature_vector(conversation, result),
+    )
+
+
+def failed(conversation: Conversation, error: BaseException) -> Audited:
+    """The record of a conversation whose audit raised ``error``: a problem naming the conversation and the error
+    (its message cut short and redacted: it may quote the transcript)."""
+    from auditor.privacy.redaction import redact
+    from auditor.transcripts.records import shown_id
+
+    message = " ".join(str(error).split())
+    if len(message) > MAX_FAILURE_CHARS:
+        message = message[:MAX_FAILURE_CHARS] + "..."
+    detail = f"{type(error).__name__}: {redact(message)}" if message else type(error).__name__
+    problem = f"conversation {shown_id(conversation.id)} could not be audited ({detail}); the others were"
+    return Audited(conversation.id, "", "", 0.0, np.zeros(0), problem=problem)
 
 
 class Engine(Protocol):

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from auditor.transcripts.conversation import Conversation
-from auditor.transcripts.decoding import UndecodableFile, decode_transcript
+from auditor.transcripts.decoding import LEGACY_CHINESE, UndecodableFile, decode_transcript
 from auditor.transcripts.json_files import decode_jsonl_line
 from auditor.transcripts.loaders import _load_located, find_input_files
 from auditor.transcripts.problems import LoadProblem, TranscriptError
@@ -42,7 +42,13 @@ class InputStream:
     def __iter__(self) -> Iterator[Conversation | LoadProblem]:
         yield from self._path_problems
         for index, file in enumerate(self.files):
-            if _is_jsonl(file) and not _other_encoding(file):
+            if not _is_jsonl(file):
+                yield from self._whole_file(file)
+                continue
+            sniffed = _sniff_encoding(file)
+            if isinstance(sniffed, UndecodableFile):
+                yield LoadProblem(str(file), sniffed.line, sniffed.reason)
+            elif sniffed == "utf-8":
                 yield from self._jsonl(index, file)
             else:
                 yield from self._whole_file(file)
@@ -57,21 +63,26 @@ class InputStream:
             return
         with handle:
             offset = 0
+            encoding = "utf-8"
+            seen_utf8 = False  # a line before held non-ASCII UTF-8: the file is UTF-8, a line that is not is bad
             for number, raw in enumerate(handle, start=1):
                 start, offset = offset, offset + len(raw)
-                if number == 1:
-                    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                        yield LoadProblem(source, None, "UTF-16 text is not supported; save the file as UTF-8")
-                        return
-                    if raw.startswith(codecs.BOM_UTF8):
-                        raw, start = raw[len(codecs.BOM_UTF8) :], start + len(codecs.BOM_UTF8)
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as error:
-                    reason = f"not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {start + error.start})"
+                if number == 1 and raw.startswith(codecs.BOM_UTF8):
+                    raw, start = raw[len(codecs.BOM_UTF8) :], start + len(codecs.BOM_UTF8)
+                line = _decoded(raw, encoding)
+                if isinstance(line, UnicodeDecodeError) and not seen_utf8:
+                    # ASCII so far and Chinese from here (GBK, Big5)? The lines before read the same in it. Asked
+                    # once: a UTF-8 file with many bad lines is not re-read from each of them.
+                    seen_utf8 = True
+                    encoding = _legacy_encoding_from(path, start) or encoding
+                    line = _decoded(raw, encoding)
+                if isinstance(line, UnicodeDecodeError):
+                    name = "UTF-8" if encoding == "utf-8" else encoding.upper()
+                    reason = f"not {name} text (byte 0x{raw[line.start]:02x} at offset {start + line.start})"
                     found = True
                     yield LoadProblem(source, number, reason)
                     continue
+                seen_utf8 = seen_utf8 or (encoding == "utf-8" and not raw.isascii())
                 if not line.strip():
                     continue
                 found = True
@@ -82,6 +93,7 @@ class InputStream:
                 except TranscriptError as error:
                     yield LoadProblem(source, number, error.reason)
                     continue
+                conversation.line = number
                 duplicate = self._duplicate(conversation, number, index << _LINE_BITS | number)
                 yield duplicate or conversation
         if not found:
@@ -93,6 +105,8 @@ class InputStream:
         kept: list[Conversation] = []
         problems = list(loaded.problems)
         for located in loaded.located:
+            if located.conversation.line is None:
+                located.conversation.line = located.line
             duplicate = self._duplicate(located.conversation, located.line, located.where)
             if duplicate is None:
                 kept.append(located.conversation)
@@ -187,23 +201,43 @@ def _count_lines(path: Path) -> int:
         return 0
 
 
-def _other_encoding(path: Path, sniff: int = 65_536) -> bool:
-    """Whether a JSON Lines file is in an encoding other than UTF-8 (then it is decoded whole, as load_inputs does)."""
+def _decoded(raw: bytes, encoding: str) -> str | UnicodeDecodeError:
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        return error
+
+
+def _sniff_encoding(path: Path, sniff: int = 65_536) -> str | UndecodableFile:
+    """How to read a JSON Lines file, from its first 64 KiB: ``utf-8`` (line by line), another encoding (UTF-16/32
+    with or without a BOM, GBK, Big5: then it is decoded whole, as load_inputs does), or the file's one problem when it
+    is binary data."""
     try:
         with path.open("rb") as handle:
             head = handle.read(sniff)
     except OSError:
-        return False  # reading it line by line names the problem
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return True
+        return "utf-8"  # reading it line by line names the problem
     if len(head) == sniff and b"\n" in head:
         head = head[: head.rindex(b"\n") + 1]  # never judge a character cut in two
     try:
-        head.decode("utf-8")
-        return False
-    except UnicodeDecodeError:
-        pass
+        return decode_transcript(head).encoding
+    except UndecodableFile as error:
+        return error
+
+
+def _legacy_encoding_from(path: Path, offset: int, sniff: int = 65_536) -> str | None:
+    """The legacy Chinese encoding (GBK, Big5) the file reads as from ``offset`` on, when the text from there is
+    not UTF-8 but reads as common Chinese in one of them (the whole-file loader's rule); else None."""
     try:
-        return decode_transcript(head).encoding != "utf-8"
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            sample = handle.read(sniff)
+    except OSError:
+        return None
+    if len(sample) == sniff and b"\n" in sample:
+        sample = sample[: sample.rindex(b"\n") + 1]
+    try:
+        encoding = decode_transcript(sample).encoding
     except UndecodableFile:
-        return False
+        return None
+    return encoding if encoding in LEGACY_CHINESE else None

@@ -40,9 +40,13 @@ from auditor.reports.files import ResultsWriter, write_agent_steps_csv, write_ag
 from auditor.result import ConversationResult
 from auditor.sop.schema import Sop
 from auditor.transcripts.conversation import Conversation
+from auditor.transcripts.limits import SizeLimits
 from auditor.transcripts.problems import LoadProblem
 
 RESULTS_FILE = "results.jsonl"
+BATCH_CHARS = 1_000_000
+"""Characters of text a batch holds at most (it ends early past them): memory per batch stays bounded when many
+conversations are long, and a very long conversation is audited in a batch of its own."""
 RESCORE_CHUNK = 256
 """Results parsed, rescored and rewritten at a time in the anomaly pass."""
 END_PHASE_MODULES = ("sklearn.ensemble", "sklearn.pipeline", "sklearn.preprocessing", "scipy.stats")
@@ -118,9 +122,13 @@ def run_batch(
     fallback_detector: Fallback = None,
     report_conversations: int = REPORT_CONVERSATIONS,
     progress: BatchProgress | None = None,
+    limits: SizeLimits | None = None,
 ) -> BatchOutcome:
     """Audit ``inputs`` against ``sop`` into ``out``; ``start_engine`` is called once the first batch is ready, with
     the number of conversations left to audit as far as the inputs tell then (to size the engine).
+
+    A conversation larger than ``limits`` (default ``SizeLimits()``) is a problem and is not audited; one whose audit
+    raises is a problem naming the conversation and the error, and the others are audited and written all the same.
 
     Raises ``ResumeError`` when results.jsonl cannot be resumed (corrupt, or another SOP or embedder). When no
     conversation could be loaded (and none was audited before) nothing is written and ``summary.total`` is 0.
@@ -134,7 +142,7 @@ def run_batch(
             f"{log.path} holds an audit against {log.identity.describe()}; this run is against {identity.describe()}."
             " Resume with the same --sop, --embedder and redaction options, or write to another --out"
         )
-    run = _Run(log, InputStream(inputs), batch_size, report_conversations, progress)
+    run = _Run(log, InputStream(inputs), batch_size, report_conversations, progress, limits or SizeLimits())
     outcome = BatchOutcome(out, 0, 0, run.problems, AuditSummary())
     shown: list[ShownConversation] = []
     try:
@@ -194,9 +202,16 @@ class _Run:
     """The state of one run between the input stream, the engine, results.jsonl and the anomaly pass."""
 
     def __init__(
-        self, log: ResultsLog, stream: InputStream, batch_size: int, report_conversations: int, progress: BatchProgress
+        self,
+        log: ResultsLog,
+        stream: InputStream,
+        batch_size: int,
+        report_conversations: int,
+        progress: BatchProgress,
+        limits: SizeLimits,
     ):
         self.log = log
+        self.limits = limits
         self.stream = stream
         self.batch_size = batch_size
         self.progress = progress
@@ -216,14 +231,17 @@ class _Run:
     def batches(self) -> Iterator[list[Conversation]]:
         """Batches of conversations to audit; problems and already-audited conversations are handled on the way."""
         batch: list[Conversation] = []
+        characters = 0
         for item in self._items:
             if isinstance(item, LoadProblem):
                 self._problem(item)
-            elif not self._audited_before(item):
+            elif not self._audited_before(item) and not self._too_large(item):
                 batch.append(item)
-                if len(batch) == self.batch_size:
+                characters += sum(len(turn.text) for turn in item.turns)
+                if len(batch) == self.batch_size or characters >= BATCH_CHARS:
                     yield batch
                     batch = []
+                    characters = 0
         if batch:
             yield batch
 
@@ -231,6 +249,13 @@ class _Run:
         self.problems.append(problem)
         self._skipped_lines += problem.line is not None
         self.progress.problem(problem)
+
+    def _too_large(self, conversation: Conversation) -> bool:
+        """True (and a problem) when the conversation exceeds the size limits."""
+        reason = self.limits.problem(conversation)
+        if reason is not None:
+            self._problem(LoadProblem(conversation.source or "", conversation.line, reason))
+        return reason is not None
 
     def _audited_before(self, conversation: Conversation) -> bool:
         """True when results.jsonl already holds this conversation (it is then counted in, not audited again)."""
@@ -254,15 +279,23 @@ class _Run:
         return True
 
     def record(self, conversations: list[Conversation], audited: list[Audited]) -> None:
-        """Append an audited batch to results.jsonl and keep what the anomaly pass and the report need."""
-        first = self.log.append([record.line for record in audited])
-        for offset, (conversation, record) in enumerate(zip(conversations, audited, strict=True)):
-            self.features.set(first + offset, record.features)
-            self.started.set(first + offset, conversation.started_at)
-            key = worst_first_key(record.outcome, record.score, record.conversation_id)
-            self.worst.offer(key, first + offset, conversation)
-        self.audited += len(audited)
-        self.progress.advanced(len(audited), max(self.audited, self.remaining()))
+        """Append an audited batch to results.jsonl and keep what the anomaly pass and the report need; a conversation
+        whose audit failed is a problem (``path:line: reason``) instead."""
+        kept = []
+        for conversation, record in zip(conversations, audited, strict=True):
+            if record.problem is None:
+                kept.append((conversation, record))
+            else:
+                self._problem(LoadProblem(conversation.source or "", conversation.line, record.problem))
+        if kept:
+            first = self.log.append([record.line for _, record in kept])
+            for offset, (conversation, record) in enumerate(kept):
+                self.features.set(first + offset, record.features)
+                self.started.set(first + offset, conversation.started_at)
+                key = worst_first_key(record.outcome, record.score, record.conversation_id)
+                self.worst.offer(key, first + offset, conversation)
+        self.audited += len(kept)
+        self.progress.advanced(len(kept), max(self.audited, self.remaining()))
 
     def final_results(
         self,

@@ -41,6 +41,7 @@ from auditor.cli.common import (
     resolve_sop_or_exit,
     uncertain_band_or_exit,
 )
+from auditor.transcripts.limits import MAX_CONVERSATION_CHARS, MAX_TURN_CHARS, MAX_TURNS
 
 
 class EngineName(StrEnum):
@@ -95,12 +96,33 @@ def audit(
     redact: Annotated[bool, REDACT_OPTION] = True,
     redact_kinds: Annotated[str | None, REDACT_KINDS_OPTION] = None,
     uncertain_band: Annotated[str | None, UNCERTAIN_BAND_OPTION] = None,
+    max_turn_chars: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Longest turn audited, in characters. A conversation with a longer turn is not audited: it is named "
+            "as path:line: turns\\[N].text, and the others go on. Turns over 10,000 characters are embedded in pieces "
+            "of whole sentences; their evidence is the whole turn, never cut.",
+        ),
+    ] = MAX_TURN_CHARS,
+    max_conversation_chars: Annotated[
+        int,
+        typer.Option(min=1, help="Most characters of text in one conversation; a larger one is named, not audited."),
+    ] = MAX_CONVERSATION_CHARS,
+    max_turns: Annotated[
+        int, typer.Option(min=1, help="Most turns in one conversation; a longer one is named, not audited.")
+    ] = MAX_TURNS,
 ) -> None:
-    """Audit transcripts; write results.jsonl, agents.csv, steps.csv, agent_steps.csv and report.html to --out."""
+    """Audit transcripts; write results.jsonl, agents.csv, steps.csv, agent_steps.csv and report.html to --out.
+
+    A conversation that cannot be audited (a bad record, one over the size limits, or one whose audit fails) is named
+    on stderr as path:line: reason and the exit status is 1; every other conversation is still audited and written.
+    """
     from auditor.batch.engines import ModelSpec, expected_identity
     from auditor.batch.resume import ResumeError
     from auditor.batch.runner import run_batch
     from auditor.embeddings.base import ModelUnavailableError
+    from auditor.transcripts.limits import SizeLimits
 
     if scheduler is not None and engine is not EngineName.dask:
         errors.print("[red]--scheduler needs --engine dask[/red]")
@@ -132,9 +154,12 @@ def audit(
                 batch_size=batch_size,
                 fallback_detector=lazy_anomaly_baseline,
                 progress=progress,
+                limits=SizeLimits(max_turn_chars, max_conversation_chars, max_turns),
             )
     except ResumeError as error:
-        errors.print(f"[red]cannot resume:[/red] {error}", highlight=False)
+        from auditor.reports.terminal import markup_safe
+
+        errors.print(f"[red]cannot resume:[/red] {markup_safe(error)}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from error
     if outcome.summary.total == 0:
         errors.print("[red]no conversation could be loaded[/red]")
@@ -226,7 +251,10 @@ class _AuditProgress:
             self.bar.update(self.task, advance=audited, total=total)
 
     def problem(self, problem: object) -> None:
-        errors.print(f"[red]skipped[/red] {problem}", highlight=False, markup=True, soft_wrap=True)
+        from auditor.reports.terminal import markup_safe
+
+        # ids and file names are the user's: shown as text ("[/bold]" is no closing tag, ESC no escape sequence)
+        errors.print(f"[red]skipped[/red] {markup_safe(problem)}", highlight=False, markup=True, soft_wrap=True)
 
     def phase(self, description: str) -> None:
         if self.task is not None:
@@ -236,11 +264,12 @@ class _AuditProgress:
 
 def _print_tables(outcome, sop_name: str) -> None:  # type: ignore[no-untyped-def]
     from auditor.reports.console import agents_table, deviations_table, flagged_table, steps_table
+    from auditor.reports.terminal import markup_safe
 
     summary = outcome.summary
     console.print(
-        f"Wrote {summary.total} results to [bold]{outcome.out}[/bold] (results.jsonl, agents.csv, steps.csv, "
-        "agent_steps.csv, report.html)"
+        f"Wrote {summary.total} results to [bold]{markup_safe(outcome.out)}[/bold] (results.jsonl, agents.csv, "
+        "steps.csv, agent_steps.csv, report.html)"
     )
     if outcome.shown_in_report < summary.total:
         console.print(f"report.html shows the {outcome.shown_in_report:,} lowest-scoring conversations in full.")

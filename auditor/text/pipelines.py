@@ -32,6 +32,11 @@ def import_spacy() -> Any:
     return spacy
 
 
+MAX_TEXT_CHARS = 2**31 - 1
+"""``nlp.max_length`` of the pipelines. spaCy refuses texts over 1,000,000 characters by default (E088) because its
+parser and NER need about 1 GB per 100,000; these blank pipelines (tokenizer, sentencizer, phrase matching) cost
+about 80 bytes a character (measured: 15 MB for 200,000), so the length of a turn is bounded by the audit's own
+size limits (``auditor.transcripts.limits``), not here."""
 MAX_VOCAB_STRINGS = 20_000
 """Strings a pipeline's vocabulary may hold before it is built afresh (about 0.5 kB each; see ``refresh``)."""
 
@@ -75,6 +80,7 @@ class TextPipelines:
 def _build_en() -> Any:
     nlp = import_spacy().blank("en")
     nlp.add_pipe("sentencizer")
+    nlp.max_length = MAX_TEXT_CHARS
     return nlp
 
 
@@ -86,4 +92,5 @@ def _build_zh() -> Any:
     jieba.dt.tmp_dir = os.environ.get("AUDITOR_CACHE_DIR", tempfile.gettempdir())
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
     nlp.add_pipe("sentencizer", config={"punct_chars": ZH_SENTENCE_PUNCT})
+    nlp.max_length = MAX_TEXT_CHARS
     return nlp

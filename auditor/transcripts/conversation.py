@@ -37,6 +37,8 @@ class Conversation:
     started_at: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
+    line: int | None = None
+    """1-based line of ``source`` the conversation starts on, when the format has one (problems name it)."""
 
     def turns_by(self, role: Role) -> list[Turn]:
         return [turn for turn in self.turns if turn.role is role]

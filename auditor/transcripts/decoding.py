@@ -23,6 +23,8 @@ BINARY_MIN_BAD_SHARE = 0.2
 UTF16_SNIFF_BYTES = 4096
 UTF16_MIN_NUL_SHARE = 0.05
 UTF16_MIN_NUL_SHARE_IF_UTF8 = 0.3
+MAX_NUL_SHARE_IF_UTF8 = 0.05
+"""Most NUL bytes a file with a UTF-16/32 byte-order mark may hold for its lines to be read as UTF-8 instead."""
 LEGACY_CHINESE = ("gb18030", "cp950", "big5hkscs")
 MIN_CHINESE_SCORE = 0.7
 """Share of a legacy decoding's non-ASCII characters that must be common hanzi or Chinese punctuation."""
@@ -68,11 +70,28 @@ def decode_transcript(raw: bytes) -> DecodedText:
         if raw.startswith(bom):
             if encoding == "utf-8":
                 return _utf8(raw[len(bom) :], offset=len(bom), legacy=False)
+            if _utf8_lines_after_junk(raw, len(bom), encoding):
+                break
             return DecodedText(_unicode_with_bom(raw, len(bom), encoding), encoding)
     utf16 = _utf16_without_bom(raw, UTF16_MIN_NUL_SHARE_IF_UTF8)
     if utf16 is not None:
         return utf16
     return _utf8(raw, offset=0, legacy=True)
+
+
+def _utf8_lines_after_junk(raw: bytes, start: int, encoding: str, sample: int = 65_536) -> bool:
+    """Whether a file that starts like a UTF-16/32 byte-order mark is rather a UTF-8 file whose first line is junk
+    (a broken record that happens to start with FF FE): read as UTF-16/32 it has far fewer line breaks than newline
+    bytes, and after its first newline byte hardly any NUL (which the ASCII characters of UTF-16/32 put in every
+    other byte). Reading it as UTF-16 would lose every good line after the junk one."""
+    head = raw[start : start + sample]
+    newline_bytes = head.count(b"\n")
+    if not newline_bytes:
+        return False
+    tail = head[head.index(b"\n") + 1 :]
+    if not tail.strip() or tail.count(0) > MAX_NUL_SHARE_IF_UTF8 * len(tail):
+        return False
+    return head.decode(encoding, "replace").count("\n") * 2 < newline_bytes
 
 
 def text_problem(text: str) -> str | None:

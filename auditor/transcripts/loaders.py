@@ -185,6 +185,8 @@ def _collect(loaded: FileLoad, first_seen: dict[str, str]) -> LoadResult:
             duplicates.append(LoadProblem(conversation.source or "", located.line, reason))
             continue
         first_seen[conversation.id] = located.where
+        if conversation.line is None:
+            conversation.line = located.line
         result.conversations.append(conversation)
     result.problems = sorted(loaded.problems + duplicates, key=_problem_order)
     return result

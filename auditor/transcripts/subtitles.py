@@ -15,10 +15,20 @@ from webvtt.models import Caption
 from auditor.transcripts.conversation import Conversation, Turn
 from auditor.transcripts.plain_text import split_speaker_prefix
 from auditor.transcripts.problems import FileLoad, Located
+from auditor.transcripts.records import quoted
 from auditor.transcripts.roles import normalise_role
 
 _VOICE = re.compile(r"<v(?:\.[^\s>]+)*\s+([^>]+)>")
 _TIMING = re.compile(r"\s*(?:(\d{1,12}):)?(\d{1,2}):(\d{1,2})[.,](\d{1,3})\s*-->")
+_VTT_STAMP = r"(?:\d+:)?\d{1,2}:\d{1,2}\.\d{1,3}"
+_GOOD_TIMING = {
+    # what the parser reads (webvtt-py's own patterns): SRT needs hours, WebVTT a full stop before the milliseconds
+    "srt": re.compile(r"\s*\d+:\d{1,2}:\d{1,2}[,.]\d+\s*-->\s*\d+:\d{1,2}:\d{1,2}[,.]\d+"),
+    "vtt": re.compile(rf"\s*{_VTT_STAMP}\s*-->\s*{_VTT_STAMP}"),
+}
+_BROKEN_ARROW = re.compile(r"\s*(?:\d+:)+\d+[.,]\d+\s*(?:-+|=+|\u2013|\u2014)+>?\s*(?:\d+:)+\d+[.,]\d+\s*$")
+"""Two times joined by something other than ``-->`` (``->``, ``--``, ``=>``): a timing line the parser would take for
+text."""
 _DIALOGUE_DASHES = "-\u2013\u2014 "  # SRT dialogue lines may start with a hyphen, en dash or em dash
 _FORMAT_NAMES = {"vtt": "WebVTT", "srt": "SubRip (SRT)"}
 
@@ -44,6 +54,15 @@ def read_srt(text: str, source: str, stem: str) -> FileLoad:
 def _read_subtitles(text: str, source: str, stem: str, subtitle_format: str) -> FileLoad:
     """Turn each cue (or each speaker inside a cue) into a turn; a cue without a speaker skips the file."""
     loaded = FileLoad()
+    broken = _malformed_timing(text, subtitle_format)
+    if broken is not None:
+        number, line = broken
+        reason = (
+            f"malformed cue timing {quoted(line.strip())} (expected {_EXPECTED[subtitle_format]}); its cue cannot be "
+            "placed, file skipped"
+        )
+        loaded.problem(source, number, reason)
+        return loaded
     try:
         captions = webvtt.from_buffer(io.StringIO(text.lstrip("\r\n")), format=subtitle_format).captions
     except (MalformedFileError, MalformedCaptionError) as error:
@@ -53,6 +72,15 @@ def _read_subtitles(text: str, source: str, stem: str, subtitle_format: str) -> 
         loaded.problem(source, None, "no cues found")
         return loaded
     cue_lines = _cue_line_numbers(text, captions)
+    for number, caption in enumerate(captions, start=1):
+        start, end = caption.start_time.in_milliseconds(), caption.end_time.in_milliseconds()
+        if end < start:
+            reason = (
+                f"cue {number}: end {caption.end} is before start {caption.start} (a turn cannot end before it "
+                "starts), file skipped"
+            )
+            loaded.problem(source, cue_lines[number - 1], reason)
+            return loaded
     turns: list[Turn] = []
     unnamed: list[int] = []
     for number, caption in enumerate(captions, start=1):
@@ -69,6 +97,35 @@ def _read_subtitles(text: str, source: str, stem: str, subtitle_format: str) -> 
         return loaded
     loaded.located.append(Located(Conversation(id=stem, turns=turns, source=source), None, source))
     return loaded
+
+
+_EXPECTED = {"srt": "'00:00:01,000 --> 00:00:02,500'", "vtt": "'00:00:01.000 --> 00:00:02.500'"}
+
+
+def _malformed_timing(text: str, subtitle_format: str) -> tuple[int, str] | None:
+    """The first line (1-based, and its text) that is meant as a cue timing but that the parser cannot read, and
+    whose cue has text: the parser would drop that turn, or read the timing as text. (A broken timing with no text
+    under it loses nothing and is left to the parser, which skips it.)"""
+    good = _GOOD_TIMING[subtitle_format]
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        if "-->" in line:
+            broken = not good.match(line) and not (subtitle_format == "vtt" and line.lstrip().startswith("NOTE"))
+        else:
+            broken = bool(_BROKEN_ARROW.match(line))
+        if broken and _has_cue_text(lines, number):
+            return number, line
+    return None
+
+
+def _has_cue_text(lines: list[str], after: int) -> bool:
+    """Whether the lines after line ``after`` (1-based), up to the next blank line, hold any text."""
+    for line in lines[after:]:
+        if not line.strip():
+            return False
+        if line.strip("\x00\r\t "):
+            return True
+    return False
 
 
 def _segments(caption: Caption, *, unescape: bool) -> list[_Segment]:

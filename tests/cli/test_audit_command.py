@@ -209,3 +209,48 @@ def test_malformed_uncertain_band_is_a_usage_error_saying_how_to_write_it(tmp_pa
     assert result.exit_code == 2
     assert "--uncertain-band" in result.output
     assert any(hint in result.output for hint in ("LOW,HIGH", "LOW and HIGH", "low <= high"))
+
+
+def _long_turn_file(tmp_path, characters: int):  # type: ignore[no-untyped-def]
+    good = CORPUS.read_text(encoding="utf-8").splitlines()[:2]
+    long_call = {
+        "id": "long-1",
+        "agent_id": "a-2",
+        "turns": [
+            {"speaker": "agent", "text": "Hello, thanks for calling."},
+            {"speaker": "customer", "text": ("My parcel never arrived. " * (characters // 25 + 1))[:characters]},
+        ],
+    }
+    path = tmp_path / "calls.jsonl"
+    path.write_text(f"{good[0]}\n{json.dumps(long_call)}\n{good[1]}\n", encoding="utf-8")
+    return path
+
+
+def test_a_turn_over_the_size_limit_is_named_and_the_good_conversations_are_written(tmp_path):
+    """Issue 17: a 1.2M-character turn stopped the whole run with spaCy's E088 traceback and no output folder."""
+    path = _long_turn_file(tmp_path, 1_200_000)
+    result = audit(str(path), "--sop", "general-inbound-call", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "E088" not in result.output
+    assert (
+        f"{path}:2: turns[1].text: 1,200,000 characters, more than the 1,000,000 a turn may hold (--max-turn-chars); "
+        "conversation long-1 not audited"
+    ) in " ".join(result.output.split())
+    assert len((tmp_path / "out" / "results.jsonl").read_text(encoding="utf-8").splitlines()) == 2
+    assert (tmp_path / "out" / "report.html").exists()
+
+
+def test_a_raised_turn_limit_audits_the_long_turn_whole(tmp_path):
+    path = _long_turn_file(tmp_path, 1_200_000)
+    out = tmp_path / "out"
+    result = audit(str(path), "--sop", "general-inbound-call", "--out", str(out), "--max-turn-chars", "2000000")
+    assert result.exit_code == 0, result.output
+    lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["conversation_id"] for line in lines][1] == "long-1"
+
+
+def test_help_states_the_size_policy():
+    text = " ".join(runner.invoke(app, ["audit", "--help"], env={"COLUMNS": "220"}).output.split())
+    for option in ("--max-turn-chars", "--max-conversation-chars", "--max-turns"):
+        assert option in text
+    assert "path:line: reason" in text

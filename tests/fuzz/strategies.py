@@ -729,3 +729,73 @@ def stress_files(lines: int = 200_000, turn_chars: int = 10_000_000) -> list[Str
     gzip_like = bytes.fromhex("1f8b0800000000000003") + rng.randbytes(5_000)
     files.append(StressFile("gzip data named .jsonl", "archive.jsonl", gzip_like, _shape(0, 1)))
     return files
+
+
+# --- files mixing good conversations with broken lines (nothing good may be lost) ----------------------------
+
+HOSTILE_IDS = (
+    "[/bold]",
+    "[/]",
+    "[link=http://x]",
+    "[bold red]",
+    "\x1b[31m",
+    "\x1b]8;;http://x\x1b\\",
+    "=cmd|' /C calc'!A0",
+    "+1-2",
+    "-1",
+    "@SUM(A1)",
+    "\u202eevil",
+    "a\tb",
+    "<script>",
+    "c-1",
+)
+"""Ids a console or a spreadsheet would read as markup, escapes or formulas (issue 17)."""
+LONG_TURN_RANGE = (10_001, 60_000)
+"""A long turn (over the API's 10,000 characters): some are over the cap the fuzzer's audits use, some under."""
+
+
+@dataclass(frozen=True)
+class MixedFile:
+    """A JSON Lines file of good conversations and broken lines; ``good`` maps each good id to its line and turns."""
+
+    raw: bytes
+    good: dict[str, tuple[int, int]]
+    longest_turn: dict[str, int]
+
+
+@st.composite
+def mixed_files(draw: st.DrawFn) -> MixedFile:
+    """Good conversations (hostile ids, sometimes a long turn) interleaved with broken lines, in UTF-8."""
+    lines: list[bytes] = []
+    good: dict[str, tuple[int, int]] = {}
+    longest: dict[str, int] = {}
+    for index in range(draw(st.integers(min_value=1, max_value=8))):
+        for _ in range(draw(st.integers(min_value=0, max_value=2))):
+            lines.append(draw(broken_lines))
+        record = draw(good_records())
+        conversation_id = f"{draw(st.sampled_from(HOSTILE_IDS))}{index}"
+        record = {"id": conversation_id, "agent_id": draw(st.sampled_from(HOSTILE_IDS)), **record}
+        record.pop("lang", None)
+        if draw(st.integers(min_value=0, max_value=15)) == 0:
+            size = draw(st.integers(*LONG_TURN_RANGE))
+            turn = record["turns"][0]
+            turn["text"] = (turn["text"] + " ") * (size // (len(turn["text"]) + 1) + 1)
+        lines.append(json.dumps(record, ensure_ascii=draw(st.booleans())).encode("utf-8"))
+        good[conversation_id] = (len(lines), len(record["turns"]))
+        longest[conversation_id] = max(len(turn["text"]) for turn in record["turns"])
+    for _ in range(draw(st.integers(min_value=0, max_value=2))):
+        lines.append(draw(broken_lines))
+    ending = draw(st.sampled_from([b"\n", b"\r\n"]))
+    return MixedFile(ending.join(lines) + ending * draw(st.integers(0, 1)), good, longest)
+
+
+broken_lines = st.one_of(
+    wild_records().map(lambda record: json.dumps(record, ensure_ascii=False, allow_nan=True).encode("utf-8")),
+    st.text(max_size=40).map(lambda text: text.encode("utf-8", "surrogatepass")),
+    st.binary(max_size=60),
+    st.integers(min_value=1, max_value=5000).map(lambda depth: b"[" * depth),
+    st.sampled_from(
+        [b'{"id": "x", "turns": [', b"9" * 5000, b'{"id": "\\ud800", "turns": []}', b"\x00\x00", b"null", b"\xff\xfe"]
+    ),
+).map(lambda line: line.replace(b"\n", b" ").replace(b"\r", b" "))
+"""One line that is not a good conversation (it may still load as some other conversation: then it is extra)."""
