@@ -123,12 +123,15 @@ def run_batch(
     report_conversations: int = REPORT_CONVERSATIONS,
     progress: BatchProgress | None = None,
     limits: SizeLimits | None = None,
+    stored_id: Callable[[str], str | None] | None = None,
 ) -> BatchOutcome:
     """Audit ``inputs`` against ``sop`` into ``out``; ``start_engine`` is called once the first batch is ready, with
     the number of conversations left to audit as far as the inputs tell then (to size the engine).
 
     A conversation larger than ``limits`` (default ``SizeLimits()``) is a problem and is not audited; one whose audit
     raises is a problem naming the conversation and the error, and the others are audited and written all the same.
+    ``stored_id`` gives the id results.jsonl holds for a conversation id (the redaction policy's
+    ``redact_identifier``: an id holding personal data is stored as ``[PHONE]~digest``), so resume finds it.
 
     Raises ``ResumeError`` when results.jsonl cannot be resumed (corrupt, or another SOP or embedder). When no
     conversation could be loaded (and none was audited before) nothing is written and ``summary.total`` is 0.
@@ -143,6 +146,7 @@ def run_batch(
             " Resume with the same --sop, --embedder and redaction options, or write to another --out"
         )
     run = _Run(log, InputStream(inputs), batch_size, report_conversations, progress, limits or SizeLimits())
+    run.stored_id = stored_id
     outcome = BatchOutcome(out, 0, 0, run.problems, AuditSummary())
     shown: list[ShownConversation] = []
     try:
@@ -223,6 +227,7 @@ class _Run:
         self.resumed = 0
         self._skipped_lines = 0
         self._items = iter(stream)
+        self.stored_id: Callable[[str], str | None] | None = None
 
     def remaining(self) -> int:
         """Conversations left to audit, as far as the inputs tell so far."""
@@ -259,13 +264,14 @@ class _Run:
 
     def _audited_before(self, conversation: Conversation) -> bool:
         """True when results.jsonl already holds this conversation (it is then counted in, not audited again)."""
-        before = self.log.done.pop(conversation.id, None)
+        stored = (self.stored_id(conversation.id) if self.stored_id else None) or conversation.id
+        before = self.log.done.pop(stored, None)
         if before is None:
             return False
         source = conversation_source(conversation)
         if before.source != source:
             reason = (
-                f"duplicate conversation id {conversation.id}: results.jsonl line {before.line + 1} already holds it,"
+                f"duplicate conversation id {stored}: results.jsonl line {before.line + 1} already holds it,"
                 f" from {before.source}"
             )
             self._problem(LoadProblem(conversation.source or "", None, reason))

@@ -41,6 +41,7 @@ from auditor.cli.common import (
     resolve_sop_or_exit,
     uncertain_band_or_exit,
 )
+from auditor.reports.terminal import markup_safe
 from auditor.transcripts.limits import MAX_CONVERSATION_CHARS, MAX_TURN_CHARS, MAX_TURNS
 
 
@@ -139,7 +140,7 @@ def audit(
     try:
         identity = expected_identity(checked_sop, spec)
     except ModelUnavailableError as error:
-        errors.print(f"[red]model unavailable:[/red] {error}")
+        errors.print(f"[red]model unavailable:[/red] {markup_safe(str(error))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from error
     progress = _AuditProgress("auditing")
     try:
@@ -150,6 +151,7 @@ def audit(
                 lambda remaining: _start_engine(engine, checked_sop, spec, scheduler, workers, remaining),
                 out=out,
                 identity=identity,
+                stored_id=spec.redaction.redact_identifier,
                 resume=resume,
                 batch_size=batch_size,
                 fallback_detector=lazy_anomaly_baseline,
@@ -157,7 +159,6 @@ def audit(
                 limits=SizeLimits(max_turn_chars, max_conversation_chars, max_turns),
             )
     except ResumeError as error:
-        from auditor.reports.terminal import markup_safe
 
         errors.print(f"[red]cannot resume:[/red] {markup_safe(error)}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from error
@@ -187,7 +188,7 @@ def _start_engine(engine: EngineName, sop, spec, scheduler: str | None, workers:
             try:
                 return DaskEngine.start(sop, spec, scheduler=scheduler, workers=workers or DEFAULT_WORKERS)
             except DaskSetupError as error:
-                errors.print(f"[red]dask:[/red] {error}", highlight=False)
+                errors.print(f"[red]dask:[/red] {markup_safe(str(error))}", highlight=False)
                 raise typer.Exit(EXIT_USAGE) from error
         local: Engine
         if workers is None:
@@ -196,22 +197,22 @@ def _start_engine(engine: EngineName, sop, spec, scheduler: str | None, workers:
             workers = auto_workers(remaining)
             if workers > 1:
                 note = f"auditing on {workers} worker processes, one per core (--workers 1: in this process)"
-                errors.print(f"[dim]{note}[/dim]")
+                errors.print(f"[dim]{markup_safe(note)}[/dim]")
         if workers > 1:
             from auditor.batch.process_engine import ProcessEngine, WorkerSetupError
 
             try:
                 local, notes = ProcessEngine.start(sop, spec, workers)
             except WorkerSetupError as error:
-                errors.print(f"[red]model unavailable:[/red] {error}", highlight=False)
+                errors.print(f"[red]model unavailable:[/red] {markup_safe(str(error))}", highlight=False)
                 raise typer.Exit(EXIT_USAGE) from error
         else:
             local, notes = LocalEngine.start(sop, spec)
     except (ModelUnavailableError, ModelFileError) as error:
-        errors.print(f"[red]model unavailable:[/red] {error}")
+        errors.print(f"[red]model unavailable:[/red] {markup_safe(str(error))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from error
     for note in notes:
-        errors.print(f"[yellow]{note}[/yellow]")
+        errors.print(f"[yellow]{markup_safe(note)}[/yellow]")
     return local
 
 
@@ -251,7 +252,6 @@ class _AuditProgress:
             self.bar.update(self.task, advance=audited, total=total)
 
     def problem(self, problem: object) -> None:
-        from auditor.reports.terminal import markup_safe
 
         # ids and file names are the user's: shown as text ("[/bold]" is no closing tag, ESC no escape sequence)
         errors.print(f"[red]skipped[/red] {markup_safe(problem)}", highlight=False, markup=True, soft_wrap=True)
@@ -264,7 +264,6 @@ class _AuditProgress:
 
 def _print_tables(outcome, sop_name: str) -> None:  # type: ignore[no-untyped-def]
     from auditor.reports.console import agents_table, deviations_table, flagged_table, steps_table
-    from auditor.reports.terminal import markup_safe
 
     summary = outcome.summary
     console.print(
@@ -273,7 +272,7 @@ def _print_tables(outcome, sop_name: str) -> None:  # type: ignore[no-untyped-de
     )
     if outcome.shown_in_report < summary.total:
         console.print(f"report.html shows the {outcome.shown_in_report:,} lowest-scoring conversations in full.")
-    console.print(f"\n[bold]{sop_name}[/bold]: {_outcome_line(summary)}")
+    console.print(f"\n[bold]{markup_safe(sop_name)}[/bold]: {_outcome_line(summary)}")
     console.print(agents_table(outcome.agents))
     console.print(steps_table(outcome.steps))
     cells = len(outcome.deviations)

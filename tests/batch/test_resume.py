@@ -187,3 +187,22 @@ def test_resuming_a_finished_audit_audits_nothing_and_keeps_the_results(tmp_path
     outcome = batch_audit([CORPORA], SOP, out, resume=True)
     assert (outcome.audited, outcome.resumed) == (0, len(finished))
     assert read_lines(out / "results.jsonl") == finished, "anomalies rescored to the same values"
+
+
+def test_resume_does_not_audit_again_a_conversation_whose_id_was_stored_redacted(tmp_path):
+    """An id holding a phone number is written as [PHONE]~digest; resuming must still find it, not audit it twice."""
+    calls = tmp_path / "calls.jsonl"
+    lines = (CORPORA / "en" / f"{SOP}.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    records = [json.loads(line) for line in lines]
+    records[0]["id"] = "13812345678"
+    calls.write_text("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records), encoding="utf-8")
+    out = tmp_path / "out"
+    command = ["audit", str(calls), "--sop", SOP, "--out", str(out), "--embedder", "hashing"]
+    first = runner.invoke(app, command)
+    assert first.exit_code == 0, first.output
+    stored = _ids(out / "results.jsonl")
+    assert "13812345678" not in stored and any(found.startswith("[PHONE]~") for found in stored)
+    again = runner.invoke(app, [*command, "--resume"])
+    assert again.exit_code == 0, again.output
+    assert sorted(_ids(out / "results.jsonl")) == sorted(stored)
+    assert "13812345678" not in (out / "results.jsonl").read_text(encoding="utf-8")
