@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from auditor.privacy.policy import POLICY_KEY, RedactionPolicy
 from auditor.result import ConversationResult
 from auditor.store.audits import storable_problems
 from auditor.transcripts.conversation import Conversation
@@ -76,7 +77,22 @@ def load_for_import(results_files: Sequence[Path], transcripts: Sequence[Path] =
         sources = [Path(name) for name in sorted(named) if Path(name).is_file()]
     if sources:
         loaded = load_inputs(sources)
-        batch.conversations = {c.id: c for c in loaded.conversations if c.id in wanted}
+        batch.conversations = _by_stored_id(loaded.conversations, batch.results, wanted)
         if transcripts:
             batch.problems += loaded.problems
     return batch
+
+
+def _by_stored_id(
+    conversations: Sequence[Conversation], results: Sequence[ConversationResult], wanted: set[str]
+) -> dict[str, Conversation]:
+    """Transcripts by the id their results hold: an id holding personal data is stored redacted (``[PHONE]~digest``,
+    by the policy the result records), so a transcript is looked up under its raw id and under that one."""
+    records = {result.models.get(POLICY_KEY) for result in results}
+    policies = [RedactionPolicy.recorded_in({POLICY_KEY: record} if record else None) for record in records]
+    found: dict[str, Conversation] = {}
+    for conversation in conversations:
+        keys = {conversation.id} | {policy.redact_identifier(conversation.id) or conversation.id for policy in policies}
+        for key in keys & wanted:
+            found[key] = conversation
+    return found

@@ -174,9 +174,10 @@ def test_an_audit_full_of_personal_data_and_hostile_ids_writes_none_of_it(tmp_pa
     assert imported.exit_code == 0, imported.output
     store = open_store(db)
     with store.session() as session:
-        written["review store"] = json.dumps(
-            [row.turns for row in session.query(ConversationRow).all()], ensure_ascii=False
-        )
+        rows = session.query(ConversationRow).all()
+        written["review store"] = json.dumps([row.turns for row in rows], ensure_ascii=False)
+        # every conversation keeps its transcript, the one whose id was a phone number (stored [PHONE]~digest) too
+        assert len(rows) == len(HOSTILE_AGENTS) and all(row.turns for row in rows)
     store.close()
     queue = CliRunner().invoke(cli, ["review", "queue", "--db", db, "--state", "all"])
     assert queue.exit_code == 0, queue.output
