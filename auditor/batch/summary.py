@@ -10,7 +10,7 @@ transcripts: the whole audit when it is small, a bounded number when it is not.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal
 
@@ -127,11 +127,11 @@ class WorstConversations:
         if self.limit <= 0:
             return
         # a min-heap of negated keys is a max-heap of keys: its top is the best kept, the first to give way
-        entry = _Kept((-key[0], -key[1], _Reversed(key[2])), line, conversation)
+        negated = (-key[0], -key[1], _Reversed(key[2]))
         if len(self._heap) < self.limit:
-            heapq.heappush(self._heap, entry)
-        elif entry.negated_key > self._heap[0].negated_key:
-            heapq.heapreplace(self._heap, entry)
+            heapq.heappush(self._heap, _Kept(negated, line, for_report(conversation)))
+        elif negated > self._heap[0].negated_key:
+            heapq.heapreplace(self._heap, _Kept(negated, line, for_report(conversation)))
 
     @property
     def truncated(self) -> bool:
@@ -139,6 +139,29 @@ class WorstConversations:
 
     def conversations_by_line(self) -> dict[int, Conversation]:
         return {entry.line: entry.conversation for entry in self._heap}
+
+
+REPORT_TURN_CHARS = 20_000
+"""Most characters of one turn that report.html shows (a two-hour monologue is cut there with a note saying how much
+is left out); results.jsonl keeps the evidence whole. With the report's 1,000 conversations this bounds what an audit
+holds for the report at any input size."""
+
+
+def for_report(conversation: Conversation) -> Conversation:
+    """``conversation`` as report.html shows it: a turn longer than ``REPORT_TURN_CHARS`` is cut, with a note."""
+    if all(len(turn.text) <= REPORT_TURN_CHARS for turn in conversation.turns):
+        return conversation
+    turns = [
+        turn
+        if len(turn.text) <= REPORT_TURN_CHARS
+        else replace(
+            turn,
+            text=f"{turn.text[:REPORT_TURN_CHARS]} … [{len(turn.text) - REPORT_TURN_CHARS:,} more characters not "
+            "shown in this report; results.jsonl and the transcript hold them]",
+        )
+        for turn in conversation.turns
+    ]
+    return replace(conversation, turns=turns)
 
 
 @dataclass(frozen=True)

@@ -158,3 +158,15 @@ def test_a_batch_ends_early_once_it_holds_enough_text(tmp_path, monkeypatch):
     assert sizes == [3, 1, 1]
     ids = [json.loads(line)["conversation_id"] for line in read_lines(tmp_path / "out" / "results.jsonl")]
     assert ids == ["short-0", "short-1", "short-2", "long", "after"]
+
+
+def test_the_report_shows_a_very_long_turn_cut_with_a_note_and_the_audit_goes_on(tmp_path):
+    speech = "I have been waiting for my parcel for three weeks and nobody calls me back. " * 1_300  # ~100,000 chars
+    source = write_jsonl(tmp_path / "calls.jsonl", [call("long", customer=speech), call("short")])
+    out = tmp_path / "out"
+    outcome = batch_audit([source], SOP, out)
+    assert outcome.audited == 2 and not outcome.problems
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "more characters not shown in this report" in report
+    assert speech not in report and len(report) < len(speech) + 200_000
+    assert sorted(json.loads(line)["conversation_id"] for line in read_lines(out / "results.jsonl")) == ["long", "short"]
