@@ -169,4 +169,5 @@ def test_the_report_shows_a_very_long_turn_cut_with_a_note_and_the_audit_goes_on
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "more characters not shown in this report" in report
     assert speech not in report and len(report) < len(speech) + 200_000
-    assert sorted(json.loads(line)["conversation_id"] for line in read_lines(out / "results.jsonl")) == ["long", "short"]
+    written = sorted(json.loads(line)["conversation_id"] for line in read_lines(out / "results.jsonl"))
+    assert written == ["long", "short"]
