@@ -134,6 +134,21 @@ def failed(conversation: Conversation, error: BaseException) -> Audited:
     return Audited(conversation.id, "", "", 0.0, np.zeros(0), problem=problem)
 
 
+def died(conversation: Conversation, how: str) -> Audited:
+    """The record of a conversation whose worker process died auditing it, alone (``how``: its exit code or
+    signal, as far as known)."""
+    from auditor.transcripts.records import shown_id
+
+    problem = f"conversation {shown_id(conversation.id)} could not be audited: its worker process died ({how})"
+    problem += "; the others were"
+    return Audited(conversation.id, "", "", 0.0, np.zeros(0), problem=problem)
+
+
+class WorkersDiedError(RuntimeError):
+    """Worker processes die whatever they audit (each of several conversations in a row killed its worker when
+    audited alone): the audit stops, with what was audited so far in results.jsonl."""
+
+
 class Engine(Protocol):
     """Audits batches and yields them back in the order given."""
 

@@ -119,7 +119,7 @@ def audit(
     A conversation that cannot be audited (a bad record, one over the size limits, or one whose audit fails) is named
     on stderr as path:line: reason and the exit status is 1; every other conversation is still audited and written.
     """
-    from auditor.batch.engines import ModelSpec, expected_identity
+    from auditor.batch.engines import ModelSpec, WorkersDiedError, expected_identity
     from auditor.batch.resume import ResumeError
     from auditor.batch.runner import run_batch
     from auditor.embeddings.base import ModelUnavailableError
@@ -159,9 +159,11 @@ def audit(
                 limits=SizeLimits(max_turn_chars, max_conversation_chars, max_turns),
             )
     except ResumeError as error:
-
         errors.print(f"[red]cannot resume:[/red] {markup_safe(error)}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from error
+    except WorkersDiedError as error:  # what was audited is in results.jsonl; --resume goes on from there
+        errors.print(f"[red]audit stopped:[/red] {markup_safe(error)}", highlight=False)
+        raise typer.Exit(EXIT_INPUT_PROBLEMS) from error
     if outcome.summary.total == 0:
         errors.print("[red]no conversation could be loaded[/red]")
         raise typer.Exit(EXIT_INPUT_PROBLEMS)

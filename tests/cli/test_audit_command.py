@@ -254,3 +254,17 @@ def test_help_states_the_size_policy():
     for option in ("--max-turn-chars", "--max-conversation-chars", "--max-turns"):
         assert option in text
     assert "path:line: reason" in text
+
+
+def test_workers_that_die_on_everything_stop_the_audit_with_a_message_not_a_traceback(tmp_path, monkeypatch):
+    import auditor.batch.runner
+    from auditor.batch.engines import WorkersDiedError
+
+    def dying(*args, **kwargs):
+        raise WorkersDiedError("worker processes died auditing 3 conversations in a row [red]x[/red]")
+
+    monkeypatch.setattr(auditor.batch.runner, "run_batch", dying)
+    result = audit(str(CORPUS), "--sop", "general-inbound-call", "--out", str(tmp_path))
+    assert result.exit_code == 1
+    assert "audit stopped" in result.output and "[red]x[/red]" in result.output
+    assert "Traceback" not in result.output
