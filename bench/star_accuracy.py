@@ -52,7 +52,7 @@ from auditor.text.normalise import normalise_text
 from auditor.training.step_model import expected_calibration_error
 from auditor.transcripts.conversation import Conversation
 from auditor.transcripts.roles import Role
-from bench.loto_factory import leave_one_task_out_auditor
+from bench.loto_factory import leave_one_task_out_auditor, leave_one_task_out_best_auditor
 from bench.report import replace_section
 from bench.star_data import TASKS, VARIANTS, is_free_typed, load_star, star_sop, step_label
 from bench.stt_noise import noisy_conversation
@@ -90,6 +90,7 @@ FACTORIES: dict[str, AuditorFactory] = {
     "zero-shot": zero_shot_auditor,
     "shipped": shipped_auditor,
     "leave-one-task-out": leave_one_task_out_auditor,
+    "leave-one-task-out-best": leave_one_task_out_best_auditor,
 }
 
 

@@ -45,6 +45,8 @@ class ModelSpec:
     """Personal data hidden in the results (``auditor audit --redact-kinds``)."""
     band: UncertainBand | None = None
     """The uncertain band (``auditor audit --uncertain-band``); None: the measured one."""
+    accuracy: str | None = None
+    """``fast`` or ``best`` (``auditor audit --accuracy``); None: ``AUDITOR_ACCURACY``, else ``fast``."""
 
 
 def build_auditor(sop: Sop, spec: ModelSpec) -> tuple[Auditor, list[str]]:
@@ -53,7 +55,14 @@ def build_auditor(sop: Sop, spec: ModelSpec) -> tuple[Auditor, list[str]]:
     from auditor.embeddings.provider import make_embedder
     from auditor.service import load_models
 
-    models = load_models(spec.embedder, spec.step_model, anomalies=False, redaction=spec.redaction, band=spec.band)
+    models = load_models(
+        spec.embedder,
+        spec.step_model,
+        anomalies=False,
+        redaction=spec.redaction,
+        band=spec.band,
+        accuracy=spec.accuracy,
+    )
     # same backend (the scorer and dissatisfaction model were checked against its name), batch-sized threads + cache
     models.embedder = make_embedder(
         spec.embedder, threads=spec.threads, cache_entries=spec.cache_entries, device=spec.device

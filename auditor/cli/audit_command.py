@@ -27,6 +27,7 @@ from rich.progress import (
 from rich.text import Text
 
 from auditor.cli.common import (
+    ACCURACY_OPTION,
     EXIT_INPUT_PROBLEMS,
     EXIT_USAGE,
     REDACT_KINDS_OPTION,
@@ -97,6 +98,7 @@ def audit(
     redact: Annotated[bool, REDACT_OPTION] = True,
     redact_kinds: Annotated[str | None, REDACT_KINDS_OPTION] = None,
     uncertain_band: Annotated[str | None, UNCERTAIN_BAND_OPTION] = None,
+    accuracy: Annotated[str | None, ACCURACY_OPTION] = None,
     max_turn_chars: Annotated[
         int,
         typer.Option(
@@ -136,6 +138,7 @@ def audit(
         device=device,
         redaction=redaction_policy(redact, redact_kinds),
         band=uncertain_band_or_exit(uncertain_band),
+        accuracy=_accuracy_or_exit(accuracy),
     )
     try:
         identity = expected_identity(checked_sop, spec)
@@ -327,3 +330,14 @@ def _outcome_line(summary) -> str:  # type: ignore[no-untyped-def]
         notes.append(f"{steps:,} forbidden step{'s' if steps != 1 else ''} said")
     line += f" ({'; '.join(notes)})" if notes else ""
     return line + f", mean score {summary.mean_score:.2f}"
+
+
+def _accuracy_or_exit(accuracy: str | None) -> str:
+    """The accuracy mode asked for (option, else AUDITOR_ACCURACY, else fast); an unknown one is a usage error."""
+    from auditor.service import accuracy_mode
+
+    try:
+        return accuracy_mode(accuracy)
+    except ValueError as error:
+        errors.print(f"[red]--accuracy:[/red] {markup_safe(str(error))}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from error

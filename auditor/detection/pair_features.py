@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from auditor.detection.sop_index import SopIndex, StepPrototypes
+from auditor.embeddings.base import Embedder
 from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts
 from auditor.transcripts.roles import Role
 
@@ -30,6 +31,27 @@ FEATURE_NAMES = (
 )
 
 
+SECOND_FEATURE_NAMES = (
+    "e5_description",  # a second encoder's (multilingual-e5-small) best cosine of the turn's units to the description
+    "e5_examples",  # ... to the step's examples (0 without)
+    "e5_description_z",  # e5_description z-scored across the SOP's steps for this turn (its cosines sit in a band)
+    "e5_examples_z",  # e5_examples z-scored across the steps with examples (0 without)
+    "e5_combined_z",  # the larger of the two z-scores
+    "e5_margin",  # e5_combined_z minus the best other step's
+    "e5_rank",  # the step's rank by e5_combined_z for this turn, capped at 3, scaled to 0..1
+)
+"""Columns a scorer trained with a second encoder reads after ``FEATURE_NAMES`` (``second_encoder_columns``)."""
+
+
+@dataclass
+class PairContext:
+    """What a second encoder needs to add its columns: every unit's text and turn, and the SOP."""
+
+    unit_texts: list[str]
+    unit_turn: np.ndarray
+    index: SopIndex
+
+
 @dataclass
 class PairFeatures:
     """One row per (turn, step) pair whose turn speaker fits the step; ``unit_rows`` is the unit each row used."""
@@ -38,6 +60,8 @@ class PairFeatures:
     step_columns: np.ndarray
     unit_rows: np.ndarray
     matrix: np.ndarray
+    context: PairContext | None = None
+    """The texts behind the rows (``pair_features`` and the live builder fill it), for a second encoder."""
 
     def column(self, name: str) -> np.ndarray:
         return self.matrix[:, FEATURE_NAMES.index(name)]
@@ -190,7 +214,11 @@ def pair_features(artifacts: ConversationArtifacts, index: SopIndex, description
     for turn in artifacts.turns:
         rows = np.asarray(rows_of.get(turn.turn.index, []), dtype=np.int64)
         spoken.add(turn, rows, sims.combined)
-    return assemble_pair_features(sims, margins(sims.combined), spoken, index)
+    features = assemble_pair_features(sims, margins(sims.combined), spoken, index)
+    texts = [unit for turn in artifacts.turns for unit in turn.units]
+    if len(texts) == len(artifacts.unit_turn):
+        features.context = PairContext(texts, artifacts.unit_turn, index)
+    return features
 
 
 def assemble_pair_features(
@@ -251,6 +279,8 @@ class PairFeatureBuilder:
         self.units = 0
         self._sims = {name: np.zeros((0, step_count), dtype=np.float32) for name in (*SIMILARITIES, "margin")}
         self.spoken = SpokenTurns(step_count)
+        self.unit_texts: list[str] = []
+        self.unit_turn: list[int] = []
 
     def add(self, turn: TurnArtifacts, vectors: np.ndarray) -> None:
         """The next spoken turn and the vectors of its units."""
@@ -261,9 +291,92 @@ class PairFeatureBuilder:
             self._sims[name] = buffer = _room(self._sims[name], first, count)
             buffer[first : first + count] = value
         self.units += count
+        self.unit_texts += list(turn.units[:count])
+        self.unit_turn += [turn.turn.index] * count
         rows = np.arange(first, first + count, dtype=np.int64)
         self.spoken.add(turn, rows, self._sims["combined"])
 
     def features(self) -> PairFeatures:
         sims = Similarities(*(self._sims[name][: self.units] for name in SIMILARITIES))
-        return assemble_pair_features(sims, self._sims["margin"][: self.units], self.spoken, self.index)
+        features = assemble_pair_features(sims, self._sims["margin"][: self.units], self.spoken, self.index)
+        if len(self.unit_texts) == self.units:
+            features.context = PairContext(self.unit_texts, np.asarray(self.unit_turn, dtype=np.int64), self.index)
+        return features
+
+
+def _z_scored(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Each row z-scored over its ``present`` columns (0 elsewhere, and where a row has fewer than two)."""
+    counts = present.sum(axis=1, keepdims=True)
+    safe = np.where(present, values, 0.0)
+    mean = safe.sum(axis=1, keepdims=True) / np.maximum(counts, 1)
+    spread = np.sqrt((np.where(present, values - mean, 0.0) ** 2).sum(axis=1, keepdims=True) / np.maximum(counts, 1))
+    scored = (values - mean) / np.maximum(spread, 1e-3)
+    return np.where(present & (counts > 1), scored, 0.0)
+
+
+def step_text_vectors(index: SopIndex, encoder: Embedder) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each step's description and example vectors with ``encoder`` (cached by text by the encoder)."""
+    descriptions = [p.description_texts for p in index.steps]
+    examples = [p.example_texts for p in index.steps]
+    flat = [text for texts in descriptions + examples for text in texts]
+    vectors = encoder.encode(flat) if flat else np.zeros((0, encoder.dimension), dtype=np.float32)
+    out: list[np.ndarray] = []
+    offset = 0
+    for texts in descriptions + examples:
+        out.append(vectors[offset : offset + len(texts)])
+        offset += len(texts)
+    return out[: len(index.steps)], out[len(index.steps) :]
+
+
+def second_encoder_columns(features: PairFeatures, encoder: Embedder) -> np.ndarray:
+    """The ``SECOND_FEATURE_NAMES`` columns of every row: ``encoder``'s similarities of the row's turn (its best
+    unit per step) to the step's description and examples, raw and relative to the SOP's other steps.
+
+    Only the units of turns that have rows are embedded (a conversation's customer turns are left out when the SOP
+    has no customer step)."""
+    width = len(SECOND_FEATURE_NAMES)
+    if not len(features.matrix):
+        return np.zeros((0, width))
+    if features.context is None:
+        raise ValueError("these pair features carry no texts; a second encoder cannot score them")
+    context = features.context
+    turns = np.unique(features.turn_indices)
+    units = np.flatnonzero(np.isin(context.unit_turn, turns))
+    vectors = encoder.encode([context.unit_texts[u] for u in units.tolist()])
+    descriptions, examples = step_text_vectors(context.index, encoder)
+    steps = len(descriptions)
+    description = np.full((len(units), steps), -1.0)
+    example = np.zeros((len(units), steps))
+    for column in range(steps):
+        if len(descriptions[column]):
+            description[:, column] = cosines(vectors, descriptions[column]).max(axis=1)
+        if len(examples[column]):
+            example[:, column] = cosines(vectors, examples[column]).max(axis=1)
+    has_examples = np.asarray([len(vectors_) > 0 for vectors_ in examples], dtype=bool)
+    has_description = np.asarray([len(vectors_) > 0 for vectors_ in descriptions], dtype=bool)
+    unit_turns = context.unit_turn[units]
+    position = {int(turn): row for row, turn in enumerate(turns.tolist())}
+    turn_description = np.full((len(turns), steps), -1.0)
+    turn_example = np.zeros((len(turns), steps))
+    for row, turn in enumerate(unit_turns.tolist()):
+        place = position[int(turn)]
+        turn_description[place] = np.maximum(turn_description[place], description[row])
+        turn_example[place] = np.maximum(turn_example[place], example[row])
+    description_z = _z_scored(turn_description, np.broadcast_to(has_description, turn_description.shape))
+    example_z = _z_scored(turn_example, np.broadcast_to(has_examples, turn_example.shape))
+    combined = np.where(has_examples[None, :], np.maximum(description_z, example_z), description_z)
+    margin = margins(combined)
+    ranks = np.argsort(np.argsort(-combined, axis=1), axis=1)
+    at = np.asarray([position[int(turn)] for turn in features.turn_indices.tolist()], dtype=np.int64)
+    columns = features.step_columns
+    return np.column_stack(
+        [
+            turn_description[at, columns],
+            turn_example[at, columns],
+            description_z[at, columns],
+            example_z[at, columns],
+            combined[at, columns],
+            margin[at, columns],
+            np.minimum(ranks[at, columns], 3) / 3,
+        ]
+    ).astype(np.float64)

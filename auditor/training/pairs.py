@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from auditor.detection.pair_features import pair_features
+from auditor.detection.pair_features import pair_features, second_encoder_columns
 from auditor.detection.sop_index import build_sop_index
 from auditor.embeddings.base import Embedder
 from auditor.evaluation.gold_labels import has_gold, with_gold_from_field
@@ -87,8 +87,10 @@ def build_dataset(
     embedder: Embedder,
     description_offset: float,
     progress: Callable[[str], None] | None = None,
+    second: Embedder | None = None,
 ) -> PairDataset:
-    """Feature rows and gold labels for every set, SOP and variant in the manifest."""
+    """Feature rows and gold labels for every set, SOP and variant in the manifest (with ``second``, a second
+    encoder, its ``SECOND_FEATURE_NAMES`` columns after the others)."""
     dataset = PairDataset()
     builder = ArtifactBuilder(embedder)
     for training_set in manifest.sets:
@@ -110,13 +112,14 @@ def build_dataset(
                         artifacts,
                         embedder,
                         description_offset,
+                        second,
                     )
                 )
     return dataset
 
 
-def _group(name, variant, sop, artifacts_list, embedder, description_offset) -> LabelledGroup:  # type: ignore[no-untyped-def]
-    return labelled_group(name, variant, sop, artifacts_list, embedder, description_offset)
+def _group(name, variant, sop, artifacts_list, embedder, description_offset, second=None) -> LabelledGroup:  # type: ignore[no-untyped-def]
+    return labelled_group(name, variant, sop, artifacts_list, embedder, description_offset, second=second)
 
 
 def labelled_group(
@@ -127,6 +130,7 @@ def labelled_group(
     embedder: Embedder,
     description_offset: float,
     steps: Sequence[set[str]] | None = None,
+    second: Embedder | None = None,
 ) -> LabelledGroup:
     """Pair features and gold labels of the conversations against ``sop``.
 
@@ -140,7 +144,10 @@ def labelled_group(
         gold = gold_turns(artifacts.conversation)
         step_ids = [index.steps[int(column)].step.id for column in pairs.step_columns]
         keep = np.asarray([steps is None or step_id in steps[number] for step_id in step_ids], dtype=bool)
-        features.append(pairs.matrix[keep] if len(keep) else pairs.matrix)
+        matrix = pairs.matrix
+        if second is not None:
+            matrix = np.hstack([matrix, second_encoder_columns(pairs, second)])
+        features.append(matrix[keep] if len(keep) else matrix)
         labels += [
             int(turn) in gold.get(step_id, set())
             for turn, step_id, kept in zip(pairs.turn_indices, step_ids, keep, strict=True)

