@@ -21,10 +21,16 @@ trained scorer is refitted without the held-out task, ``bench.loto_factory``; a 
 linear calibration fitted on the project corpora is already held out on STAR) and the project corpora with the
 shipped scorer (in-sample: it saw them in training). Both SOP variants: as written (examples) and description-only.
 
-The band is chosen on STAR only, per backend, against ``TARGETS``; ``--write`` stores it in
-``auditor/checklist/uncertain_bands.json`` and the tables in the "abstention" section of docs/benchmarks.md.
+Backends: an embedder name (``use-m``, ``minilm``: its shipped scorer) or ``best``, the ``best`` accuracy mode (USE-m
+with ``models/step-scorer-best``, which also reads multilingual-e5-small; on STAR the same scorer refitted without the
+held-out task, ``bench.loto_factory.LeaveOneTaskOut(second=True)``, mE5 vectors cached in ``out/bench-cache``).
 
-    HF_HUB_OFFLINE=1 python -m bench.abstention [--backends use-m minilm] [--tasks T ...] [--limit 60] [--write]
+The band is chosen on STAR only, per backend, against ``TARGETS``; ``--write`` stores it in
+``auditor/checklist/uncertain_bands.json`` (only the ``--bands-of`` backends' entries, others kept as they are) and
+the tables in the "abstention" section of docs/benchmarks.md.
+
+    HF_HUB_OFFLINE=1 python -m bench.abstention [--backends use-m,best] [--tasks T ...] [--limit 60] [--write]
+        [--bands-of best]
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ import numpy as np
 from auditor.checklist.bands import BANDS_PATH, band_key, load_bands
 from auditor.checklist.verdicts import UncertainBand
 from auditor.detection.acts import SOFT
-from auditor.detection.scorers import choose_scorer
+from auditor.detection.scorers import StepScorer, choose_scorer
 from auditor.detection.trained_scorer import TrainedStepScorer
 from auditor.embeddings.base import Embedder
 from auditor.embeddings.provider import make_embedder
@@ -76,7 +82,9 @@ def happened(status: str, forbidden: bool) -> bool:
 
 
 STAR_SET, CORPORA_SET = "STAR (held out)", "corpora (in-sample)"
-CORPORA_LANGUAGES = {"use-m": ("en", "zh-Hans", "zh-Hant"), "minilm": ("en",)}
+BEST = "best"
+"""The ``best`` accuracy mode as a backend: USE-m and the step scorer that also reads multilingual-e5-small."""
+CORPORA_LANGUAGES = {"use-m": ("en", "zh-Hans", "zh-Hant"), "minilm": ("en",), BEST: ("en", "zh-Hans", "zh-Hant")}
 
 
 @dataclass(frozen=True)
@@ -363,14 +371,38 @@ def audit_group(
     return group
 
 
+@dataclass
+class BackendModels:
+    """What a backend audits with: the embedder, the shipped scorer (corpora) and, for a trained scorer, the
+    leave-one-task-out factory that refits it without each STAR task."""
+
+    embedder: Embedder
+    shipped: StepScorer
+    loto: LeaveOneTaskOut | None
+
+
+def backend_models(backend: str) -> BackendModels:
+    """``best``: USE-m with ``models/step-scorer-best`` (as ``load_models(accuracy="best")``) and its leave-one-task-out
+    refit with the same second-encoder features; otherwise the embedder ``backend`` with its shipped scorer."""
+    if backend == BEST:
+        from auditor.service import BEST_MODEL_DIR
+
+        embedder = make_embedder("use-m")
+        # its second encoder is set to the factory's cached one once STAR has made it (star_groups)
+        return BackendModels(embedder, TrainedStepScorer.load(BEST_MODEL_DIR), LeaveOneTaskOut(second=True))
+    embedder = make_embedder(backend)
+    shipped = choose_scorer(embedder.name)
+    return BackendModels(embedder, shipped, LeaveOneTaskOut() if isinstance(shipped, TrainedStepScorer) else None)
+
+
 def star_groups(
-    embedder: Embedder, tasks: Sequence[str], limit: int, log: Callable[[str], None]
+    models: BackendModels, tasks: Sequence[str], limit: int, log: Callable[[str], None]
 ) -> tuple[list[Group], str]:
     """STAR groups, each task audited by a scorer that never saw it; and how that scorer was obtained."""
-    shipped = choose_scorer(embedder.name)
-    loto = LeaveOneTaskOut() if isinstance(shipped, TrainedStepScorer) else None
+    embedder, shipped, loto = models.embedder, models.shipped, models.loto
     how = (
-        "trained scorer refitted without the held-out task (bench/loto_factory.py)"
+        "trained scorer refitted without the held-out task (bench/loto_factory.py"
+        + (", with the multilingual-e5-small features)" if loto.use_second else ")")
         if loto
         else f"shipped {shipped.name}, nothing learned from STAR: {shipped.summary}"
     )
@@ -390,11 +422,13 @@ def star_groups(
                 artifacts = make(sop).builder.build_many(conversations)
             groups.append(audit_group(STAR_SET, variant, task, make, sop, conversations, artifacts))
         log(f"  STAR {task:<22} {len(conversations)} convs  {time.perf_counter() - start:.1f} s")
+    if loto is not None and loto.second is not None and isinstance(shipped, TrainedStepScorer):
+        shipped._second = loto.second  # one mE5 and one vector cache (out/bench-cache) for both scorers
     return groups, how
 
 
-def corpora_groups(embedder: Embedder, languages: Sequence[str], log: Callable[[str], None]) -> list[Group]:
-    scorer = choose_scorer(embedder.name)
+def corpora_groups(models: BackendModels, languages: Sequence[str], log: Callable[[str], None]) -> list[Group]:
+    embedder, scorer = models.embedder, models.shipped
 
     def make(sop: Sop) -> Auditor:
         return Auditor(sop, embedder, scorer=scorer)
@@ -583,6 +617,47 @@ CHOSEN_HEADER = [
 ]
 
 
+COMPARED_COVERAGES = (0.85, 0.70)
+
+
+def comparison_text(reports: Sequence[BackendReport], bands: Sequence[UncertainBand]) -> str:
+    """The backends side by side: each one's chosen band, what it decides and how well, its ECE, and the best
+    decided accuracy any grid band gives at the target shares decided."""
+    header = ["data", "SOP variant", "embedder / scorer", "chosen band", "decided", "decided accuracy"]
+    header += ["decided F1", "target", "ECE (p)"]
+    header += [f"best accuracy at >= {c:.0%} decided" for c in COMPARED_COVERAGES]
+    rows = []
+    for dataset in (STAR_SET, CORPORA_SET):
+        for variant in VARIANTS:
+            for report in reports:
+                arrays = _arrays(report.groups, dataset, variant)
+                if not len(arrays):
+                    continue
+                scores = score(arrays, report.choice.band)
+                target = TARGETS[variant]
+                met = ("met" if target.met(scores) else "missed") if dataset == STAR_SET else "(not used)"
+                at = dict(curve(arrays, bands, COMPARED_COVERAGES))
+                rows.append(
+                    [
+                        dataset,
+                        variant,
+                        f"{report.embedder} / {report.scorer}",
+                        _band(report.choice.band),
+                        f"{scores.coverage:.1%}",
+                        f"{scores.accuracy:.3f}",
+                        f"{scores.f1:.3f}",
+                        f"{target.accuracy:.2f} at {target.coverage:.0%}: {met}",
+                        f"{arrays.ece:.3f}",
+                        *(
+                            f"{at[c].accuracy:.3f} ({at[c].coverage:.1%})"
+                            + (" (most any band decides)" if at[c].coverage < c - 1e-12 else "")
+                            for c in COMPARED_COVERAGES
+                        ),
+                    ]
+                )
+    return "### Backends compared\n\nEach backend at its own chosen band (details below):\n\n" + _table(header, rows)
+
+
 def backend_text(report: BackendReport, bands: Sequence[UncertainBand]) -> str:
     choice = report.choice
     star_convs = sum(len(g.conversations) for g in report.groups if g.dataset == STAR_SET and g.variant == "examples")
@@ -671,11 +746,11 @@ def measure_backend(
     backend: str, tasks: Sequence[str], limit: int, bands: Sequence[UncertainBand], log: Callable[[str], None]
 ) -> BackendReport:
     start = time.perf_counter()
-    embedder = make_embedder(backend)
-    scorer = choose_scorer(embedder.name)
+    models = backend_models(backend)
+    embedder, scorer = models.embedder, models.shipped
     log(f"{backend}: {embedder.name} / {scorer.name}")
-    groups, how = star_groups(embedder, tasks, limit, log)
-    groups += corpora_groups(embedder, CORPORA_LANGUAGES.get(backend, ("en",)), log)
+    groups, how = star_groups(models, tasks, limit, log)
+    groups += corpora_groups(models, CORPORA_LANGUAGES.get(backend, ("en",)), log)
     star = {variant: _arrays(groups, STAR_SET, variant) for variant in VARIANTS}
     threshold = scorer.done_threshold
     choice = choose_band(star, TARGETS, bands, around=threshold)
@@ -749,7 +824,19 @@ def write_bands(reports: Sequence[BackendReport], path: Path = BANDS_PATH) -> No
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backends", nargs="+", default=["use-m", "minilm"])
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        default=["use-m", "minilm"],
+        help=f"embedders (use-m, minilm) or {BEST!r} (the best accuracy mode); space- or comma-separated",
+    )
+    parser.add_argument(
+        "--bands-of",
+        nargs="+",
+        default=None,
+        metavar="BACKEND",
+        help="with --write, store the bands of these backends only (default: every one run); other entries are kept",
+    )
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS, metavar="TASK")
     parser.add_argument("--limit", type=int, default=60, help="STAR conversations per task (default 60)")
     parser.add_argument("--write", action="store_true", help="write the bands and the docs/benchmarks.md section")
@@ -758,12 +845,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    backends = [name for item in args.backends for name in item.split(",") if name]
+    stored = [name for item in args.bands_of or backends for name in item.split(",") if name]
+    if unknown := sorted(set(stored) - set(backends)):
+        parser.error(f"--bands-of {' '.join(unknown)}: not among --backends")
     bands = band_grid()
-    reports = [measure_backend(backend, args.tasks, args.limit, bands, log) for backend in args.backends]
-    text = "\n\n".join([METHOD, *(backend_text(r, bands) for r in reports)])
+    reports = [measure_backend(backend, args.tasks, args.limit, bands, log) for backend in backends]
+    compared = [comparison_text(reports, bands)] if len(reports) > 1 else []
+    text = "\n\n".join([METHOD, *compared, *(backend_text(r, bands) for r in reports)])
     print(text)
     if args.write:
-        write_bands(reports)
+        write_bands([r for r in reports if r.backend in stored])
         command = shlex.join(["python", "-m", "bench.abstention", *(argv if argv is not None else sys.argv[1:])])
         replace_section(SECTION, command, text)
         print(f"\nwrote {BANDS_PATH} and docs/benchmarks.md", file=sys.stderr)

@@ -6,16 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from auditor.checklist.bands import BANDS_PATH, band_for, load_bands
+from auditor.checklist.bands import BANDS_PATH, band_for, band_key, load_bands
 from auditor.checklist.verdicts import UncertainBand
 from auditor.result import Evidence, StepResult
 from bench.abstention import (
+    BEST,
     Target,
     Verdict,
     VerdictArrays,
     band_grid,
     choose_band,
     curve,
+    main,
     save_bands,
     score,
     verdict_of,
@@ -126,3 +128,19 @@ def test_the_shipped_band_file_loads_when_present() -> None:
         assert 0.0 <= band.low <= band.high <= 1.0
         assert (band.low, band.high) == (entry["low"], entry["high"])
         assert entry["measured"]
+
+
+def test_bands_of_must_name_a_backend_that_is_run() -> None:
+    with pytest.raises(SystemExit):  # refused before anything is measured or written
+        main(["--backends", "use-m", "--bands-of", BEST, "--write"])
+
+
+def test_the_best_mode_has_its_own_measured_band() -> None:
+    """The key ``band_for`` looks up for ``load_models(accuracy="best")``'s scorer is in the shipped band file."""
+    from auditor.detection.trained_scorer import TrainedStepScorer
+    from auditor.service import BEST_MODEL_DIR
+
+    scorer = TrainedStepScorer.load(BEST_MODEL_DIR)  # the second encoder is only made when scoring
+    bands = load_bands()
+    assert band_key("use-multilingual-v3", scorer.name) in bands
+    assert "use-multilingual-v3/trained-step-scorer" in bands  # USE-m alone keeps its own

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from auditor.checklist.bands import band_for, band_key, load_bands
+from auditor.checklist.verdicts import UncertainBand
 from auditor.detection.scorers import choose_scorer
 from auditor.embeddings.provider import make_embedder
 from auditor.engine import Auditor
@@ -79,3 +81,17 @@ def test_load_models_best_runs_best_and_says_so_once():
     ]
     result = models.auditor(SOP, anomalies=False).audit(TRUE)
     assert "second encoder multilingual-e5-small" in result.models["step_scorer"]
+
+
+def test_load_models_best_abstains_in_the_band_measured_for_it():
+    """``bench.abstention --backends best`` measured the best scorer's own band; the auditor uses it, not USE-m's."""
+    models = load_models("use-m", accuracy="best", anomalies=False)
+    key = band_key(models.embedder.name, models.scorer.name)
+    assert key == "use-multilingual-v3/trained-step-scorer+multilingual-e5-small"
+    entry = load_bands()[key]
+    measured = UncertainBand(float(entry["low"]), float(entry["high"]))
+    assert models.auditor(SOP, anomalies=False).band == measured
+    assert band_for(models.embedder.name, models.scorer.name, models.scorer.done_threshold) == measured
+    fast = load_models("use-m", accuracy="fast", anomalies=False)
+    assert fast.auditor(SOP, anomalies=False).band == band_for(fast.embedder.name, fast.scorer.name, 0.5)
+    assert band_key(fast.embedder.name, fast.scorer.name) != key
