@@ -60,6 +60,8 @@ class StepResult(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
     expected: ExpectedPlace | None = None
     reason: str | None = None
+    forbidden: bool = False
+    """A step the agent must not say (SOP ``forbidden: true``): ``done`` means never said, ``violated`` said."""
 
 
 class TurnSignal(BaseModel):

@@ -159,12 +159,13 @@ def _evidence(hits: Sequence[StepHit]) -> list[Evidence]:
 
 
 def _verdict(step: Step, status: StepStatus, confidence: float, **details: Any) -> StepResult:
-    """A step's result with its SOP fields (id, name, required, critical) filled in."""
+    """A step's result with its SOP fields (id, name, required, critical, forbidden) filled in."""
     return StepResult(
         step_id=step.id,
         name=step.name,
         required=step.required,
         critical=step.critical,
+        forbidden=step.forbidden,
         status=status,
         confidence=confidence,
         **details,

@@ -72,6 +72,8 @@ class ChartData:
     total: int = 0
     step_names: dict[str, str] = field(default_factory=dict)
     critical_steps: set[str] = field(default_factory=set)
+    forbidden_steps: set[str] = field(default_factory=set)
+    """Steps the agent must not say: their *done* is "never said"."""
     step_counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     agent_conversations: Counter[str] = field(default_factory=Counter)
     agent_score_sum: dict[str, float] = field(default_factory=lambda: defaultdict(float))
@@ -97,6 +99,8 @@ class ChartData:
             self.step_counts[step.step_id][step.status] += 1
             if step.critical:
                 self.critical_steps.add(step.step_id)
+            if step.forbidden or step.status == "violated":
+                self.forbidden_steps.add(step.step_id)
             if step.status != "not_applicable":
                 cell = self.agent_steps.setdefault((agent, step.step_id), [0, 0, 0])
                 cell[0] += step.status != "uncertain"
@@ -214,10 +218,12 @@ def _step_bars(data: ChartData) -> Markup:
         y = 28 + number * row
         counts = data.step_counts[step_id]
         total = sum(counts.values()) or 1
-        label = step_id + (" ★" if step_id in data.critical_steps else "")
+        forbidden = step_id in data.forbidden_steps
+        label = ("⊘ " if forbidden else "") + step_id + (" ★" if step_id in data.critical_steps else "")
+        name = data.step_names[step_id] + (" (forbidden: done = never said)" if forbidden else "")
         body.append(
             f'<text x="{left - 8}" y="{y + 14}" text-anchor="end" font-weight="600">{escape(_clip(label, 30))}'
-            f"<title>{escape(data.step_names[step_id])}</title></text>"
+            f"<title>{escape(name)}</title></text>"
         )
         x = float(left)
         for status in STATUS_ORDER:
@@ -225,13 +231,15 @@ def _step_bars(data: ChartData) -> Markup:
             if not share:
                 continue
             span = share * width
-            title = f"{step_id}: {STATUS_NAMES[status]} {counts[status]} of {total} ({share:.0%})"
+            said = "never said" if forbidden and status == "done" else STATUS_NAMES[status]
+            title = f"{step_id}: {said} {counts[status]} of {total} ({share:.0%})"
             body.append(
                 f'<rect x="{x:.1f}" y="{y}" width="{span:.1f}" height="{row - 6}" fill="{STATUS_COLOURS[status]}">'
                 f"<title>{escape(title)}</title></rect>"
             )
             if status == "done" and span > 34:
-                body.append(_text(x + 5, y + 14, f"{share:.0%}", extra='fill="#fff" font-weight="600"'))
+                shown = f"{share:.0%} never said" if forbidden and span > 110 else f"{share:.0%}"
+                body.append(_text(x + 5, y + 14, shown, extra='fill="#fff" font-weight="600"'))
             x += span
     return _svg(left + width + 10, height, "Step completion per step", body)
 

@@ -60,3 +60,19 @@ def test_score_distribution_counts_every_conversation() -> None:
         ("0.8", "1", "failed"),
         ("0.9", "1", "passed"),
     ]  # 1.0 is in the top band
+
+
+def test_a_forbidden_step_reads_never_said_where_other_steps_read_done() -> None:
+    results, _ = audited()
+    forbidden = results[0].steps[0].model_copy(
+        update={"step_id": "promise_guarantee", "name": "Promise a guaranteed refund", "forbidden": True}
+    )
+    said = forbidden.model_copy(update={"status": "violated"})
+    results = [
+        r.model_copy(update={"steps": [*r.steps, forbidden.model_copy(update={"status": "done"}) if i else said]})
+        for i, r in enumerate(results)
+    ]
+    bars = str(render_charts(chart_data((r, None) for r in results)).steps)
+    assert "⊘ promise_guarantee" in bars and "promise_guarantee: never said 2 of 3 (67%)" in bars
+    assert "promise_guarantee: violated 1 of 3" in bars
+    assert "⊘ verify" not in bars and "verify: missing 1 of 3 (33%)" in bars  # an ordinary step reads as before
