@@ -19,18 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.debian import apt_install
+
 BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-def apt_install(*packages: str) -> None:
-    """Install Debian packages (as the CI machine's root); fail the test with apt's own message when that fails."""
-    if shutil.which("apt-get") is None:
-        pytest.fail(f"{' '.join(packages)} missing and no apt-get to install them: install them first")
-    environment = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
-        done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=900)
-        if done.returncode != 0:
-            pytest.fail(f"{' '.join(command)} failed: {done.stderr[-2000:]}")
 
 
 def ensure_postgres() -> Path:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.debian import apt_install
+
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
 CHROMIUM_ARGS = [
@@ -35,16 +37,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives Debian's chromium with Playwright (CI runs them)")
 
 
-def _apt_install(*packages: str) -> None:
-    if shutil.which("apt-get") is None:
-        pytest.fail(f"{' '.join(packages)} missing and no apt-get to install them: install them first")
-    environment = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
-        done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=900)
-        if done.returncode != 0:
-            pytest.fail(f"{' '.join(command)} failed: {done.stderr[-2000:]}")
-
-
 def _has_cjk_font() -> bool:
     listed = (
         subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True) if shutil.which("fc-list") else None
@@ -58,7 +50,7 @@ def chromium_path() -> Path:
     missing = [] if CHROMIUM.exists() else ["chromium"]
     missing += [] if _has_cjk_font() else ["fonts-noto-cjk"]
     if missing:
-        _apt_install(*missing)
+        apt_install(*missing)
     return CHROMIUM
 
 
