@@ -21,8 +21,8 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from auditor.batch.engines import (
     Audited,
+    DeathsInARow,
     ModelSpec,
-    WorkersDiedError,
     audit_batch,
     build_auditor,
     died,
@@ -30,7 +30,6 @@ from auditor.batch.engines import (
 )
 from auditor.sop.schema import Sop
 from auditor.transcripts.conversation import Conversation
-from auditor.transcripts.records import shown_id
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_WORKERS = 2
@@ -38,9 +37,6 @@ IN_FLIGHT_PER_WORKER = 2
 ALLOWED_FAILURES = 1
 """Workers a task may kill on the local cluster before it fails with KilledWorker (Dask's default, 3, would load
 the models again four times per bad conversation); a shared cluster keeps its own setting."""
-MAX_DEATHS_IN_A_ROW = 3
-"""Conversations in a row (none audited between them) that may each kill their workers before the audit stops."""
-
 AuditFunction = Callable[[Any, list[Conversation]], list[Audited]]
 
 
@@ -92,7 +88,7 @@ class DaskEngine:
         self.in_flight = in_flight
         self.audit_function = audit
         """What a task runs on its batch (``audit_batch``; a test gives one that kills its worker)."""
-        self._deaths: list[str] = []
+        self._deaths = DeathsInARow()
 
     @classmethod
     def start(
@@ -167,19 +163,11 @@ class DaskEngine:
                 return [record for records in alone_each for record in records]
             return [self._died(batch[0], error)]
         future.release()
-        if any(record.problem is None for record in audited):
-            self._deaths.clear()
+        self._deaths.audited(audited)
         return audited
 
     def _died(self, conversation: Conversation, error: Exception) -> Audited:
-        self._deaths.append(shown_id(conversation.id))
-        if len(self._deaths) >= MAX_DEATHS_IN_A_ROW:
-            raise WorkersDiedError(
-                f"Dask workers died auditing {len(self._deaths)} conversations in a row, each alone"
-                f" ({', '.join(self._deaths)}): they die whatever they audit (out of memory? a native library that"
-                " crashes?), so the audit stops. The conversations audited so far are in results.jsonl: fix the"
-                " cause and run again with --resume"
-            ) from error
+        self._deaths.died(conversation, "Dask workers", cause=error)
         return died(conversation, "KilledWorker: its task killed every worker it ran on")
 
     def close(self) -> None:

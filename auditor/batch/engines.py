@@ -158,6 +158,46 @@ class WorkersDiedError(RuntimeError):
     audited alone): the audit stops, with what was audited so far in results.jsonl."""
 
 
+MAX_DEATHS_IN_A_ROW = 3
+"""Conversations in a row (none audited between them) that may each kill their worker process, audited alone,
+before the audit stops: past that the workers die whatever they audit (no memory left for the models, a broken
+native library), not because of one conversation."""
+
+
+class DeathsInARow:
+    """The conversations in a row that each killed their worker, audited alone (process pool and Dask alike)."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    def audited(self, records: list[Audited]) -> None:
+        """A batch came back: one conversation audited breaks the row."""
+        if any(record.problem is None for record in records):
+            self.ids.clear()
+
+    def died(
+        self,
+        conversation: Conversation,
+        workers: str,
+        last: str = "",
+        advice: str = "",
+        cause: BaseException | None = None,
+    ) -> None:
+        """Count a conversation that killed its worker alone; raise ``WorkersDiedError`` (from ``cause``) at
+        ``MAX_DEATHS_IN_A_ROW`` (``workers`` names them, ``last`` how the last one ended, ``advice`` what to change
+        before resuming)."""
+        from auditor.transcripts.records import shown_id
+
+        self.ids.append(shown_id(conversation.id))
+        if len(self.ids) >= MAX_DEATHS_IN_A_ROW:
+            raise WorkersDiedError(
+                f"{workers} died auditing {len(self.ids)} conversations in a row, each alone"
+                f" ({', '.join(self.ids)}{last}): they die whatever they audit (out of memory? a native library that"
+                " crashes?), so the audit stops. The conversations audited so far are in results.jsonl: fix the"
+                f" cause{advice} and run again with --resume"
+            ) from cause
+
+
 class Engine(Protocol):
     """Audits batches and yields them back in the order given."""
 

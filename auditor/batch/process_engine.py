@@ -30,21 +30,23 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from auditor.batch.engines import Audited, ModelSpec, WorkersDiedError, audit_batch, build_auditor, died
+from auditor.batch.engines import (
+    Audited,
+    DeathsInARow,
+    ModelSpec,
+    WorkersDiedError,
+    audit_batch,
+    build_auditor,
+    died,
+)
 from auditor.sop.schema import Sop
 from auditor.transcripts.conversation import Conversation
-from auditor.transcripts.records import shown_id
 
 IN_FLIGHT_PER_WORKER = 2
 AUTO_MAX_WORKERS = 4
 """Most worker processes ``auditor audit`` starts on its own (each holds its models: about 400 MB with USE-m)."""
 AUTO_FROM_CONVERSATIONS = 256
 """Smallest audit ``auditor audit`` spreads over worker processes on its own; a smaller one runs in its process."""
-
-MAX_DEATHS_IN_A_ROW = 3
-"""Conversations in a row (none audited between them) that may each kill their worker process, audited alone,
-before the audit stops: past that the workers die whatever they audit (no memory left for the models, a broken
-native library), not because of one conversation."""
 
 AuditFunction = Callable[[Any, list[Conversation]], list[Audited]]
 """What a worker runs on each batch with its Auditor: ``audit_batch``; a test gives a module-level one that kills its
@@ -166,8 +168,7 @@ class ProcessEngine:
         """Starts a fresh pool when a worker died (None: a dead worker stops the audit, as BrokenProcessPool)."""
         self.restarts = 0
         """Pools started again because a worker died."""
-        self._deaths: list[str] = []
-        """Ids of the conversations in a row that each killed their worker, audited alone."""
+        self._deaths = DeathsInARow()
 
     @classmethod
     def start(
@@ -215,8 +216,7 @@ class ProcessEngine:
             self._recover(pending)
         batch, audited = pending.popleft()
         assert isinstance(audited, list)
-        if any(record.problem is None for record in audited):
-            self._deaths.clear()
+        self._deaths.audited(audited)
         return batch, audited
 
     def _recover(self, pending: deque[tuple[list[Conversation], Submitted]]) -> None:
@@ -242,21 +242,15 @@ class ProcessEngine:
                 return [self._died(batch[0], how)]
             self._start_fresh(how)
             return [record for conversation in batch for record in self._alone([conversation])]
-        if any(record.problem is None for record in audited):
-            self._deaths.clear()
+        self._deaths.audited(audited)
         return audited
 
     def _died(self, conversation: Conversation, how: str) -> Audited:
         """The problem of a conversation that killed its worker alone; the pool is started again, unless workers have
         died on ``MAX_DEATHS_IN_A_ROW`` conversations in a row: then the audit stops."""
-        self._deaths.append(shown_id(conversation.id))
-        if len(self._deaths) >= MAX_DEATHS_IN_A_ROW:
-            raise WorkersDiedError(
-                f"worker processes died auditing {len(self._deaths)} conversations in a row, each alone"
-                f" ({', '.join(self._deaths)}; the last one {how}): they die whatever they audit (out of memory?"
-                " a native library that crashes?), so the audit stops. The conversations audited so far are in"
-                " results.jsonl: fix the cause (fewer --workers need less memory) and run again with --resume"
-            )
+        self._deaths.died(
+            conversation, "worker processes", f"; the last one {how}", " (fewer --workers need less memory)"
+        )
         self._start_fresh(how)
         return died(conversation, how)
 

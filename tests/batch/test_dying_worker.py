@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from auditor.anomaly.detector import load_default_detector
-from auditor.batch.engines import WorkersDiedError, expected_identity
-from auditor.batch.process_engine import MAX_DEATHS_IN_A_ROW, ProcessEngine
+from auditor.batch.engines import MAX_DEATHS_IN_A_ROW, WorkersDiedError, expected_identity
+from auditor.batch.process_engine import ProcessEngine
 from auditor.batch.runner import BatchOutcome, run_batch
 from auditor.sop.loading import resolve_sop
 from tests.batch.dying_worker import DYING_ID, EXIT_CODE, always_die, audit_or_die
