@@ -105,19 +105,24 @@ class Tally:
             self.failures.append((what, data, what))
 
 
-def fuzz_transcripts(fmt: str, examples: int, variants: int, base_seed: int) -> Tally:
-    """Load ``examples`` generated files of a format and ``variants - 1`` damaged copies of each."""
-    tally = Tally()
-    source = f"fuzz.{fmt}"
-
-    @seed(base_seed)
-    @settings(
+def generated(examples: int) -> settings:
+    """Hypothesis settings of every fuzz target: ``examples`` fresh draws, no shrinking, database or deadline."""
+    return settings(
         max_examples=examples,
         database=None,
         deadline=None,
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
+
+
+def fuzz_transcripts(fmt: str, examples: int, variants: int, base_seed: int) -> Tally:
+    """Load ``examples`` generated files of a format and ``variants - 1`` damaged copies of each."""
+    tally = Tally()
+    source = f"fuzz.{fmt}"
+
+    @seed(base_seed)
+    @generated(examples)
     @given(base=transcript_bases(fmt), mutation_seed=st.integers(min_value=0, max_value=2**32))
     def run(base: bytes, mutation_seed: int) -> None:
         rng = random.Random(mutation_seed)
@@ -155,13 +160,7 @@ def fuzz_mixed(examples: int, base_seed: int, folder: Path) -> Tally:
     identity = expected_identity(sop, spec)
 
     @seed(base_seed)
-    @settings(
-        max_examples=examples,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @generated(examples)
     @given(mixed=mixed_files())
     def run(mixed: Any) -> None:
         tally.inputs += 1
@@ -235,13 +234,7 @@ def fuzz_sops(examples: int, variants: int, base_seed: int, folder: Path) -> Tal
     path = folder / "fuzz.yaml"
 
     @seed(base_seed)
-    @settings(
-        max_examples=examples,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @generated(examples)
     @given(base=sop_bases(), mutation_seed=st.integers(min_value=0, max_value=2**32))
     def run(base: str, mutation_seed: int) -> None:
         rng = random.Random(mutation_seed)
