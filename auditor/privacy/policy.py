@@ -23,7 +23,7 @@ from auditor.privacy.redaction import (
     kinds_named,
     replace_spans,
 )
-from auditor.result import ConversationResult
+from auditor.result import ConversationResult, StepResult
 from auditor.transcripts.conversation import Conversation
 
 DEFAULT_KINDS: tuple[str, ...] = (
@@ -215,7 +215,17 @@ class RedactionPolicy:
             "conversation_id": self.redact_identifier(result.conversation_id),
             "agent_id": self.redact_identifier(result.agent_id),
         }
-        steps = [
+        steps = self.redact_steps(result.steps)
+        return result.model_copy(
+            update={"steps": steps, "metadata": self.redact_metadata(result.metadata), "models": models} | ids
+        )
+
+    def redact_steps(self, steps: list[StepResult]) -> list[StepResult]:
+        """Steps whose words from the transcript are redacted: evidence text, the act reasons that quote it
+        (``asked: '?' in 'your phone 139...?'``) and step reasons; off: the steps as they are."""
+        if not self._selected:
+            return steps
+        return [
             step.model_copy(
                 update={
                     "evidence": [
@@ -232,11 +242,8 @@ class RedactionPolicy:
             )
             if step.evidence or step.reason
             else step
-            for step in result.steps
+            for step in steps
         ]
-        return result.model_copy(
-            update={"steps": steps, "metadata": self.redact_metadata(result.metadata), "models": models} | ids
-        )
 
     def redact_conversation(self, conversation: Conversation) -> Conversation:
         """A copy of ``conversation`` with every turn's text redacted (what a report shows or the store keeps)."""

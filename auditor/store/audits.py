@@ -56,19 +56,9 @@ def enforced_result(result: ConversationResult, policy: RedactionPolicy | None) 
 
 
 def _reasons_redacted(result: ConversationResult, policy: RedactionPolicy) -> ConversationResult:
-    """Evidence ``act_reason`` and step ``reason`` quote the turn's words (``asked: '?' in 'your phone 139...?'``):
-    redacted too, whatever made the result."""
-    if not policy.enabled:
-        return result
-    steps = []
-    for step in result.steps:
-        evidence = [
-            e.model_copy(update={"act_reason": policy.redact(e.act_reason)}) if e.act_reason else e
-            for e in step.evidence
-        ]
-        reason = policy.redact(step.reason) if step.reason else step.reason
-        steps.append(step.model_copy(update={"evidence": evidence, "reason": reason}))
-    return result.model_copy(update={"steps": steps})
+    """Results made before evidence ``act_reason`` and step ``reason`` were redacted record a policy but quote the
+    turn's words there: their steps are redacted again, whatever made the result."""
+    return result.model_copy(update={"steps": policy.redact_steps(result.steps)})
 
 
 def save_result(
