@@ -145,8 +145,9 @@ def run_batch(
             f"{log.path} holds an audit against {log.identity.describe()}; this run is against {identity.describe()}."
             " Resume with the same --sop, --embedder and redaction options, or write to another --out"
         )
-    run = _Run(log, InputStream(inputs), batch_size, report_conversations, progress, limits or SizeLimits())
-    run.stored_id = stored_id
+    run = _Run(
+        log, InputStream(inputs), batch_size, report_conversations, progress, limits or SizeLimits(), stored_id
+    )
     outcome = BatchOutcome(out, 0, 0, run.problems, AuditSummary())
     shown: list[ShownConversation] = []
     try:
@@ -213,8 +214,11 @@ class _Run:
         report_conversations: int,
         progress: BatchProgress,
         limits: SizeLimits,
+        stored_id: Callable[[str], str | None] | None = None,
     ):
         self.log = log
+        self.stored_id = stored_id
+        """The id results.jsonl holds for a conversation id (None: the id itself)."""
         self.limits = limits
         self.stream = stream
         self.batch_size = batch_size
@@ -227,7 +231,6 @@ class _Run:
         self.resumed = 0
         self._skipped_lines = 0
         self._items = iter(stream)
-        self.stored_id: Callable[[str], str | None] | None = None
 
     def remaining(self) -> int:
         """Conversations left to audit, as far as the inputs tell so far."""
