@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from auditor.live.progress import AlertKind, LiveStatus, Severity
 from auditor.result import ConversationResult
 from auditor.transcripts.records import value_problems
 
@@ -118,11 +119,9 @@ class LiveStepOut(BaseModel):
 
     step_id: str
     name: str | None
-    status: Literal["done", "late", "out_of_order", "pending", "overdue", "not_applicable", "uncertain", "violated"] = (
-        Field(
-            description="uncertain: a turn may have done it, the auditor is not sure (a person decides); violated: a "
-            "forbidden step was said."
-        )
+    status: LiveStatus = Field(
+        description="uncertain: a turn may have done it, the auditor is not sure (a person decides); violated: a "
+        "forbidden step was said."
     )
     required: bool
     critical: bool
@@ -137,15 +136,8 @@ class LiveStepOut(BaseModel):
 class AlertOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    kind: Literal[
-        "critical_step_missed",
-        "step_overdue",
-        "critical_step_uncertain",
-        "forbidden_step_said",
-        "escalation_request",
-        "dissatisfaction_rising",
-    ]
-    severity: Literal["critical", "warning"]
+    kind: AlertKind
+    severity: Severity
     turn_index: int
     message: str
     step_id: str | None = None
