@@ -37,8 +37,9 @@ from auditor.review.agreement import ALL_STEPS, agreement_report
 from auditor.review.queue import QueueFilters, queue_choices, review_queue
 from auditor.review.risk import assess
 from auditor.review.verdicts import StepVerdict, VerdictError, overturned_status, record_verdicts, reviews_of
-from auditor.store.audits import audit_result, audit_row, stored_conversation
+from auditor.store.audits import audit_result, stored_conversation
 from auditor.store.database import Store
+from auditor.store.tables import audit_row
 
 router = APIRouter(prefix="/review", tags=["review pages"], include_in_schema=False)
 COOKIE = "auditor_review"

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auditor.result import StepStatus
-from auditor.store.tables import AuditRow, StepReviewRow, utc_now
+from auditor.store.tables import AuditRow, StepReviewRow, audit_row, utc_now
 
 Decision = Literal["confirm", "overturn"]
 PERFORMED = frozenset({"done", "late", "out_of_order"})
@@ -98,7 +98,7 @@ def record_verdicts(
     Every verdict is checked before any is stored: an unknown step, a confirm that names another status, an
     overturn to the same status, or a turn outside the transcript is reported with its position in the list.
     """
-    audit = session.get(AuditRow, audit_id)
+    audit = audit_row(session, audit_id)
     if audit is None:
         raise UnknownAuditError(audit_id)
     name = check_reviewer(reviewer)

@@ -190,18 +190,6 @@ def save_results(
     return [save_result(session, result, known.get(result.conversation_id), policy) for result in results]
 
 
-MAX_ROW_ID = 2**31 - 1
-"""The largest id an ``Integer`` primary key holds on every backend (PostgreSQL's ``integer`` is 32 bits)."""
-
-
-def audit_row(session: Session, audit_id: int) -> AuditRow | None:
-    """The audit with this id, or None; an id no row can have (0, negative, past 32 bits) is simply not found, on
-    PostgreSQL as on SQLite, instead of a database error."""
-    if not 1 <= audit_id <= MAX_ROW_ID:
-        return None
-    return session.get(AuditRow, audit_id)
-
-
 def audit_result(audit: AuditRow, policy: RedactionPolicy | None = None) -> ConversationResult:
     """The stored result (redacted with the default policy when it was stored before redaction existed, and with at
     least ``policy``, the server's, when given: rows stored raw before the server enforced it; its ``outcome`` read

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 
 def utc_now() -> datetime:
@@ -118,3 +118,15 @@ class StepReviewRow(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+
+
+MAX_ROW_ID = 2**31 - 1
+"""The largest id an ``Integer`` primary key holds on every backend (PostgreSQL's ``integer`` is 32 bits)."""
+
+
+def audit_row(session: Session, audit_id: int) -> AuditRow | None:
+    """The audit with this id, or None; an id no row can have (0, negative, past 32 bits) is simply not found, on
+    PostgreSQL as on SQLite, instead of a database error."""
+    if not 1 <= audit_id <= MAX_ROW_ID:
+        return None
+    return session.get(AuditRow, audit_id)

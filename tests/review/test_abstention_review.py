@@ -16,8 +16,9 @@ from auditor.review.importing import read_result_lines
 from auditor.review.queue import QueueFilters, review_queue
 from auditor.review.risk import assess
 from auditor.review.verdicts import StepVerdict, VerdictError, overturned_status, record_verdicts
-from auditor.store.audits import audit_result, audit_row, save_results
+from auditor.store.audits import audit_result, save_results
 from auditor.store.database import Store, open_store, upgrade
+from auditor.store.tables import audit_row
 from tests.abstention import (
     conversation,
     failed_call,
