@@ -39,7 +39,7 @@ from auditor.review.risk import assess
 from auditor.review.verdicts import StepVerdict, VerdictError, overturned_status, record_verdicts, reviews_of
 from auditor.store.audits import audit_result, stored_conversation
 from auditor.store.database import Store
-from auditor.store.tables import audit_row
+from auditor.store.tables import MAX_ROW_ID, audit_row
 
 router = APIRouter(prefix="/review", tags=["review pages"], include_in_schema=False)
 COOKIE = "auditor_review"
@@ -435,7 +435,7 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def _int(value: str | None, default: int, largest: int = 2**31 - 1) -> int:
+def _int(value: str | None, default: int, largest: int = MAX_ROW_ID) -> int:
     return min(int(value), largest) if value and value.isascii() and value.isdigit() else default
 
 

@@ -33,8 +33,9 @@ router = APIRouter(
     responses=error_responses(401, 422, 429, 503),
 )
 BODY_ERRORS = error_responses(400, 413)
-MAX_ROW_ID = 2**63 - 1
-AuditId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A stored audit's id (from the queue).")]
+LARGEST_ID = 2**63 - 1
+"""Largest id or offset a request may name (a 64-bit integer); one past the store's ``MAX_ROW_ID`` is just not found."""
+AuditId = Annotated[int, Path(ge=1, le=LARGEST_ID, description="A stored audit's id (from the queue).")]
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -170,7 +171,7 @@ def queue(
     until: date | None = None,
     state: Literal["todo", "reviewed", "all"] = "todo",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
+    offset: Annotated[int, Query(ge=0, le=LARGEST_ID)] = 0,
 ) -> QueueOut:
     """Newest audit of each conversation and SOP; those that need review (steps the auditor could not decide) first,
     then critical misses, dissatisfaction, anomalies."""
