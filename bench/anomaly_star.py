@@ -16,11 +16,11 @@ becomes the ``dissatisfaction_score`` feature (e.g. the dissatisfaction module's
 feature is unmeasured and not modelled.
 
 ``--save-model DIR`` also refits the detector on every audited STAR conversation plus the project's corpora
-(audited with their built-in SOPs) and saves it there with a model card: that is how ``models/anomaly`` is made
+(audited with their built-in SOPs) and saves it there with a model card: that is how ``auditor/models/anomaly`` is made
 (``--limit 0`` = every conversation).
 
     HF_HUB_OFFLINE=1 python -m bench.anomaly_star [--tasks T ...] [--limit 150] [--top 0.1]
-        [--scorer zero-shot|shipped] [--dissatisfaction module:function] [--save-model models/anomaly] [--write]
+        [--scorer zero-shot|shipped] [--dissatisfaction module:function] [--save-model auditor/models/anomaly] [--write]
 """
 
 from __future__ import annotations
@@ -41,13 +41,13 @@ import numpy as np
 from auditor.anomaly.agent_steps import AgentStepDeviation, agent_step_deviations
 from auditor.anomaly.detector import AnomalyDetector, fit_anomaly_detector, model_card
 from auditor.anomaly.features import conversation_features
+from auditor.auditor import Auditor
+from auditor.conversation import Conversation
 from auditor.detection.calibration import calibration_for
 from auditor.embeddings.base import Embedder
 from auditor.embeddings.provider import make_embedder
-from auditor.engine import Auditor
 from auditor.result import ConversationResult
-from auditor.sop.schema import Sop
-from auditor.transcripts.conversation import Conversation
+from auditor.sop_format import Sop
 from bench.corpora_data import builtin, corpora_by_sop
 from bench.report import replace_section
 from bench.star_data import TASKS, load_star, star_sop
@@ -285,7 +285,7 @@ def save_model(
     trained_on = (
         f"STAR dev single-task conversations ({len(audited)}, {len(args.tasks)} tasks, MIT) audited with"
         f" bench/star_sops ({args.scorer} step scorer), plus the project corpora ({len(corpora_rows)},"
-        " en/zh-Hans/zh-Hant) audited with rules/"
+        " en/zh-Hans/zh-Hant) audited with auditor/rules/"
     )
     detector: AnomalyDetector = fit_anomaly_detector(rows, trained_on=trained_on)
     detector.metadata.metrics = {

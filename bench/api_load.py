@@ -296,7 +296,7 @@ async def abuse(args: argparse.Namespace) -> dict[str, object]:
     """The slow-client and brute-force cases against `auditor serve` with its defaults (hashing embedder: what is
     measured here is the HTTP layer): how long trickling connections are held while a normal client is served, and
     how many wrong keys and failed review logins one address gets before 429."""
-    from api.settings import hash_key
+    from auditor.api.settings import hash_key
 
     key = "bench-key"
     port = free_port()

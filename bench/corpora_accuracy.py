@@ -2,9 +2,9 @@
 
 Prints tables and, with --write, puts them into docs/benchmarks.md between markers. Description-only rows
 use the same SOPs with examples and keywords removed (what a QA lead writes first). Each backend runs with
-its default step scorer (the trained one in models/ when it matches), and the first backend once more with
+its default step scorer (the trained one in auditor/models/ when it matches), and the first backend once more with
 the fitted linear calibration for comparison. The trained scorer saw these corpora in training: its
-held-out (leave-one-SOP-out) figures are in models/step-scorer/model_card.md and the STAR benchmark.
+held-out (leave-one-SOP-out) figures are in auditor/models/step-scorer/model_card.md and the STAR benchmark.
 
     python -m bench.corpora_accuracy [--backends use-m minilm] [--write]
 """
@@ -15,9 +15,9 @@ import argparse
 import time
 from collections import defaultdict
 
+from auditor.auditor import Auditor
 from auditor.detection.scorers import choose_scorer
 from auditor.embeddings.provider import make_embedder
-from auditor.engine import Auditor
 from auditor.evaluation.step_metrics import StepMetrics, score_results
 from auditor.training.pairs import description_only
 from bench.corpora_data import builtin, corpora_by_sop

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from auditor.conversation import Conversation
 from auditor.sop.loading import resolve_sop
-from auditor.sop.schema import Sop
-from auditor.transcripts.conversation import Conversation
+from auditor.sop_format import Sop
 from auditor.transcripts.loaders import load_inputs
 
 REPO = Path(__file__).resolve().parents[1]

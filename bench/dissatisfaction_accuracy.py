@@ -1,7 +1,7 @@
 """Dissatisfaction accuracy: conversation AUROC on STC-3 (zh, en) and turn AUROC on held-out USS-MultiWOZ.
 
 Rows, all in one run on the same conversations:
-- **shipped (cross-domain)**: the model in models/dissatisfaction, which never saw STC-3.
+- **shipped (cross-domain)**: the model in auditor/models/dissatisfaction, which never saw STC-3.
 - **5-fold in-domain**: the conversation model refitted on STC-3 folds (stratified, seed 0) over the same named
   features plus pooled embeddings; the negativity and turn models stay the shipped ones. The refit learns the
   share of the 19 annotators who gave S < 0 (``s_negative_share``, a soft label from the training folds only);
@@ -15,7 +15,7 @@ Rows, all in one run on the same conversations:
 USS-MultiWOZ and STAR rows use only conversations in the held-out fold (never trained on); a USS turn is positive
 when its majority rating is <= 2 (ties count as <= 2, as in the data's ``satisfaction``).
 
-    python -m bench.dissatisfaction_accuracy [--model models/dissatisfaction] [--limit N] [--write]
+    python -m bench.dissatisfaction_accuracy [--model auditor/models/dissatisfaction] [--limit N] [--write]
 
 The model comes from ``python -m bench.dissatisfaction_train`` (or the CLI command the engine wires to
 ``train_dissatisfaction``).
@@ -36,6 +36,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from auditor.conversation import Conversation, Role
 from auditor.dissatisfaction.features import CONVERSATION_FEATURES
 from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR, DissatisfactionOutcome, DissatisfactionScorer
 from auditor.dissatisfaction.training import (
@@ -48,9 +49,7 @@ from auditor.dissatisfaction.training import (
 )
 from auditor.embeddings.provider import make_embedder
 from auditor.text.artifacts import ArtifactBuilder, ConversationArtifacts
-from auditor.transcripts.conversation import Conversation
 from auditor.transcripts.loaders import load_file
-from auditor.transcripts.roles import Role
 from bench.report import replace_section
 
 EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "external"

@@ -36,13 +36,12 @@ import numpy as np
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold, StratifiedKFold
 
+from auditor.conversation import Conversation, Role
 from auditor.dissatisfaction import training
 from auditor.dissatisfaction.features import CONVERSATION_FEATURES
 from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR, DissatisfactionScorer
 from auditor.embeddings.provider import make_embedder
 from auditor.text.artifacts import ArtifactBuilder, ConversationArtifacts
-from auditor.transcripts.conversation import Conversation
-from auditor.transcripts.roles import Role
 from bench.dissatisfaction_accuracy import auroc, in_domain, in_domain_matrix, load
 
 NUGGETS = {True: ("CNUG*", "CNaN", "CNUG0"), False: ("HNUG*", "HNaN")}

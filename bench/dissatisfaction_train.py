@@ -1,9 +1,9 @@
-"""Train the shipped dissatisfaction model from models/dissatisfaction/training.yaml and write its model card.
+"""Train the shipped dissatisfaction model from training/dissatisfaction.yaml and write its model card.
 
-Until the CLI wires ``train_dissatisfaction`` this is how models/dissatisfaction is made. With ``--evaluate``
+Until the CLI wires ``train_dissatisfaction`` this is how auditor/models/dissatisfaction is made. With ``--evaluate``
 the card also gets the benchmark table (STC-3 cross-domain and in-domain, held-out USS turns).
 
-    python -m bench.dissatisfaction_train [--plan models/dissatisfaction/training.yaml] [--out DIR] [--evaluate]
+    python -m bench.dissatisfaction_train [--plan training/dissatisfaction.yaml] [--out DIR] [--evaluate]
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR
 from auditor.dissatisfaction.training import load_plan, model_card, train_dissatisfaction
 from auditor.embeddings.provider import make_embedder
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--plan", type=Path, default=DEFAULT_MODEL_DIR / "training.yaml")
+    parser.add_argument("--plan", type=Path, default=REPO / "training" / "dissatisfaction.yaml")
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--evaluate", action="store_true", help="run the benchmark and put its table in the card")
     args = parser.parse_args()

@@ -40,8 +40,8 @@ from hypothesis import strategies as st
 from auditor.batch.engines import LocalEngine, ModelSpec, build_auditor, expected_identity
 from auditor.batch.inputs import InputStream
 from auditor.batch.runner import run_batch
+from auditor.conversation import Conversation
 from auditor.sop.loading import SopError, load_sop, resolve_sop, sop_from_text
-from auditor.transcripts.conversation import Conversation
 from auditor.transcripts.limits import SizeLimits
 from auditor.transcripts.loaders import LoadResult, load_bytes
 from bench.report import replace_section

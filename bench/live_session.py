@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from auditor.engine import Auditor
+from auditor.auditor import Auditor
 from auditor.live.session import LiveSession
 from auditor.service import load_models
 from auditor.sop.loading import resolve_sop

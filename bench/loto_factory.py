@@ -3,7 +3,7 @@
 With ``second=True`` (the ``best`` accuracy mode) the pair features also hold the second encoder's
 (multilingual-e5-small) similarities, and the same scorer is refitted with them.
 
-The training data is the manifest the shipped model is trained from (models/training.yaml: the project corpora and
+The training data is the manifest the shipped model is trained from (training/step-scorer.yaml: the project corpora and
 the STAR tasks). For held-out task T, the estimator is fitted on every other SOP; its thresholds are chosen from the
 out-of-fold predictions of the other SOPs (each predicted by a model that did not see that SOP). The pair features
 are built once per embedder and reused for every task.
@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from auditor.auditor import Auditor
 from auditor.detection.trained_scorer import ScorerMetadata, TrainedStepScorer, expected_features
 from auditor.embeddings.base import CachedEmbedder, Embedder
 from auditor.embeddings.provider import make_second_encoder
-from auditor.engine import Auditor
-from auditor.sop.schema import Sop
+from auditor.sop_format import Sop
 from auditor.training.manifest import load_manifest
 from auditor.training.pairs import PairDataset, build_dataset, stack
 from auditor.training.step_model import (
@@ -31,7 +31,7 @@ from auditor.training.step_model import (
     held_out_predictions,
 )
 
-MANIFEST = Path(__file__).resolve().parents[1] / "models" / "training.yaml"
+MANIFEST = Path(__file__).resolve().parents[1] / "training" / "step-scorer.yaml"
 SECOND_CACHE = Path(__file__).resolve().parents[1] / "out" / "bench-cache" / "e5-vectors.npz"
 """Second-encoder vectors kept between benchmark runs (mE5 embeds ~90 texts/s; the STAR texts do not change)."""
 

@@ -30,13 +30,12 @@ from typing import Any, Literal
 
 import yaml
 
+from auditor.conversation import Conversation, Role
 from auditor.result import ConversationResult
 from auditor.sop.loading import SopError, load_sop
-from auditor.sop.schema import Sop, Step
+from auditor.sop_format import Sop, Step
 from auditor.text.normalise import has_han
-from auditor.transcripts.conversation import Conversation
 from auditor.transcripts.loaders import load_inputs
-from auditor.transcripts.roles import Role
 from bench.corpora_data import CORPORA, builtin
 from bench.report import replace_section
 from bench.stt_noise import noisy
@@ -126,7 +125,7 @@ def variants(case: Case) -> list[Variant]:
 
 
 def sop_by_id(sop_id: str) -> Sop:
-    """The benchmark's own SOP (``near_miss_data/sops``) or a built-in one (``rules/``)."""
+    """The benchmark's own SOP (``near_miss_data/sops``) or a built-in one (``auditor/rules/``)."""
     own = SOPS / f"{sop_id}.yaml"
     return load_sop(own) if own.exists() else builtin(sop_id)
 
@@ -299,7 +298,7 @@ def variant_turn_index(template: Conversation, step_id: str) -> int:
 def measure(cases: Sequence[Case], embedder: Any, *, noise: bool, learned_acts: bool = True) -> Run:
     """Audit every variant of every case under both SOP languages (one auditor per SOP and language);
     ``learned_acts=False``: the act cues without the learned act model."""
-    from auditor.engine import Auditor
+    from auditor.auditor import Auditor
 
     start = time.perf_counter()
     templates = load_templates()

@@ -895,8 +895,8 @@ RESULTS_TIMED = 500
 
 def redaction_cost(policy: RedactionPolicy, repeats: int = 3) -> Cost:
     """Microseconds per star_dev conversation, best of ``repeats``."""
+    from auditor.auditor import Auditor
     from auditor.embeddings.hashing import HashingEmbedder
-    from auditor.engine import Auditor
     from auditor.sop.loading import resolve_sop
     from auditor.transcripts.records import conversation_from_mapping
 

@@ -10,8 +10,8 @@ for the turn, margin, rank; ``SECOND_FEATURE_NAMES``), with weights learned by t
   "name. description", USE-m and mE5).
 - **Rate**: conversations/s of raw USE-m (the embedder alone on every spoken turn, no cache), the ``fast`` auditor and
   the ``best`` auditor (fresh caches, one process) on STAR conversations against a description-only STAR SOP.
-- ``--train`` fits the shipped ``best`` model (``models/step-scorer-best``) on ``models/training.yaml`` like
-  ``auditor train --second-encoder`` does, from the benchmark's vector cache.
+- ``--train`` fits the shipped ``best`` model (``auditor/models/step-scorer-best``) on
+  ``training/step-scorer.yaml`` like   ``auditor train --second-encoder`` does, from the benchmark's vector cache.
 
 mE5 vectors are cached between runs in ``out/bench-cache/e5-vectors.npz`` (mE5 embeds ~90 texts/s on two idle cores).
 
@@ -28,10 +28,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from auditor.auditor import Auditor
 from auditor.checklist.verdicts import UncertainBand
 from auditor.detection.trained_scorer import TrainedStepScorer
 from auditor.embeddings.provider import make_embedder, make_second_encoder
-from auditor.engine import Auditor
 from auditor.text.normalise import normalise_text
 from bench.loto_factory import MANIFEST, leave_one_task_out_auditor, leave_one_task_out_best_auditor
 from bench.loto_factory import persistent_second_encoder as _persistent
@@ -181,13 +181,14 @@ def rates(limit: int, repeats: int) -> str:
         f"{len(conversations)} STAR conversations ({len(turns)} turns; {limit} per task), each task's description-only "
         "SOP, one process, caches fresh per mode (the SOP's texts embedded before the clock starts); conversations/s. "
         "Raw USE-m: the embedder alone on every turn's text, no cache. Fast: the shipped step scorer; best: "
-        f"`models/step-scorer-best` (mE5 with 2 threads). Load average at the end {load} on {os.cpu_count()} cores.\n\n"
+        "`auditor/models/step-scorer-best` (mE5 with 2 threads). "
+        f"Load average at the end {load} on {os.cpu_count()} cores.\n\n"
         + _table(header, rows)
     )
 
 
 def train_best() -> str:
-    """Fit ``models/step-scorer-best`` on the training manifest (as ``auditor train --second-encoder``)."""
+    """Fit ``auditor/models/step-scorer-best`` on the training manifest (as ``auditor train --second-encoder``)."""
     from auditor.training.manifest import load_manifest
     from auditor.training.pairs import build_dataset
     from auditor.training.step_model import DESCRIPTION_OFFSET, model_card, train_step_scorer
@@ -204,7 +205,7 @@ def train_best() -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train", action="store_true", help="refit models/step-scorer-best first")
+    parser.add_argument("--train", action="store_true", help="refit auditor/models/step-scorer-best first")
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS, metavar="TASK")
     parser.add_argument("--limit", type=int, default=60, help="STAR conversations per task (default 60)")
     parser.add_argument("--rate-limit", type=int, default=20, help="conversations per task for the rates")
@@ -239,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "is their gold step; baselines: argmax cosine to \"name. description\" with each encoder, no threshold. "
         "Every step decided (uncertain band = the scorer's done threshold), as in star-accuracy. "
         f"Bold: best above fast. Runtime {seconds:.0f} s.\n\n"
-        + (f"`models/step-scorer-best` refitted: leave-one-SOP-out {trained}.\n\n" if trained else "")
+        + (f"`auditor/models/step-scorer-best` refitted: leave-one-SOP-out {trained}.\n\n" if trained else "")
         + "### Accuracy per task (held out)\n\n"
         + tables
         + "\n\n### Rate\n\n"
@@ -261,10 +262,11 @@ steps, the ones that carry to a new SOP: 0.685 -> 0.772 / 0.652 -> 0.754); with 
 0.805 -> 0.843. The issue's targets are not reached (description-only conv F1 >= 0.85 and turn F1 >= 0.80; with
 examples conv F1 >= 0.90), and the auditor is still below the naive USE-m nearest-description baseline on three tasks
 (apartment_schedule, apartment_search, hotel_search; six with `fast`). On the project corpora (en / zh-Hans / zh-Hant
-SOPs, leave-one-SOP-out, pair level: `models/step-scorer-best/metadata.json` vs `models/step-scorer`), description
-turn F1 rises on all four SOPs (+0.003 to +0.028) and with examples it moves -0.024 to +0.019 (bank-phone-service
-0.856 -> 0.847, complaint-handling 0.786 -> 0.805, general-inbound-call 0.769 -> 0.746, service-request 0.830 ->
-0.814): Chinese examples are where mE5 is weak, and the learned weights do not fully keep it out.
+SOPs, leave-one-SOP-out, pair level: `auditor/models/step-scorer-best/metadata.json` vs
+`auditor/models/step-scorer`), description turn F1 rises on all four SOPs (+0.003 to +0.028) and with examples it
+moves -0.024 to +0.019 (bank-phone-service 0.856 -> 0.847, complaint-handling 0.786 -> 0.805, general-inbound-call
+0.769 -> 0.746, service-request 0.830 -> 0.814): Chinese examples are where mE5 is weak, and the learned
+weights do not fully keep it out.
 
 Cost: mE5 embeds every unit of the turns that have a candidate step, so `best` runs at a fraction of `fast`'s rate
 (here 4-8x slower; the machine was loaded by another job, so the absolute rates are low for every mode; compare the

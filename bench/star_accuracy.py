@@ -40,18 +40,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from auditor.auditor import Auditor
+from auditor.conversation import Conversation, Role
 from auditor.detection.calibration import calibration_for
 from auditor.embeddings.base import Embedder
 from auditor.embeddings.provider import make_embedder
-from auditor.engine import Auditor
 from auditor.evaluation.skipped_steps import SkipCounts, SkipMetrics, measure_skipped_steps
 from auditor.evaluation.step_metrics import Counts, StepMetrics, score_results
 from auditor.result import ConversationResult
-from auditor.sop.schema import Sop
+from auditor.sop_format import Sop
 from auditor.text.normalise import normalise_text
 from auditor.training.step_model import expected_calibration_error
-from auditor.transcripts.conversation import Conversation
-from auditor.transcripts.roles import Role
 from bench.loto_factory import leave_one_task_out_auditor, leave_one_task_out_best_auditor
 from bench.report import replace_section
 from bench.star_data import TASKS, VARIANTS, is_free_typed, load_star, star_sop, step_label
@@ -79,7 +78,7 @@ def zero_shot_auditor(task: str, sop: Sop, embedder: Embedder) -> Auditor:
 
 
 def shipped_auditor(task: str, sop: Sop, embedder: Embedder) -> Auditor:
-    """``Auditor(sop, embedder)`` as users get it: the step model shipped in ``models/`` when there is one.
+    """``Auditor(sop, embedder)`` as users get it: the step model shipped in ``auditor/models/`` when there is one.
 
     In-sample if that model was trained on these STAR conversations: use it to compare, never as a held-out figure.
     """

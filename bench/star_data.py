@@ -10,13 +10,12 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from auditor.conversation import Conversation, Role, Turn
 from auditor.evaluation.gold_labels import with_gold_from_field
 from auditor.sop.loading import load_sop
-from auditor.sop.schema import Sop
+from auditor.sop_format import Sop
 from auditor.training.pairs import description_only
-from auditor.transcripts.conversation import Conversation, Turn
 from auditor.transcripts.loaders import conversation_from_mapping
-from auditor.transcripts.roles import Role
 
 REPO = Path(__file__).resolve().parents[1]
 EXTERNAL = REPO.parent / "shared" / "data" / "external"

@@ -1,7 +1,7 @@
 """Would a step scorer with more capacity generalise to SOPs it never saw? (issue 3; measured: no)
 
 The shipped step scorer is a logistic regression over twelve SOP-relative pair features (``FEATURE_NAMES``). This
-benchmark builds the training pairs of ``models/training.yaml`` once (the project corpora and the eleven STAR
+benchmark builds the training pairs of ``training/step-scorer.yaml`` once (the project corpora and the eleven STAR
 tasks, both SOP variants) and predicts every SOP with a model fitted on the others (leave-one-SOP-out, as
 ``auditor train`` does for its thresholds), for:
 

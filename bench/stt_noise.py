@@ -14,8 +14,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from auditor.conversation import Conversation
 from auditor.text.normalise import detect_lang
-from auditor.transcripts.conversation import Conversation
 
 FILLERS = {
     "en": ("uh", "um", "you know", "like", "i mean"),

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from auditor.conversation import Conversation
 from auditor.result import ConversationResult, Evidence, ExpectedPlace, StepResult
-from auditor.transcripts.conversation import Conversation
 from auditor.transcripts.records import conversation_from_mapping
 
 TURNS = [

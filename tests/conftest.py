@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from auditor.conversation import Conversation, Turn
 from auditor.embeddings.base import CachedEmbedder
 from auditor.embeddings.hashing import HashingEmbedder
 from auditor.text.pipelines import TextPipelines
-from auditor.transcripts.conversation import Conversation, Turn
 from auditor.transcripts.roles import normalise_role
 from tests.pg import PostgresCluster, running_cluster
 

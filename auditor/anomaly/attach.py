@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 
 from auditor.anomaly.detector import AnomalyDetector, fit_anomaly_detector
 from auditor.anomaly.features import conversation_features
+from auditor.conversation import Conversation
 from auditor.result import ConversationResult
-from auditor.transcripts.conversation import Conversation
 
 ANOMALOUS_FLAG = "anomalous"
 MODELS_KEY = "anomaly"

@@ -38,12 +38,13 @@ import numpy as np
 
 from auditor.anomaly.features import FEATURE_NAMES, spec_for
 from auditor.model_files import ModelFileError, import_skops_io, load_model_folder
+from auditor.resources import MODELS_DIR
 from auditor.result import Anomaly
 
 MODEL_FILE = "anomaly_detector.skops"
 METADATA_FILE = "metadata.json"
 CARD_FILE = "model_card.md"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "anomaly"
+DEFAULT_MODEL_DIR = MODELS_DIR / "anomaly"
 
 TRUSTED_TYPES = [
     "sklearn.pipeline.Pipeline",
@@ -268,7 +269,8 @@ class AnomalyDetector:
 
 
 def load_default_detector(folder: Path = DEFAULT_MODEL_DIR) -> AnomalyDetector | None:
-    """The shipped detector in ``models/anomaly``, or None when there is none (anomaly scoring is then skipped)."""
+    """The shipped detector in ``auditor/models/anomaly``, or None when there is none (anomaly scoring is then
+    skipped)."""
     if not (folder / MODEL_FILE).exists():
         return None
     return AnomalyDetector.load(folder)

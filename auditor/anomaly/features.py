@@ -17,9 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from auditor.conversation import Conversation, Role, Turn
 from auditor.result import ConversationResult
-from auditor.transcripts.conversation import Conversation, Turn
-from auditor.transcripts.roles import Role
 
 FeatureKind = Literal["count", "share", "seconds", "score", "flag", "words", "indicator", "context"]
 """How a feature reads: ``indicator`` features say whether another one was measurable and are never modelled."""

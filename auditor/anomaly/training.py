@@ -4,7 +4,7 @@ The baseline is what "normal" means, so the best baseline is the team's own rece
 (``auditor audit calls/ --sop ID --out out/``), then fit on ``out/results.jsonl`` joined with the transcripts by
 conversation id. The dissatisfaction score is taken from each result's ``dissatisfaction`` block when present.
 
-    python -m auditor.anomaly.training out/results.jsonl --transcripts calls/ --out models/anomaly
+    python -m auditor.anomaly.training out/results.jsonl --transcripts calls/ --out auditor/models/anomaly
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 
 from auditor.anomaly.detector import DEFAULT_MODEL_DIR, AnomalyDetector, fit_anomaly_detector, model_card
 from auditor.anomaly.features import conversation_features
+from auditor.conversation import Conversation
 from auditor.result import ConversationResult
-from auditor.transcripts.conversation import Conversation
 
 
 def feature_rows(

@@ -28,8 +28,8 @@ from auditor.batch.engines import (
     died,
     in_submission_order,
 )
-from auditor.sop.schema import Sop
-from auditor.transcripts.conversation import Conversation
+from auditor.conversation import Conversation
+from auditor.sop_format import Sop
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_WORKERS = 2

@@ -16,14 +16,14 @@ from typing import Protocol, TypeVar
 import numpy as np
 
 from auditor.anomaly.features import FEATURE_NAMES, conversation_features
+from auditor.auditor import Auditor
 from auditor.batch.resume import LogIdentity
 from auditor.checklist.verdicts import UncertainBand
-from auditor.engine import Auditor
+from auditor.conversation import Conversation
 from auditor.outcome import outcome_of
 from auditor.privacy.policy import RedactionPolicy
 from auditor.result import ConversationResult
-from auditor.sop.schema import Sop
-from auditor.transcripts.conversation import Conversation
+from auditor.sop_format import Sop
 
 DEFAULT_THREADS = 1
 """BLAS threads per audit process: parallelism comes from processes (Dask workers), one per core."""

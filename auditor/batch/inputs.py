@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from auditor.transcripts.conversation import Conversation
+from auditor.conversation import Conversation
 from auditor.transcripts.decoding import LEGACY_CHINESE, UndecodableFile, decode_transcript
 from auditor.transcripts.json_files import decode_jsonl_line
 from auditor.transcripts.loaders import _load_located, find_input_files

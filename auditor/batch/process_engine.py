@@ -39,8 +39,8 @@ from auditor.batch.engines import (
     build_auditor,
     died,
 )
-from auditor.sop.schema import Sop
-from auditor.transcripts.conversation import Conversation
+from auditor.conversation import Conversation
+from auditor.sop_format import Sop
 
 IN_FLIGHT_PER_WORKER = 2
 AUTO_MAX_WORKERS = 4

@@ -17,6 +17,7 @@ from typing import overload
 
 from auditor.anomaly.agent_steps import AgentStepDeviation
 from auditor.batch.summary import AuditSummary
+from auditor.conversation import Conversation
 from auditor.reports.aggregates import AgentSummary, StepSummary, most_flagged
 from auditor.reports.charts import render_charts
 from auditor.reports.html import (
@@ -28,7 +29,6 @@ from auditor.reports.html import (
     _environment,
 )
 from auditor.result import ConversationResult
-from auditor.transcripts.conversation import Conversation
 
 REPORT_CONVERSATIONS = 1_000
 """Conversations shown with their transcript in report.html, worst first (about 12 MB of HTML)."""

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from auditor.conversation import Conversation
 from auditor.result import ConversationResult
-from auditor.transcripts.conversation import Conversation
 
 
 class ResumeError(RuntimeError):

@@ -34,12 +34,12 @@ from auditor.batch.inputs import InputStream
 from auditor.batch.report import REPORT_CONVERSATIONS, ShownConversation, write_audit_report
 from auditor.batch.resume import LogIdentity, ResultsLog, ResumeError, conversation_source
 from auditor.batch.summary import AuditSummary, StartDays, WorstConversations, worst_first_key
+from auditor.conversation import Conversation
 from auditor.outcome import outcome_of
 from auditor.reports.aggregates import AgentSummary, StepSummary
 from auditor.reports.files import ResultsWriter, write_agent_steps_csv, write_agents_csv, write_steps_csv
 from auditor.result import ConversationResult
-from auditor.sop.schema import Sop
-from auditor.transcripts.conversation import Conversation
+from auditor.sop_format import Sop
 from auditor.transcripts.limits import SizeLimits
 from auditor.transcripts.problems import LoadProblem
 

@@ -16,12 +16,12 @@ from typing import Literal
 
 import numpy as np
 
+from auditor.conversation import Conversation
 from auditor.outcome import WORST_FIRST, outcome_of
 from auditor.reports.aggregates import AgentSummary, ComplianceCounts, StepSummary
 from auditor.reports.charts import ChartData
 from auditor.reports.html import ISSUES
 from auditor.result import ConversationResult
-from auditor.transcripts.conversation import Conversation
 
 Block = Literal["dissatisfaction", "anomaly"]
 TOP_FLAGGED = 5

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from auditor.conversation import Role
 from auditor.detection.pair_features import cosines
 from auditor.embeddings.base import Embedder
 from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts
 from auditor.text.normalise import normalise_text
-from auditor.transcripts.roles import Role
 
 
 @dataclass(frozen=True)

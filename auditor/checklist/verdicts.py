@@ -11,7 +11,7 @@ from auditor.checklist.conditions import ConditionOutcome
 from auditor.detection.acts import SOFT
 from auditor.detection.hits import StepHit
 from auditor.result import Evidence, ExpectedPlace, Outcome, StepResult, StepStatus
-from auditor.sop.schema import Sop, Step
+from auditor.sop_format import Sop, Step
 from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts
 
 STATUS_CREDIT = {"done": 1.0, "late": 0.5, "out_of_order": 0.5, "missing": 0.0, "violated": 0.0}

@@ -26,7 +26,7 @@ EXIT_USAGE = 2
 STEP_MODEL_OPTION = typer.Option(
     "--step-model",
     help="Step scorer: a folder made by `auditor train`, or 'linear' for the fitted calibration. "
-    "Default: models/step-scorer when it matches the embedder.",
+    "Default: auditor/models/step-scorer when it matches the embedder.",
 )
 
 

@@ -36,9 +36,9 @@ def serve(
     """
     from pydantic import ValidationError
 
-    from api.app import create_app
-    from api.server import serve as serve_app
-    from api.settings import Settings
+    from auditor.api.app import create_app
+    from auditor.api.server import serve as serve_app
+    from auditor.api.settings import Settings
 
     overrides: dict[str, object] = {}
     if embedder:
@@ -73,7 +73,7 @@ def serve(
 @app.command("api-key")
 def api_key() -> None:
     """Make a new API key: give the key to the client, put the hash in AUDITOR_API_KEYS (keys are stored hashed)."""
-    from api.settings import hash_key
+    from auditor.api.settings import hash_key
 
     key = "sa_" + secrets.token_urlsafe(32)
     console.print(f"key (give it to the client; it is not stored): [bold]{key}[/bold]", highlight=False)

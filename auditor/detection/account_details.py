@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 
+from auditor.conversation import Role
 from auditor.detection.hits import StepHit
-from auditor.sop.schema import Step
+from auditor.sop_format import Step
 from auditor.text.artifacts import ConversationArtifacts
-from auditor.transcripts.roles import Role
 
 _AMOUNT = (
     r"(?:[$£€¥]\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*(?:\.\d+)?\s?(?:pounds?|dollars?|euros?|yuan|rmb|usd|gbp|eur)\b"

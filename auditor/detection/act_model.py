@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from auditor.model_files import ModelFileError, ModelFolder, SingleLinearModel
+from auditor.resources import MODELS_DIR
 
 MODEL_FILE = "act_model.skops"
 CARD_FILE = "model_card.md"
 METADATA_FILE = "metadata.json"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "act-model"
+DEFAULT_MODEL_DIR = MODELS_DIR / "act-model"
 
 TRUSTED_TYPES = [
     "sklearn.pipeline.Pipeline",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from auditor.result import Act
-from auditor.sop.schema import Step
+from auditor.sop_format import Step
 from auditor.text.normalise import normalise_text
 
 HARD_NEGATIVE: frozenset[Act] = frozenset({"refused", "cannot", "skipped", "not_available", "negated"})

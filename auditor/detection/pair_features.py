@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from auditor.conversation import Role
 from auditor.detection.sop_index import SopIndex, StepPrototypes
 from auditor.embeddings.base import Embedder
 from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts
-from auditor.transcripts.roles import Role
 
 FEATURE_NAMES = (
     "sim",  # best of: cosine to examples, cosine to name/description + offset

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditor.conversation import Role
 from auditor.detection.hits import StepHit
 from auditor.detection.sop_index import SopIndex
 from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts
 from auditor.text.normalise import detect_lang, has_han, has_latin, normalise_text, space_scripts
 from auditor.text.pipelines import TextPipelines
-from auditor.transcripts.roles import Role
 
 
 class PhraseDetector:

@@ -6,7 +6,7 @@ from typing import Protocol
 
 from auditor.detection.account_details import AccountDetailsDetector
 from auditor.detection.hits import StepHit
-from auditor.sop.schema import Step
+from auditor.sop_format import Step
 from auditor.text.artifacts import ConversationArtifacts
 
 BUILTIN_DETECTOR_NAMES = ("account_details",)

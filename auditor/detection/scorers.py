@@ -1,4 +1,5 @@
-"""Pick the step scorer: a trained one from ``models/`` when it fits the embedder, else the fitted calibration."""
+"""Pick the step scorer: a trained one from ``auditor/models/`` when it fits the embedder, else the fitted
+calibration."""
 
 from __future__ import annotations
 

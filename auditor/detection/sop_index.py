@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from auditor.embeddings.base import Embedder
-from auditor.sop.schema import Sop, Step
+from auditor.sop_format import Sop, Step
 from auditor.text.normalise import normalise_text
 
 

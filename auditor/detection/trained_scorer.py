@@ -15,11 +15,12 @@ import numpy as np
 from auditor.detection.pair_features import FEATURE_NAMES, SECOND_FEATURE_NAMES, PairFeatures, second_encoder_columns
 from auditor.embeddings.base import Embedder
 from auditor.model_files import ModelFileError, ModelFolder, SingleLinearModel
+from auditor.resources import MODELS_DIR
 
 MODEL_FILE = "step_scorer.skops"
 CARD_FILE = "model_card.md"
 METADATA_FILE = "metadata.json"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "step-scorer"
+DEFAULT_MODEL_DIR = MODELS_DIR / "step-scorer"
 
 TRUSTED_TYPES = [
     "sklearn.pipeline.Pipeline",

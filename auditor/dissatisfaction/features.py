@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from auditor.conversation import Role
 from auditor.dissatisfaction.signals import (
     AGENT_SIDE_SIGNALS,
     SignalContext,
@@ -28,7 +29,6 @@ from auditor.dissatisfaction.signals import (
     starts_with_no,
 )
 from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts
-from auditor.transcripts.roles import Role
 
 TURN_FEATURES = (
     "negativity",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from auditor.conversation import Conversation, Role, Turn
 from auditor.dissatisfaction.features import TurnRowBuilder
 from auditor.dissatisfaction.model import DissatisfactionOutcome, DissatisfactionScorer
 from auditor.dissatisfaction.signals import (
@@ -23,8 +24,6 @@ from auditor.dissatisfaction.signals import (
     agent_apology,
 )
 from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts
-from auditor.transcripts.conversation import Conversation, Turn
-from auditor.transcripts.roles import Role
 
 RECOMPUTED = "negative"
 """The signal read from the negativity of every customer turn, recomputed on every call."""

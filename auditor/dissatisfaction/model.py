@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from auditor.conversation import Role
 from auditor.dissatisfaction.features import (
     CONVERSATION_FEATURES,
     TURN_FEATURES,
@@ -37,14 +38,14 @@ from auditor.dissatisfaction.signals import (
 )
 from auditor.dissatisfaction.trajectory import Trajectory, trajectory
 from auditor.model_files import FoldedLogistic, ModelFileError, ModelFolder, import_skops_io, write_folded
+from auditor.resources import MODELS_DIR
 from auditor.result import Dissatisfaction, TurnSignal
 from auditor.text.artifacts import ConversationArtifacts
-from auditor.transcripts.roles import Role
 
 MODEL_FILE = "dissatisfaction.skops"
 CARD_FILE = "model_card.md"
 METADATA_FILE = "metadata.json"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "dissatisfaction"
+DEFAULT_MODEL_DIR = MODELS_DIR / "dissatisfaction"
 ESTIMATORS = ("negativity", "turn", "conversation")
 
 TRUSTED_TYPES = [

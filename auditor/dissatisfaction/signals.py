@@ -15,10 +15,10 @@ from typing import Protocol
 
 import numpy as np
 
+from auditor.conversation import Role
 from auditor.dissatisfaction import lexicons
 from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts
 from auditor.text.normalise import normalise_text
-from auditor.transcripts.roles import Role
 
 SIGNALS = (
     "negative",

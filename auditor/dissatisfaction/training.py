@@ -1,6 +1,6 @@
 """Train the dissatisfaction scorer from seed utterances and labelled transcripts; measure it out of fold.
 
-The plan (``models/dissatisfaction/training.yaml``) names the seed utterances the project wrote, turn-labelled
+The plan (``training/dissatisfaction.yaml``) names the seed utterances the project wrote, turn-labelled
 sets (customer turns rated 1-5, dissatisfied at or below a rating) and conversation-labelled sets (a boolean
 field, or every annotator's rating of the whole conversation). Where the individual annotators' ratings are
 given (``turn_ratings``, ``conversation_ratings``), the models learn the share of annotators who rated at or
@@ -29,6 +29,7 @@ from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from auditor.conversation import Conversation
 from auditor.dissatisfaction.features import (
     CONVERSATION_FEATURES,
     TURN_BLOCKS,
@@ -47,7 +48,6 @@ from auditor.dissatisfaction.trajectory import DEFAULT_MARGIN, trajectory
 from auditor.embeddings.base import Embedder
 from auditor.text.artifacts import ArtifactBuilder, ConversationArtifacts
 from auditor.text.normalise import normalise_text
-from auditor.transcripts.conversation import Conversation
 from auditor.transcripts.loaders import load_file
 
 HELD_OUT_FOLDS = 5
@@ -590,7 +590,7 @@ Three scikit-learn models over the **{meta.embedder}** embeddings of customer tu
 
 1. **negativity**: logistic regression from a customer turn's embedding to P(unhappy stance), fitted on
    {metrics["negativity_seeds"]["utterances"]} customer utterances the project wrote (English, simplified and
-   traditional Chinese, many service domains; `seed_utterances.yaml`). C={metrics["negativity_seeds"]["C"]},
+   traditional Chinese, many service domains; `dissatisfaction-seeds.yaml`). C={metrics["negativity_seeds"]["C"]},
    5-fold accuracy on the seeds {metrics["negativity_seeds"]["cv_accuracy"]:.3f}. Fires the `negative` signal at
    {meta.negative_threshold}.
 2. **turn**: standardised logistic regression from [{", ".join(TURN_BLOCKS)} embeddings;

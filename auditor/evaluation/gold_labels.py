@@ -8,8 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from auditor.transcripts.conversation import Conversation
-from auditor.transcripts.roles import Role
+from auditor.conversation import Conversation, Role
 
 
 class LabelMapError(ValueError):

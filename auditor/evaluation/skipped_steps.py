@@ -10,9 +10,9 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from auditor.engine import Auditor
+from auditor.auditor import Auditor
+from auditor.conversation import Conversation
 from auditor.evaluation.step_metrics import gold_turns
-from auditor.transcripts.conversation import Conversation
 
 MISSING = "missing"
 UNCERTAIN = "uncertain"

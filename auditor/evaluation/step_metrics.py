@@ -11,8 +11,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from auditor.conversation import Conversation
 from auditor.result import ConversationResult
-from auditor.transcripts.conversation import Conversation
 
 DETECTED_STATUSES = frozenset({"done", "out_of_order", "late", "violated"})
 UNCERTAIN = "uncertain"

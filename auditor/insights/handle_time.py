@@ -7,9 +7,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from auditor.conversation import Conversation
 from auditor.insights.outcomes import as_number
 from auditor.result import ConversationResult
-from auditor.transcripts.conversation import Conversation
 
 DURATION_FIELDS = ("handle_time", "handle_time_seconds", "aht", "aht_seconds", "duration", "duration_seconds")
 

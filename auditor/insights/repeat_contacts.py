@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from auditor.conversation import Conversation
 from auditor.insights.statistics import wilson_interval
 from auditor.result import ConversationResult
-from auditor.transcripts.conversation import Conversation
 
 
 def parse_time(value: object) -> datetime | None:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any
 
+from auditor.conversation import Conversation
 from auditor.embeddings.base import Embedder
 from auditor.insights.association import Association, Untested, step_associations, steps_without_link
 from auditor.insights.completion import StepCompletion, almost_always_skipped, often_late, step_completion
@@ -16,8 +17,7 @@ from auditor.insights.repeat_contacts import RepeatContacts, contact_keys, repea
 from auditor.insights.suggestions import Suggestion, SuggestionOptions, mine_suggestions
 from auditor.outcome import outcome_of
 from auditor.result import ConversationResult
-from auditor.sop.schema import Sop
-from auditor.transcripts.conversation import Conversation
+from auditor.sop_format import Sop
 
 
 @dataclass(frozen=True)

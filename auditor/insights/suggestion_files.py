@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from auditor.insights.suggestions import Suggestion, comparable
-from auditor.sop.schema import Sop
+from auditor.sop_format import Sop
 
 HEADER = """\
 # Suggested example phrasings, mined by `auditor insights` on {date} from {conversations} audited conversations.

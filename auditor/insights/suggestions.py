@@ -23,7 +23,7 @@ from auditor.embeddings.base import Embedder
 from auditor.insights.completion import PERFORMED
 from auditor.privacy.redaction import redact
 from auditor.result import ConversationResult
-from auditor.sop.schema import Sop
+from auditor.sop_format import Sop
 from auditor.text.normalise import detect_lang, normalise_text
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])\s*|\n+")

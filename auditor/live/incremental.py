@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from auditor.auditor import Auditor
 from auditor.checklist.conditions import ConditionTracker
 from auditor.checklist.verdicts import ChecklistOutcome
+from auditor.conversation import Conversation, Turn
 from auditor.detection.hits import StepHit
 from auditor.detection.pair_features import PairFeatureBuilder
 from auditor.dissatisfaction.live import LiveDissatisfaction
 from auditor.dissatisfaction.model import DissatisfactionOutcome
-from auditor.engine import Auditor
 from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts
-from auditor.transcripts.conversation import Conversation, Turn
 
 
 class IncrementalScorer:

@@ -12,12 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from auditor.conversation import Role, Turn
 from auditor.detection.acts import NOT_DOING
 from auditor.result import ConversationResult, StepResult
-from auditor.sop.schema import Sop, Step
+from auditor.sop_format import Sop, Step
 from auditor.text.artifacts import ConversationArtifacts
-from auditor.transcripts.conversation import Turn
-from auditor.transcripts.roles import Role
 
 LiveStatus = Literal["done", "late", "out_of_order", "pending", "overdue", "not_applicable", "uncertain", "violated"]
 AlertKind = Literal[

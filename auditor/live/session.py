@@ -16,14 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from auditor.engine import Auditor
+from auditor.auditor import Auditor
+from auditor.conversation import Conversation, Role, Turn
 from auditor.live.incremental import IncrementalScorer
 from auditor.live.progress import Alert, AlertTracker, LiveStep, live_steps
 from auditor.result import ConversationResult
 from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts, is_scored, majority_lang
-from auditor.transcripts.conversation import Conversation, Turn
 from auditor.transcripts.records import turn_from_mapping
-from auditor.transcripts.roles import Role
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from auditor.conversation import Conversation
 from auditor.privacy.redaction import (
     KIND_NAMES,
     PLACEHOLDERS,
@@ -24,7 +25,6 @@ from auditor.privacy.redaction import (
     replace_spans,
 )
 from auditor.result import ConversationResult, StepResult
-from auditor.transcripts.conversation import Conversation
 
 DEFAULT_KINDS: tuple[str, ...] = (
     "email",

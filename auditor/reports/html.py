@@ -10,13 +10,13 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader
 
 from auditor.anomaly.agent_steps import AgentStepDeviation
+from auditor.conversation import Conversation
 from auditor.outcome import OUTCOME_LABELS, WORST_FIRST, act_note, outcome_of
 from auditor.privacy.policy import RedactionPolicy, redact_for_result, redacted_result
 from auditor.reports.aggregates import AgentSummary, StepSummary, most_flagged
 from auditor.reports.charts import Charts, chart_data, render_charts
 from auditor.result import ConversationResult, ExpectedPlace, StepResult, TurnSignal
 from auditor.text.normalise import VARIANTS, has_han, to_simplified
-from auditor.transcripts.conversation import Conversation
 
 STATUS_LABELS = {
     "done": "done",

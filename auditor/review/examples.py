@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auditor.review.verdicts import AT_A_TURN
+from auditor.conversation import Conversation, Role
+from auditor.review.coach_verdicts import AT_A_TURN
 from auditor.store.audits import stored_conversation
 from auditor.store.tables import ConversationRow, StepReviewRow
-from auditor.transcripts.conversation import Conversation
-from auditor.transcripts.roles import Role
 
 
 @dataclass

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from auditor.conversation import Conversation
 from auditor.privacy.policy import POLICY_KEY, RedactionPolicy
 from auditor.result import ConversationResult
 from auditor.store.audits import storable_problems
-from auditor.transcripts.conversation import Conversation
 from auditor.transcripts.loaders import load_inputs
 from auditor.transcripts.problems import LoadProblem
 

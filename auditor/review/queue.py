@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from auditor.outcome import read_outcome, uncertain_steps
 from auditor.result import ConversationResult, Outcome
-from auditor.review.risk import FLAGGED_STATUSES, UNCERTAIN_BELOW, assess
+from auditor.risk import FLAGGED_STATUSES, UNCERTAIN_BELOW, assess
 from auditor.store.tables import AuditRow, AuditStepRow, ConversationRow, StepReviewRow
 
 ReviewState = Literal["todo", "reviewed", "all"]

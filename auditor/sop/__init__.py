@@ -1,1 +1,1 @@
-"""SOPs: the checklist format, its validation and the built-in library in ``rules/``."""
+"""SOPs: the checklist format, its validation and the built-in library in ``auditor/rules/``."""

@@ -32,7 +32,7 @@ from datetime import date
 from typing import Any
 
 from auditor.sop.loading import sop_from_mapping
-from auditor.sop.schema import Sop, Step, phrase_key
+from auditor.sop_format import Sop, Step, phrase_key
 from auditor.text.normalise import detect_lang, has_han, has_latin, normalise_text
 
 ZH_STEP_WORDS: dict[str, str] = {

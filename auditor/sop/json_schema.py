@@ -1,4 +1,4 @@
-"""Export the SOP format as JSON Schema (``rules/sop.schema.json``) so editors can validate SOP files."""
+"""Export the SOP format as JSON Schema (``auditor/rules/sop.schema.json``) so editors can validate SOP files."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from auditor.sop.loading import RULES_DIR
-from auditor.sop.schema import Sop
+from auditor.sop_format import Sop
 
 SCHEMA_PATH = RULES_DIR / "sop.schema.json"
 

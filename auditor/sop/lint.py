@@ -16,8 +16,8 @@ import numpy as np
 
 from auditor.embeddings.base import Embedder
 from auditor.sop.loading import SopProblem, with_lines
-from auditor.sop.review import review_status
-from auditor.sop.schema import Sop, Step, phrase_key
+from auditor.sop.review_due import review_status
+from auditor.sop_format import Sop, Step, phrase_key
 from auditor.text.normalise import detect_lang, has_han, normalise_text
 
 EXAMPLE_SIMILARITY = 0.8

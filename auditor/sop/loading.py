@@ -11,9 +11,9 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from auditor.privacy.redaction import redact_echoed
-from auditor.sop.schema import Sop
+from auditor.resources import RULES_DIR
+from auditor.sop_format import Sop
 
-RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 _BOOL = TypeAdapter(bool)
 
 

@@ -17,8 +17,8 @@ from typing import Literal
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from auditor.sop.review import review_status
-from auditor.sop.schema import Sop, Step
+from auditor.sop.review_due import review_status
+from auditor.sop_format import Sop, Step
 from auditor.text.normalise import detect_lang
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from auditor.engine import Auditor
+from auditor.auditor import Auditor
+from auditor.conversation import Conversation
 from auditor.result import ConversationResult
-from auditor.transcripts.conversation import Conversation
 
 PERFORMED = ("done", "late", "out_of_order")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from auditor.sop.schema import Sop, Step
+from auditor.sop_format import Sop, Step
 
 SOP_FIELDS = (
     "id",

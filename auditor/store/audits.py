@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from auditor.conversation import Conversation
 from auditor.outcome import outcome_of, with_outcome
 from auditor.privacy.policy import POLICY_KEY, RedactionPolicy, redact_for_result, redacted_result
 from auditor.result import ConversationResult
-from auditor.review.risk import assess
+from auditor.risk import assess
 from auditor.store.tables import AuditRow, AuditStepRow, ConversationRow, utc_now
-from auditor.transcripts.conversation import Conversation
 from auditor.transcripts.problems import TranscriptError
 from auditor.transcripts.records import conversation_from_mapping, value_problems
 

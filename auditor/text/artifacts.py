@@ -8,11 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from auditor.conversation import Conversation, Role, Turn
 from auditor.embeddings.base import Embedder
 from auditor.text.normalise import detect_lang, normalise_text
 from auditor.text.pipelines import TextPipelines
-from auditor.transcripts.conversation import Conversation, Turn
-from auditor.transcripts.roles import Role
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 ```yaml
 sets:
-  - name: corpora                      # rules/ SOP chosen by each conversation's `sop_id` field
+  - name: corpora                      # auditor/rules/ SOP chosen by each conversation's `sop_id` field
     transcripts: [corpora]
     sop_field: sop_id
   - name: star-bank_balance            # STAR: one task, labels in `action_label`

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import numpy as np
 
+from auditor.conversation import Conversation
 from auditor.detection.pair_features import pair_features, second_encoder_columns
 from auditor.detection.sop_index import build_sop_index
 from auditor.embeddings.base import Embedder
 from auditor.evaluation.gold_labels import has_gold, with_gold_from_field
 from auditor.evaluation.step_metrics import gold_turns
 from auditor.sop.loading import resolve_sop
-from auditor.sop.schema import Sop
+from auditor.sop_format import Sop
 from auditor.text.artifacts import ArtifactBuilder, ConversationArtifacts
 from auditor.training.manifest import TrainingManifest, TrainingSet
-from auditor.transcripts.conversation import Conversation
 from auditor.transcripts.loaders import load_inputs
 
 

@@ -23,7 +23,7 @@ from auditor.detection.trained_scorer import TrainedStepScorer
 from auditor.embeddings.base import Embedder
 from auditor.review.examples import ReviewExamples
 from auditor.sop.loading import SopError, builtin_sop_paths, load_sop
-from auditor.sop.schema import Sop
+from auditor.sop_format import Sop
 from auditor.text.artifacts import ArtifactBuilder
 from auditor.training.pairs import LabelledGroup, PairDataset, labelled_group
 from auditor.training.step_model import (

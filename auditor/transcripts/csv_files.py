@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from auditor.transcripts.conversation import Conversation, Turn
+from auditor.conversation import Conversation, Turn
 from auditor.transcripts.decoding import text_problem
 from auditor.transcripts.problems import FileLoad, Located, TranscriptError
 from auditor.transcripts.records import parse_lang, quoted, shown_id, turn_from_mapping

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.transcripts.conversation import Conversation
+from auditor.conversation import Conversation
 from auditor.transcripts.records import shown_id
 
 MAX_TURN_CHARS = 1_000_000

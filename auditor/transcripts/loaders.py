@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from auditor.transcripts.conversation import Conversation
+from auditor.conversation import Conversation
 from auditor.transcripts.csv_files import read_csv
 from auditor.transcripts.decoding import UndecodableFile, decode_transcript, first_bad_line
 from auditor.transcripts.json_files import read_json, read_jsonl

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.transcripts.conversation import Conversation, Turn
+from auditor.conversation import Conversation, Turn
 from auditor.transcripts.problems import FileLoad, Located, TranscriptError
 from auditor.transcripts.records import parse_lang
 from auditor.transcripts.roles import normalise_role

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from auditor.transcripts.conversation import Conversation
+from auditor.conversation import Conversation
 
 MAX_REASON_CHARS = 1_000
 """Longest reason a problem keeps: a 10 MB bad value must not be echoed into the report."""

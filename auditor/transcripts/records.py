@@ -6,8 +6,8 @@ import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ParamSpec, TypeVar
 
+from auditor.conversation import Conversation, Turn
 from auditor.privacy.redaction import redact
-from auditor.transcripts.conversation import Conversation, Turn
 from auditor.transcripts.decoding import text_problem
 from auditor.transcripts.problems import TranscriptError
 from auditor.transcripts.roles import normalise_role

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-
-class Role(StrEnum):
-    """Who produced a turn. ``event`` is anything not spoken (an API action, a system note)."""
-
-    AGENT = "agent"
-    CUSTOMER = "customer"
-    EVENT = "event"
-
+from auditor.conversation import Role
 
 AGENT_NAMES = frozenset(
     {

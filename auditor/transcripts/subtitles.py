@@ -12,7 +12,7 @@ import webvtt
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 from webvtt.models import Caption
 
-from auditor.transcripts.conversation import Conversation, Turn
+from auditor.conversation import Conversation, Turn
 from auditor.transcripts.plain_text import split_speaker_prefix
 from auditor.transcripts.problems import FileLoad, Located
 from auditor.transcripts.records import quoted

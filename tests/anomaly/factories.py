@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from auditor.conversation import Conversation, Turn
 from auditor.result import ConversationResult, StepResult
-from auditor.transcripts.conversation import Conversation, Turn
 from auditor.transcripts.roles import normalise_role
 
 

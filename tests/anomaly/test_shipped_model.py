@@ -1,4 +1,5 @@
-"""The shipped detector in models/anomaly loads with the explicit trusted types and explains an odd conversation."""
+"""The shipped detector in auditor/models/anomaly loads with the explicit trusted types and explains an odd
+conversation."""
 
 from __future__ import annotations
 

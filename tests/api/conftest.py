@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings, hash_key
+from auditor.api.app import create_app
+from auditor.api.settings import Settings, hash_key
 
 KEY = "test-key-1"
 OTHER_KEY = "test-key-2"

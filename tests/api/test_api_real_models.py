@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
+from auditor.api.app import create_app
+from auditor.api.settings import Settings
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow

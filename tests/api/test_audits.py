@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.errors import error_response
+from auditor.api.app import create_app
+from auditor.api.errors import error_response
 from auditor.service import AuditService, load_models
 from auditor.transcripts.records import conversation_from_mapping
 from tests.api.conftest import CALL, HEADERS, make_settings, transcript

@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.app import create_app
-from api.settings import Settings, hash_key
+from auditor.api.app import create_app
+from auditor.api.settings import Settings, hash_key
 from auditor.cli import app as cli
 from tests.api.conftest import HEADERS, KEY, make_settings
 

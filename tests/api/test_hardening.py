@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.limits import FailureThrottle
+from auditor.api.app import create_app
+from auditor.api.limits import FailureThrottle
 from auditor.privacy.logs import logging_config
 from auditor.privacy.policy import RedactionPolicy
 from tests.api.conftest import CALL, HEADERS, KEY, make_settings, transcript

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.engine import Auditor
+from auditor.auditor import Auditor
 from tests.api.conftest import CALL, HEADERS, transcript
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.settings import hash_key
+from auditor.api.settings import hash_key
 from bench.api_load import trickle
 from tests.api.conftest import KEY
 from tests.api.test_serve_process import free_port, wait_until_ready

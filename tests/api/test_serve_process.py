@@ -16,7 +16,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from api.settings import hash_key
+from auditor.api.settings import hash_key
 from tests.api.conftest import CALL, KEY
 
 

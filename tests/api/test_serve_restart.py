@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from api.settings import hash_key
+from auditor.api.settings import hash_key
 from auditor.privacy.policy import RedactionPolicy
 from tests.api.conftest import CALL, HEADERS, KEY
 from tests.api.test_serve_process import free_port, wait_until_ready

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from api.app import create_app
+from auditor.api.app import create_app
 from tests.api.conftest import CALL, HEADERS, OTHER_KEY, make_settings, transcript
 
 

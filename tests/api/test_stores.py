@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
+from auditor.api.app import create_app
+from auditor.api.settings import Settings
 from tests.review.conftest import HEADERS, KEY, login, review_settings, seed
 
 STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]

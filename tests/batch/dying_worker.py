@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from auditor.batch.engines import Audited, audit_batch
-from auditor.transcripts.conversation import Conversation
+from auditor.conversation import Conversation
 
 DYING_ID = "dies-here"
 """The conversation whose audit kills its worker process."""

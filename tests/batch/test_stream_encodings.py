@@ -7,7 +7,7 @@ import json
 import pytest
 
 from auditor.batch.inputs import InputStream
-from auditor.transcripts.conversation import Conversation
+from auditor.conversation import Conversation
 
 CALL = {
     "id": "c1",

@@ -8,10 +8,9 @@ from collections import Counter
 import pytest
 from opencc import OpenCC
 
+from auditor.conversation import Conversation, Role
 from auditor.sop.loading import load_sop
 from auditor.text.normalise import has_han
-from auditor.transcripts.conversation import Conversation
-from auditor.transcripts.roles import Role
 from bench.near_miss import (
     ACTS,
     LANGS,

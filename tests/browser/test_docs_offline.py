@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from api.app import create_app
+from auditor.api.app import create_app
 from tests.browser.conftest import LiveServer
 from tests.review.conftest import review_settings
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from api.app import create_app
+from auditor.api.app import create_app
 from auditor.store.database import open_store
 from auditor.store.tables import StepReviewRow
 from tests.browser.conftest import LiveServer

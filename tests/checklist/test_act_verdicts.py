@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from auditor.auditor import Auditor
 from auditor.checklist.verdicts import UncertainBand
 from auditor.detection.calibration import SemanticCalibration
-from auditor.engine import Auditor
 from auditor.sop.loading import sop_from_mapping
 from tests.conftest import make_conversation
 

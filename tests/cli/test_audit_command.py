@@ -95,7 +95,7 @@ def test_sops_lists_the_built_in_sops():
 
 
 def test_check_sop_reports_each_bad_file(tmp_path):
-    good = REPO / "rules" / "complaint-handling.yaml"
+    good = REPO / "auditor" / "rules" / "complaint-handling.yaml"
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\nname: X\nsteps:\n  - {id: a, name: A, colour: red}\n", encoding="utf-8")
     result = runner.invoke(app, ["check-sop", str(good), str(bad)])
@@ -136,7 +136,7 @@ def test_a_large_audit_never_loads_the_shipped_baseline_and_a_small_one_survives
     from auditor.model_files import ModelFileError
 
     def unusable(*_args, **_kwargs):
-        raise ModelFileError("models/anomaly: refusing to load untrusted types ['evil.Type']")
+        raise ModelFileError("auditor/models/anomaly: refusing to load untrusted types ['evil.Type']")
 
     monkeypatch.setattr(detector, "load_default_detector", unusable)
     large = audit(str(REPO / "corpora"), "--sop", "general-inbound-call", "--out", str(tmp_path / "large"))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from auditor.auditor import Auditor
 from auditor.detection.act_model import ActModel, fit_act_model, load_act_model
 from auditor.detection.calibration import SemanticCalibration
-from auditor.engine import Auditor
 from auditor.sop.loading import sop_from_mapping
 from tests.conftest import make_conversation
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from auditor.detection.acts import judge_turn, read_text, step_acts
-from auditor.sop.schema import Step
+from auditor.sop_format import Step
 
 
 def turn_act(text: str, step: Step) -> tuple[str, bool]:

@@ -29,7 +29,7 @@ from auditor.result import Dissatisfaction
 from auditor.text.artifacts import ArtifactBuilder
 from tests.conftest import REPO, make_conversation
 
-SEEDS = REPO / "models" / "dissatisfaction" / "seed_utterances.yaml"
+SEEDS = REPO / "training" / "dissatisfaction-seeds.yaml"
 ANGRY = [
     "This is the third time I'm asking, where is my refund?",
     "Still nothing. This is ridiculous, I want your manager.",
@@ -190,11 +190,11 @@ def test_held_out_fold_is_stable_and_about_a_fifth():
 
 
 def test_shipped_model_card_and_metadata_agree():
-    folder = REPO / "models" / "dissatisfaction"
+    folder = REPO / "auditor" / "models" / "dissatisfaction"
     metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
     card = (folder / "model_card.md").read_text(encoding="utf-8")
     assert metadata["embedder"] in card and f"Flag threshold {metadata['threshold']}" in card
-    assert "stc3" not in (folder / "training.yaml").read_text(encoding="utf-8").lower()
+    assert "stc3" not in (REPO / "training" / "dissatisfaction.yaml").read_text(encoding="utf-8").lower()
     assert DissatisfactionScorer.load(folder).metadata.threshold == metadata["threshold"]
 
 

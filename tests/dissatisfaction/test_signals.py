@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from auditor.conversation import Conversation, Turn
 from auditor.dissatisfaction.signals import (
     SIGNALS,
     HoldSignal,
@@ -16,7 +17,6 @@ from auditor.dissatisfaction.signals import (
     detect_signals,
 )
 from auditor.text.artifacts import ArtifactBuilder
-from auditor.transcripts.conversation import Conversation, Turn
 from auditor.transcripts.roles import normalise_role
 from tests.conftest import make_conversation
 

@@ -11,13 +11,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from auditor.auditor import Auditor
 from auditor.detection.pair_features import FEATURE_NAMES, SECOND_FEATURE_NAMES, pair_features, second_encoder_columns
 from auditor.detection.sop_index import build_sop_index
 from auditor.detection.trained_scorer import ScorerMetadata, TrainedStepScorer, expected_features
 from auditor.embeddings.base import CachedEmbedder, ModelUnavailableError
 from auditor.embeddings.e5_small import E5SmallEmbedder, e5_available
 from auditor.embeddings.hashing import HashingEmbedder
-from auditor.engine import Auditor
 from auditor.sop.loading import sop_from_mapping
 from auditor.text.artifacts import ArtifactBuilder
 from tests.conftest import make_conversation

@@ -7,9 +7,9 @@ import json
 
 from typer.testing import CliRunner
 
+from auditor.auditor import Auditor
 from auditor.cli import app
 from auditor.detection.calibration import SemanticCalibration
-from auditor.engine import Auditor
 from auditor.evaluation.gold_labels import with_gold_from_field
 from auditor.evaluation.skipped_steps import measure_skipped_steps, without_turns
 from auditor.evaluation.step_metrics import score_results

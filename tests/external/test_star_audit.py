@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from auditor.auditor import Auditor
 from auditor.cli import app
 from auditor.embeddings.provider import make_embedder
-from auditor.engine import Auditor
 from auditor.privacy.policy import RedactionPolicy
 from auditor.sop.loading import load_sop
 from auditor.transcripts.loaders import load_file

@@ -463,7 +463,7 @@ def sop_mappings(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _builtin_sop_texts() -> list[str]:
-    return [path.read_text(encoding="utf-8") for path in sorted((REPO / "rules").glob("*.yaml"))]
+    return [path.read_text(encoding="utf-8") for path in sorted((REPO / "auditor" / "rules").glob("*.yaml"))]
 
 
 YAML_JUNK = (

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 
 from auditor.batch.inputs import InputStream
-from auditor.transcripts.conversation import Conversation
+from auditor.conversation import Conversation
 from auditor.transcripts.loaders import load_bytes
 from tests.fuzz.strategies import MixedFile, fuzz_settings, mixed_files
 

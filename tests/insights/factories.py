@@ -14,10 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from auditor.conversation import Conversation, Role, Turn
 from auditor.result import ConversationResult, Dissatisfaction, Evidence, StepResult
 from auditor.sop.loading import sop_from_mapping
-from auditor.transcripts.conversation import Conversation, Turn
-from auditor.transcripts.roles import Role
 
 APOLOGY_EFFECT = -0.25
 CSAT_EFFECT = 1.0

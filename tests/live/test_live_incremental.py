@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from auditor.auditor import Auditor
 from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR, DissatisfactionScorer
 from auditor.embeddings.base import CachedEmbedder
 from auditor.embeddings.hashing import HashingEmbedder
-from auditor.engine import Auditor
 from auditor.live.progress import live_steps
 from auditor.live.session import LiveSession, _mood
 from auditor.sop.loading import resolve_sop

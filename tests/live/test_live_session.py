@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from auditor.auditor import Auditor
 from auditor.embeddings.base import CachedEmbedder
 from auditor.embeddings.hashing import HashingEmbedder
-from auditor.engine import Auditor
 from auditor.live.session import LiveSession
 from auditor.live.sessions import SessionLimitError, SessionNotFoundError, SessionStore
 from auditor.sop.loading import resolve_sop

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from auditor.auditor import Auditor
 from auditor.checklist.verdicts import UncertainBand
 from auditor.embeddings.provider import make_embedder
-from auditor.engine import Auditor
 from auditor.evaluation.step_metrics import score_results
 from auditor.training.pairs import description_only
 from bench.corpora_data import builtin, corpora_by_sop

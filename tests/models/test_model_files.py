@@ -72,7 +72,8 @@ def test_scoring_processes_load_the_shipped_models_without_sklearn_or_skops():
         "import json, sys\n"
         "from auditor.batch.engines import ModelSpec, build_auditor\n"
         "from auditor.sop.loading import load_sop\n"
-        "auditor, notes = build_auditor(load_sop('rules/general-inbound-call.yaml'), ModelSpec(embedder='hashing'))\n"
+        "sop = load_sop('auditor/rules/general-inbound-call.yaml')\n"
+        "auditor, notes = build_auditor(sop, ModelSpec(embedder='hashing'))\n"
         "print(json.dumps([m for m in ('sklearn', 'skops', 'scipy.stats') if m in sys.modules]))\n"
     )
     assert json.loads(_run(probe)) == []

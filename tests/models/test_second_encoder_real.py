@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from auditor.auditor import Auditor
 from auditor.checklist.bands import band_for, band_key, load_bands
 from auditor.checklist.verdicts import UncertainBand
 from auditor.detection.scorers import choose_scorer
 from auditor.embeddings.provider import make_embedder
-from auditor.engine import Auditor
 from auditor.service import BEST_MODEL_DIR, load_models
 from auditor.sop.loading import sop_from_mapping
 from tests.conftest import make_conversation

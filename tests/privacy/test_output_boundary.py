@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.app import create_app
+from auditor.api.app import create_app
+from auditor.auditor import Auditor
 from auditor.cli import app as cli
 from auditor.embeddings.hashing import HashingEmbedder
-from auditor.engine import Auditor
 from auditor.privacy.policy import POLICY_KEY, RedactionPolicy
 from auditor.reports.aggregates import summarise_agents, summarise_steps
 from auditor.reports.html import render_report

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 import pytest
 
+from auditor.conversation import Conversation
 from auditor.reports.aggregates import summarise_agents, summarise_steps
 from auditor.reports.html import expected_anchor, render_report
 from auditor.result import ConversationResult, Evidence, ExpectedPlace, StepResult
-from auditor.transcripts.conversation import Conversation
 from tests.conftest import make_conversation
 
 GREETING = "Thank you for calling Northwind, this is Lena."

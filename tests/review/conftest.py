@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings, hash_key
+from auditor.api.app import create_app
+from auditor.api.settings import Settings, hash_key
 from auditor.store.audits import save_results
 from auditor.store.database import open_store
 from tests.review.factories import CARD_SOP, audited

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditor.auditor import Auditor
+from auditor.conversation import Conversation
 from auditor.embeddings.hashing import HashingEmbedder
-from auditor.engine import Auditor
 from auditor.result import ConversationResult, Dissatisfaction, TurnSignal
 from auditor.sop.loading import sop_from_text
-from auditor.sop.schema import Sop
-from auditor.transcripts.conversation import Conversation
+from auditor.sop_format import Sop
 from auditor.transcripts.records import conversation_from_mapping
 
 CARD_SOP = """

@@ -9,13 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from api.app import create_app
-from api.routes.review_pages import _verdicts_from_form
+from auditor.api.app import create_app
+from auditor.api.routes.review_pages import _verdicts_from_form
 from auditor.review.agreement import agreement_report
+from auditor.review.coach_verdicts import StepVerdict, VerdictError, overturned_status, record_verdicts
 from auditor.review.importing import read_result_lines
 from auditor.review.queue import QueueFilters, review_queue
-from auditor.review.risk import assess
-from auditor.review.verdicts import StepVerdict, VerdictError, overturned_status, record_verdicts
+from auditor.risk import assess
 from auditor.store.audits import audit_result, save_results
 from auditor.store.database import Store, open_store, upgrade
 from auditor.store.tables import audit_row

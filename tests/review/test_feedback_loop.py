@@ -8,12 +8,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from auditor.auditor import Auditor
 from auditor.cli import app
 from auditor.detection.scorers import choose_scorer
 from auditor.embeddings.hashing import HashingEmbedder
-from auditor.engine import Auditor
 from auditor.result import ConversationResult
-from auditor.review.verdicts import StepVerdict, record_verdicts
+from auditor.review.coach_verdicts import StepVerdict, record_verdicts
 from auditor.sop.loading import sop_from_text
 from auditor.store.database import open_store
 from auditor.store.tables import AuditRow

@@ -8,10 +8,10 @@ import pytest
 
 from auditor.result import Anomaly
 from auditor.review.agreement import agreement_report, cohens_kappa
+from auditor.review.coach_verdicts import StepVerdict, VerdictError, record_verdicts
 from auditor.review.examples import review_examples
 from auditor.review.queue import QueueFilters, review_queue
-from auditor.review.risk import assess
-from auditor.review.verdicts import StepVerdict, VerdictError, record_verdicts
+from auditor.risk import assess
 from auditor.store.audits import save_results
 from auditor.store.database import Store, open_store
 from tests.review.factories import audited

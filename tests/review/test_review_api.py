@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.app import create_app
+from auditor.api.app import create_app
 from auditor.store.database import open_store
 from auditor.store.tables import StepReviewRow
 from tests.api.conftest import transcript

@@ -26,7 +26,7 @@ def test_sops_without_a_subcommand_still_lists_the_built_in_sops():
 
 
 def test_check_sop_alias_works_as_before(tmp_path):
-    assert run("check-sop", str(REPO / "rules" / "complaint-handling.yaml")).exit_code == 0
+    assert run("check-sop", str(REPO / "auditor" / "rules" / "complaint-handling.yaml")).exit_code == 0
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\nname: X\nsteps:\n  - {id: a, name: A, before: [zzz]}\n", encoding="utf-8")
     result = run("check-sop", str(bad))
@@ -119,7 +119,7 @@ def test_new_asks_questions_when_no_checklist_is_given(tmp_path):
 
 
 def test_check_lints_and_exits_1_only_for_errors_or_strict_warnings(tmp_path):
-    good = REPO / "rules" / "service-request.yaml"
+    good = REPO / "auditor" / "rules" / "service-request.yaml"
     assert run("sops", "check", str(good), "--embedder", "none").exit_code == 0
     thin = tmp_path / "thin.yaml"
     thin.write_text("id: thin\nname: Thin\nowner: me\nsteps:\n  - {id: greet, name: Greet}\n", encoding="utf-8")

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from auditor.review.agreement import agreement_report
+from auditor.review.coach_verdicts import StepVerdict, record_verdicts
 from auditor.review.queue import QueueFilters, review_queue
-from auditor.review.verdicts import StepVerdict, record_verdicts
 from auditor.store.audits import save_results
 from auditor.store.database import current_revision, open_store
 from auditor.store.tables import AuditRow

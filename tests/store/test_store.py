@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
 
 from auditor.privacy.policy import RedactionPolicy
-from auditor.review.verdicts import StepVerdict, record_verdicts
+from auditor.review.coach_verdicts import StepVerdict, record_verdicts
 from auditor.store.audits import audit_result, save_result, save_results, stored_conversation
 from auditor.store.database import StoreError, current_revision, open_store
 from auditor.store.tables import AuditRow, Base, ConversationRow, StepReviewRow

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from auditor.conversation import Conversation, Role, Turn
 from auditor.embeddings.hashing import HashingEmbedder
 from auditor.text.artifacts import LONG_TURN_CHARS, PIECE_CHARS, ArtifactBuilder, pieces
-from auditor.transcripts.conversation import Conversation, Turn
-from auditor.transcripts.roles import Role
 
 
 def test_pieces_keep_every_sentence_in_order_and_stay_short():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.engine import Auditor
+from auditor.auditor import Auditor
 from auditor.sop.loading import resolve_sop
 from auditor.text.pipelines import TextPipelines
 from auditor.transcripts.loaders import load_inputs

@@ -11,10 +11,10 @@ import skops.io
 from sklearn.tree import DecisionTreeClassifier
 from typer.testing import CliRunner
 
+from auditor.auditor import Auditor
 from auditor.cli import app
 from auditor.detection.scorers import choose_scorer
 from auditor.detection.trained_scorer import MODEL_FILE, ModelFileError, TrainedStepScorer
-from auditor.engine import Auditor
 from auditor.sop.loading import resolve_sop
 from auditor.training.manifest import ManifestError, load_manifest
 from tests.conftest import REPO
@@ -115,7 +115,7 @@ def test_bad_manifest_names_the_problem(tmp_path, body, message):
 
 
 def test_shipped_model_card_and_metadata_agree():
-    folder = REPO / "models" / "step-scorer"
+    folder = REPO / "auditor" / "models" / "step-scorer"
     metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
     card = (folder / "model_card.md").read_text(encoding="utf-8")
     assert metadata["embedder"] in card and str(metadata["threshold"]) in card

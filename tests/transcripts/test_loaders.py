@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from auditor.transcripts.conversation import Conversation
+from auditor.conversation import Conversation, Role
 from auditor.transcripts.loaders import (
     LoadProblem,
     LoadResult,
@@ -19,7 +19,6 @@ from auditor.transcripts.loaders import (
     load_file,
     load_inputs,
 )
-from auditor.transcripts.roles import Role
 
 STAR_DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "external" / "star_dev.jsonl"
 

@@ -11,20 +11,20 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import require_key
-from api.dependencies import auditor_for, conversation_from_body, get_service, run_model
-from api.errors import ApiError
-from api.schemas import TranscriptIn, error_responses
+from auditor.api.auth import require_key
+from auditor.api.dependencies import auditor_for, conversation_from_body, get_service, run_model
+from auditor.api.errors import ApiError
+from auditor.api.schemas import TranscriptIn, error_responses
+from auditor.conversation import Conversation
 from auditor.outcome import with_outcome
 from auditor.privacy.policy import redact_for_result
 from auditor.result import ConversationResult, Outcome
 from auditor.review.agreement import agreement_report
+from auditor.review.coach_verdicts import StepVerdict, UnknownAuditError, VerdictError, record_verdicts, reviews_of
 from auditor.review.queue import QueueFilters, review_queue
-from auditor.review.verdicts import StepVerdict, UnknownAuditError, VerdictError, record_verdicts, reviews_of
 from auditor.store.audits import audit_result, save_result, storable_problems, stored_conversation
 from auditor.store.database import Store
 from auditor.store.tables import AuditRow, audit_row
-from auditor.transcripts.conversation import Conversation
 
 router = APIRouter(
     prefix="/v1/review",

@@ -19,7 +19,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from api.settings import Settings
+from auditor.api.settings import Settings
 from auditor.privacy.logs import logging_config
 
 MAX_HEAD_BYTES = 16 * 1024

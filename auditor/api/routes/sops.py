@@ -8,13 +8,13 @@ from typing import Any
 import yaml
 from fastapi import APIRouter, Depends, Request
 
-from api.auth import require_key
-from api.dependencies import get_service
-from api.errors import ApiError
-from api.schemas import SopProblemOut, SopSummary, SopValidation, error_responses
+from auditor.api.auth import require_key
+from auditor.api.dependencies import get_service
+from auditor.api.errors import ApiError
+from auditor.api.schemas import SopProblemOut, SopSummary, SopValidation, error_responses
 from auditor.service import UnknownSopError
 from auditor.sop.loading import SopError, sop_from_mapping
-from auditor.sop.schema import Sop
+from auditor.sop_format import Sop
 from auditor.transcripts.records import value_problems
 
 router = APIRouter(

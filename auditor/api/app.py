@@ -15,12 +15,12 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api.errors import install_error_handlers
-from api.limits import BodyLimitMiddleware, FailureThrottle, RateLimiter
-from api.metrics import Metrics, MetricsMiddleware
-from api.routes import audits, health, review_pages, reviews, sessions, sops
-from api.security import SecurityHeadersMiddleware, install_offline_docs
-from api.settings import Settings
+from auditor.api.errors import install_error_handlers
+from auditor.api.limits import BodyLimitMiddleware, FailureThrottle, RateLimiter
+from auditor.api.metrics import Metrics, MetricsMiddleware
+from auditor.api.routes import audits, health, review_pages, reviews, sessions, sops
+from auditor.api.security import SecurityHeadersMiddleware, install_offline_docs
+from auditor.api.settings import Settings
 from auditor.live.session import LiveSession
 from auditor.live.sessions import SessionStore
 from auditor.privacy.logs import SERVER_LOGGERS, redact_logs

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from auditor.sop.schema import Sop
+from auditor.sop_format import Sop
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ class Settings(BaseSettings):
 
     embedder: str = Field("use-m", description="Embedding backend: use-m, minilm, hashing or a model folder.")
     embedder_threads: int = Field(1, ge=1, le=64, description="Threads per embedding call (1 suits turn-by-turn).")
-    step_model: str | None = Field(None, description="Step scorer folder or 'linear' (default: models/step-scorer).")
+    step_model: str | None = Field(
+        None, description="Step scorer folder or 'linear' (default: auditor/models/step-scorer)."
+    )
     sop_dirs: Annotated[list[Path], NoDecode] = Field(
         default_factory=list, description="Extra folders of SOP files (comma-separated); a same id overrides."
     )

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from auditor.transcripts.roles import Role
+
+class Role(StrEnum):
+    """Who produced a turn. ``event`` is anything not spoken (an API action, a system note)."""
+
+    AGENT = "agent"
+    CUSTOMER = "customer"
+    EVENT = "event"
 
 
 @dataclass(frozen=True)

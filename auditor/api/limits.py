@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import error_body
+from auditor.api.errors import error_body
 
 
 class BodyLimitMiddleware:

@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import Request
 from starlette.requests import HTTPConnection
 
-from api.errors import ApiError
-from api.limits import retry_after
-from api.settings import hash_key
+from auditor.api.errors import ApiError
+from auditor.api.limits import retry_after
+from auditor.api.settings import hash_key
 
 LOCAL_OWNER = "local"
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.auth import authenticate
-from api.schemas import error_responses
+from auditor.api.auth import authenticate
+from auditor.api.schemas import error_responses
 
 router = APIRouter(tags=["health"])
 

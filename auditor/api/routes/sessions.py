@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from api.auth import authenticate, limit_rate, require_key
-from api.dependencies import auditor_for, get_service, run_model
-from api.errors import ApiError, error_body, field_path
-from api.schemas import (
+from auditor.api.auth import authenticate, limit_rate, require_key
+from auditor.api.dependencies import auditor_for, get_service, run_model
+from auditor.api.errors import ApiError, error_body, field_path
+from auditor.api.schemas import (
     AlertOut,
     LiveStepOut,
     LiveUpdateOut,

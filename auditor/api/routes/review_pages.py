@@ -28,15 +28,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import client_address
-from api.limits import retry_after
-from api.settings import hash_key
+from auditor.api.auth import client_address
+from auditor.api.limits import retry_after
+from auditor.api.settings import hash_key
 from auditor.outcome import act_note
 from auditor.reports.html import _clip, _conversation_view
 from auditor.review.agreement import ALL_STEPS, agreement_report
+from auditor.review.coach_verdicts import StepVerdict, VerdictError, overturned_status, record_verdicts, reviews_of
 from auditor.review.queue import QueueFilters, queue_choices, review_queue
-from auditor.review.risk import assess
-from auditor.review.verdicts import StepVerdict, VerdictError, overturned_status, record_verdicts, reviews_of
+from auditor.risk import assess
 from auditor.store.audits import audit_result, stored_conversation
 from auditor.store.database import Store
 from auditor.store.tables import MAX_ROW_ID, audit_row
@@ -60,7 +60,7 @@ class Coach:
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("api", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("auditor.api", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["clip"] = _clip
     env.globals["reason_class"] = _reason_class
     env.globals["default_overturn"] = overturned_status

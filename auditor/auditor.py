@@ -9,6 +9,7 @@ from auditor.anomaly.detector import AnomalyDetector
 from auditor.checklist.bands import band_for
 from auditor.checklist.conditions import ConditionOutcome, builtin_conditions
 from auditor.checklist.verdicts import ChecklistOutcome, UncertainBand, evaluate_checklist
+from auditor.conversation import Conversation
 from auditor.detection.act_model import ActModel, load_act_model
 from auditor.detection.calibration import StepScorer
 from auditor.detection.evidence_acts import ActCheck
@@ -24,10 +25,9 @@ from auditor.dissatisfaction.model import DissatisfactionOutcome, Dissatisfactio
 from auditor.embeddings.base import Embedder
 from auditor.privacy.policy import POLICY_KEY, RedactionPolicy
 from auditor.result import ConversationResult
-from auditor.sop.schema import Sop
+from auditor.sop_format import Sop
 from auditor.text.artifacts import ArtifactBuilder, ConversationArtifacts
 from auditor.text.pipelines import TextPipelines
-from auditor.transcripts.conversation import Conversation
 
 DISSATISFIED_FLAG = "dissatisfied"
 

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from api.auth import require_key
-from api.dependencies import auditor_for, conversation_from_body, get_service, run_model
-from api.errors import ApiError
-from api.schemas import BatchIn, BatchOut, BatchProblem, TranscriptIn, error_responses
+from auditor.api.auth import require_key
+from auditor.api.dependencies import auditor_for, conversation_from_body, get_service, run_model
+from auditor.api.errors import ApiError
+from auditor.api.schemas import BatchIn, BatchOut, BatchProblem, TranscriptIn, error_responses
 from auditor.outcome import with_outcome
 from auditor.result import ConversationResult
 from auditor.transcripts.decoding import text_problem

@@ -10,11 +10,11 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 
-from api.errors import ApiError
-from api.settings import Settings
-from auditor.engine import Auditor
+from auditor.api.errors import ApiError
+from auditor.api.settings import Settings
+from auditor.auditor import Auditor
+from auditor.conversation import Conversation
 from auditor.service import AuditService, UnknownSopError
-from auditor.transcripts.conversation import Conversation
 from auditor.transcripts.problems import TranscriptError
 from auditor.transcripts.records import conversation_from_mapping
 
