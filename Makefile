@@ -25,11 +25,11 @@ demo: $(BIN)/auditor
 
 test: $(BIN)/auditor
 	$(BIN)/ruff check .
-	$(BIN)/mypy auditor api
+	$(BIN)/mypy auditor
 	$(BIN)/pytest -q -m "slow or not slow"
 
 test-fast: $(BIN)/auditor
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m "not slow and not process"
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache

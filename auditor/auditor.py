@@ -17,7 +17,7 @@ from auditor.detection.hits import StepHit
 from auditor.detection.hybrid import merge_hits
 from auditor.detection.pair_features import PairFeatures, pair_features
 from auditor.detection.phrase import PhraseDetector
-from auditor.detection.registry import builtin_detectors
+from auditor.detection.registry import StepDetector, named_detectors
 from auditor.detection.scorers import choose_scorer
 from auditor.detection.semantic import SemanticDetector
 from auditor.detection.sop_index import build_sop_index
@@ -65,9 +65,14 @@ class Auditor:
         learned = act_model or (load_act_model(embedder.name) if learned_acts else None)
         self.acts = ActCheck(self.index, embedder, description_offset=chosen.description_offset, act_model=learned)
         self.phrase = PhraseDetector(self.pipelines)
+        self.named_detectors = named_detectors(step.detector for step in sop.steps if step.detector)
+        """The registry's detectors the SOP's steps name (``detector:``); each finds the steps that name it."""
+        self.detectors: list[StepDetector] = [self.phrase, *self.named_detectors]
+        """The step detectors, in the order their hits merge (the semantic scorer stage's after the keywords')."""
         self.conditions = builtin_conditions()
-        registry = builtin_detectors()
-        self.named_detectors = {step.id: registry[step.detector] for step in sop.steps if step.detector}
+        if unknown := [name for name in self.needed_conditions if name not in self.conditions]:
+            known = ", ".join(self.conditions)
+            raise ValueError(f"no built-in condition {', '.join(map(repr, unknown))} (known: {known})")
         self.anomaly_detector = anomaly_detector
         if dissatisfaction is not None:
             dissatisfaction.check_embedder(embedder.name)
@@ -81,7 +86,7 @@ class Auditor:
         detectors += [(self.acts.name, self.acts.version)]
         if self.acts.act_model is not None:
             detectors += [(self.acts.act_model.name, self.acts.act_model.version)]
-        detectors += [(d.name, d.version) for d in self.named_detectors.values()]
+        detectors += [(d.name, d.version) for d in self.named_detectors]
         return (
             {
                 "embedder": f"{self.embedder.name} ({self.embedder.version})",
@@ -121,15 +126,11 @@ class Auditor:
         ``result`` itself.
         """
         features = pair_features(artifacts, self.index, self.semantic.scorer.description_offset)
-        named_hits = [
-            hit
-            for step_id, detector in self.named_detectors.items()
-            for hit in detector.detect(artifacts, self.sop.step(step_id))
-        ]
+        detected = [detector.detect(artifacts, self.index) for detector in self.detectors]
         conditions = {
             name: self.conditions[name].evaluate(artifacts, self.embedder) for name in self.needed_conditions
         }
-        outcome = self.verdicts(artifacts, features, self.phrase.detect(artifacts, self.index), named_hits, conditions)
+        outcome = self.verdicts(artifacts, features, detected, conditions)
         scorer = self.dissatisfaction if dissatisfaction else None
         unhappy = scorer.score(artifacts) if scorer is not None else None
         return self.result(artifacts, outcome, unhappy)
@@ -143,15 +144,20 @@ class Auditor:
         self,
         artifacts: ConversationArtifacts,
         features: PairFeatures,
-        phrase_hits: Sequence[StepHit],
-        named_hits: Sequence[StepHit],
+        detected: Sequence[Sequence[StepHit]],
         conditions: Mapping[str, ConditionOutcome],
     ) -> ChecklistOutcome:
-        """Every step's verdict from the pair features, the phrase and named detectors' hits and the conditions."""
+        """Every step's verdict from the pair features (the semantic scorer stage), the hits of each of
+        ``self.detectors`` (``detected``, in that order) and the conditions.
+
+        Hits merge in the order of ``self.detectors`` with the semantic hits after the first (the keywords'): the
+        order an evidence's ``method`` names them in, e.g. ``phrase+semantic+account_details``.
+        """
         scorer = self.semantic.scorer
         floor = min(scorer.threshold, scorer.done_threshold, self.band.low)
         semantic_hits, closest = self.semantic.hits_and_closest(features, artifacts, self.index, floor)
-        hits = merge_hits([phrase_hits, semantic_hits, named_hits])
+        keywords, *named = detected
+        hits = merge_hits([keywords, semantic_hits, *named])
         hits = self.acts.annotate(hits, artifacts)
         return evaluate_checklist(
             self.sop, hits, closest, artifacts, conditions, done_threshold=scorer.done_threshold, band=self.band

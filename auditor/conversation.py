@@ -46,6 +46,3 @@ class Conversation:
     source: str | None = None
     line: int | None = None
     """1-based line of ``source`` the conversation starts on, when the format has one (problems name it)."""
-
-    def turns_by(self, role: Role) -> list[Turn]:
-        return [turn for turn in self.turns if turn.role is role]

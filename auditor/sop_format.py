@@ -11,9 +11,6 @@ from pydantic_core import PydanticCustomError
 
 from auditor.text.normalise import normalise_text
 
-Condition = Literal["customer_complaint", "customer_identity_needed"]
-"""Named conditions a step may depend on (``when``)."""
-
 STEP_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 TIMING_FIELDS = ("before", "within_first_turns", "within_first_seconds", "within_last_turns", "when")
@@ -109,10 +106,12 @@ class Step(BaseModel):
     within_first_turns: int | None = Field(default=None, ge=1, description="Counted in spoken turns.")
     within_first_seconds: float | None = Field(default=None, gt=0)
     within_last_turns: int | None = Field(default=None, ge=1, description="Counted in spoken turns.")
-    when: Condition | None = Field(default=None, description="Step applies only when this condition holds.")
+    when: str | None = Field(default=None, description="Step applies only when this condition holds.")
+    """A name in ``auditor.checklist.conditions`` (checked when the SOP is loaded, ``auditor.sop.loading``)."""
     detector: str | None = Field(
         default=None, description="Name of a built-in detector to use in addition to the text matchers."
     )
+    """A name in ``auditor.detection.registry.DETECTORS`` (checked when the SOP is loaded)."""
     notes: list[str] = Field(
         default_factory=list, description="What agents must keep in mind for this step (注意事项); shown in training."
     )

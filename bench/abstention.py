@@ -383,15 +383,15 @@ class BackendModels:
 
 
 def backend_models(backend: str) -> BackendModels:
-    """``best``: USE-m with ``auditor/models/step-scorer-best`` (as ``load_models(accuracy="best")``) and its
+    """``best``: USE-m with ``auditor/models/step-scorer-best`` (as ``load_models`` with accuracy ``best``) and its
     leave-one-task-out refit with the same second-encoder features; otherwise the embedder ``backend`` with its
     shipped scorer."""
     if backend == BEST:
-        from auditor.service import BEST_MODEL_DIR
+        from auditor.model_files import STEP_SCORER_BEST
 
         embedder = make_embedder("use-m")
         # its second encoder is set to the factory's cached one once STAR has made it (star_groups)
-        return BackendModels(embedder, TrainedStepScorer.load(BEST_MODEL_DIR), LeaveOneTaskOut(second=True))
+        return BackendModels(embedder, TrainedStepScorer.load(STEP_SCORER_BEST.folder()), LeaveOneTaskOut(second=True))
     embedder = make_embedder(backend)
     shipped = choose_scorer(embedder.name)
     return BackendModels(embedder, shipped, LeaveOneTaskOut() if isinstance(shipped, TrainedStepScorer) else None)

@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from auditor.detection.act_model import DEFAULT_MODEL_DIR, PERFORMING, ActModel, fit_act_model
+from auditor.detection.act_model import PERFORMING, ActModel, fit_act_model
 from auditor.detection.acts import read_text
+from auditor.model_files import ACT_MODEL
 from auditor.text.normalise import normalise_text
 from bench.report import replace_section
 
@@ -216,8 +217,8 @@ def main() -> None:
     )
     model.metadata.metrics = metrics
     if args.write:
-        model.save(DEFAULT_MODEL_DIR, model_card(corpus, threshold, metrics, embedder.name))
-        print(f"saved {DEFAULT_MODEL_DIR}")
+        model.save(ACT_MODEL.folder(), model_card(corpus, threshold, metrics, embedder.name))
+        print(f"saved {ACT_MODEL.folder()}")
     if not args.no_near_miss:
         if not args.write:
             print("(near-miss comparison uses the saved model in auditor/models/act-model; --write refreshes it)")

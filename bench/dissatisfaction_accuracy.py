@@ -38,7 +38,7 @@ from sklearn.preprocessing import StandardScaler
 
 from auditor.conversation import Conversation, Role
 from auditor.dissatisfaction.features import CONVERSATION_FEATURES
-from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR, DissatisfactionOutcome, DissatisfactionScorer
+from auditor.dissatisfaction.model import DissatisfactionOutcome, DissatisfactionScorer
 from auditor.dissatisfaction.training import (
     LabelledSet,
     conversation_matrix,
@@ -48,6 +48,7 @@ from auditor.dissatisfaction.training import (
     score_turns,
 )
 from auditor.embeddings.provider import make_embedder
+from auditor.model_files import DISSATISFACTION
 from auditor.text.artifacts import ArtifactBuilder, ConversationArtifacts
 from auditor.transcripts.loaders import load_file
 from bench.report import replace_section
@@ -365,7 +366,7 @@ def run(model: Path, limit: int | None, backend: str = "use-m") -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
+    parser.add_argument("--model", type=Path, default=DISSATISFACTION.folder())
     parser.add_argument("--embedder", default="use-m", help="the backend the model was trained with")
     parser.add_argument("--limit", type=int, default=None, help="first N conversations of each file")
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")

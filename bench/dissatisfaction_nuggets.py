@@ -39,8 +39,9 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from auditor.conversation import Conversation, Role
 from auditor.dissatisfaction import training
 from auditor.dissatisfaction.features import CONVERSATION_FEATURES
-from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR, DissatisfactionScorer
+from auditor.dissatisfaction.model import DissatisfactionScorer
 from auditor.embeddings.provider import make_embedder
+from auditor.model_files import DISSATISFACTION
 from auditor.text.artifacts import ArtifactBuilder, ConversationArtifacts
 from bench.dissatisfaction_accuracy import auroc, in_domain, in_domain_matrix, load
 
@@ -171,7 +172,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=["stc3_zh_dev", "stc3_en_dev"])
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args()
-    scorer = DissatisfactionScorer.load(DEFAULT_MODEL_DIR)
+    scorer = DissatisfactionScorer.load(DISSATISFACTION.folder())
     builder = ArtifactBuilder(make_embedder("use-m"))
     lexicon = emotion_lexicon()
     print(

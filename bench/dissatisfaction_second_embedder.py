@@ -28,10 +28,11 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
 from auditor.dissatisfaction.features import CONVERSATION_FEATURES, UNSIGNED_FEATURES, pooled_embeddings
-from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR, DissatisfactionScorer
+from auditor.dissatisfaction.model import DissatisfactionScorer
 from auditor.dissatisfaction.signals import SignalContext
 from auditor.dissatisfaction.training import POOLED_CONVERSATION_C, soft_logistic
 from auditor.embeddings.provider import make_embedder
+from auditor.model_files import DISSATISFACTION
 from auditor.text.artifacts import ArtifactBuilder, ConversationArtifacts
 from bench.dissatisfaction_accuracy import auroc, in_domain_matrix, load
 
@@ -99,7 +100,7 @@ def out_of_fold(matrix: np.ndarray, labels: np.ndarray, targets: np.ndarray) -> 
 
 
 def rows(name: str, limit: int | None) -> list[str]:
-    scorer = DissatisfactionScorer.load(DEFAULT_MODEL_DIR)
+    scorer = DissatisfactionScorer.load(DISSATISFACTION.folder())
     embedder = make_embedder("use-m", threads=1)
     artifacts = ArtifactBuilder(embedder).build_many(load(name, limit))
     matrix, labels, targets = in_domain_matrix(scorer, artifacts, pooled=True)

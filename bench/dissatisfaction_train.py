@@ -13,9 +13,9 @@ import json
 import time
 from pathlib import Path
 
-from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR
 from auditor.dissatisfaction.training import load_plan, model_card, train_dissatisfaction
 from auditor.embeddings.provider import make_embedder
+from auditor.model_files import DISSATISFACTION
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--plan", type=Path, default=REPO / "training" / "dissatisfaction.yaml")
-    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR)
+    parser.add_argument("--out", type=Path, default=DISSATISFACTION.folder())
     parser.add_argument("--evaluate", action="store_true", help="run the benchmark and put its table in the card")
     args = parser.parse_args()
     plan = load_plan(args.plan)

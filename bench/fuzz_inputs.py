@@ -37,7 +37,7 @@ import opencc
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from auditor.batch.engines import LocalEngine, ModelSpec, build_auditor, expected_identity
+from auditor.batch.engines import LocalEngine, batch_settings, build_auditor, expected_identity
 from auditor.batch.inputs import InputStream
 from auditor.batch.runner import run_batch
 from auditor.conversation import Conversation
@@ -155,7 +155,7 @@ def fuzz_mixed(examples: int, base_seed: int, folder: Path) -> Tally:
     tally = Tally()
     path = folder / "fuzz-mixed.jsonl"
     sop = resolve_sop("general-inbound-call")
-    spec = ModelSpec(embedder="hashing")
+    spec = batch_settings(embedder="hashing")
     engine = LocalEngine(build_auditor(sop, spec)[0])
     identity = expected_identity(sop, spec)
 

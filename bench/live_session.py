@@ -37,6 +37,7 @@ from typing import Any
 from auditor.auditor import Auditor
 from auditor.live.session import LiveSession
 from auditor.service import load_models
+from auditor.settings import AuditorSettings
 from auditor.sop.loading import resolve_sop
 from auditor.transcripts.loaders import load_inputs
 from bench.report import replace_section
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     loaded = time.perf_counter()
-    models = load_models(threads=1, anomalies=True)
+    models = load_models(AuditorSettings(embedder_threads=1, anomalies=True))
     auditor = models.auditor(resolve_sop(args.sop))
     call = generated_call(args.turns)
     replay(auditor, call[:20], incremental=True)  # warm-up: imports, first model calls

@@ -112,7 +112,7 @@ def _rss_mb() -> float:
 def _audit_in_child(path: str, out: str, queue: Any) -> None:
     """Run the CLI's audit path on one file in this (fresh) process and report times and memory."""
     began = time.perf_counter()
-    from auditor.batch.engines import ModelSpec, expected_identity
+    from auditor.batch.engines import batch_settings, expected_identity
     from auditor.batch.runner import run_batch
     from auditor.cli.audit_command import EngineName, _start_engine
     from auditor.sop.loading import resolve_sop
@@ -134,7 +134,7 @@ def _audit_in_child(path: str, out: str, queue: Any) -> None:
             return None
 
     sop = resolve_sop(SOP)
-    spec = ModelSpec()
+    spec = batch_settings()
     outcome = run_batch(
         [path],
         sop,

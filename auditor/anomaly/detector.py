@@ -37,14 +37,8 @@ from typing import Any
 import numpy as np
 
 from auditor.anomaly.features import FEATURE_NAMES, spec_for
-from auditor.model_files import ModelFileError, import_skops_io, load_model_folder
-from auditor.resources import MODELS_DIR
+from auditor.model_files import ANOMALY, ModelFileError, import_skops_io
 from auditor.result import Anomaly
-
-MODEL_FILE = "anomaly_detector.skops"
-METADATA_FILE = "metadata.json"
-CARD_FILE = "model_card.md"
-DEFAULT_MODEL_DIR = MODELS_DIR / "anomaly"
 
 TRUSTED_TYPES = [
     "sklearn.pipeline.Pipeline",
@@ -253,27 +247,26 @@ class AnomalyDetector:
 
     def save(self, folder: Path, card: str | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        import_skops_io().dump(self.estimator, folder / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
-        (folder / METADATA_FILE).write_text(json.dumps(asdict(self.metadata), indent=2) + "\n", encoding="utf-8")
-        (folder / CARD_FILE).write_text(card if card is not None else model_card(self), encoding="utf-8")
+        import_skops_io().dump(self.estimator, folder / ANOMALY.model_file, compression=zipfile.ZIP_DEFLATED)
+        metadata = json.dumps(asdict(self.metadata), indent=2) + "\n"
+        (folder / ANOMALY.metadata_file).write_text(metadata, encoding="utf-8")
+        (folder / ANOMALY.card_file).write_text(card if card is not None else model_card(self), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path = DEFAULT_MODEL_DIR) -> AnomalyDetector:
-        """Load a saved detector with skops and ``TRUSTED_TYPES``; any other type in the file is refused."""
-        estimator, metadata = load_model_folder(
-            folder, MODEL_FILE, METADATA_FILE, TRUSTED_TYPES, "fit_anomaly_detector / auditor train-anomaly"
-        )
+    def load(cls, folder: Path | None = None) -> AnomalyDetector:
+        """Load a saved detector (None: the shipped one) with skops and ``TRUSTED_TYPES``; any other type in the
+        file is refused."""
+        folder = folder if folder is not None else ANOMALY.folder()
+        estimator, metadata = ANOMALY.load(folder, TRUSTED_TYPES)
         if not hasattr(estimator, "score_samples"):
             raise ModelFileError(f"{folder}: holds a {type(estimator).__name__}, not an anomaly detector")
         return cls(estimator, AnomalyMetadata.from_json(metadata))
 
 
-def load_default_detector(folder: Path = DEFAULT_MODEL_DIR) -> AnomalyDetector | None:
-    """The shipped detector in ``auditor/models/anomaly``, or None when there is none (anomaly scoring is then
-    skipped)."""
-    if not (folder / MODEL_FILE).exists():
-        return None
-    return AnomalyDetector.load(folder)
+def load_default_detector(folder: Path | None = None) -> AnomalyDetector:
+    """The anomaly baseline in ``folder`` (None: the shipped one, ``auditor/models/anomaly``); a missing or unusable
+    folder raises ModelFileError naming it (turn anomaly scoring off instead: ``anomalies=False``)."""
+    return AnomalyDetector.load(folder if folder is not None else ANOMALY.required())
 
 
 def fit_anomaly_detector(

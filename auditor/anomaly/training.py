@@ -14,10 +14,15 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from auditor.anomaly.detector import DEFAULT_MODEL_DIR, AnomalyDetector, fit_anomaly_detector, model_card
+from auditor.anomaly.detector import AnomalyDetector, fit_anomaly_detector, model_card
 from auditor.anomaly.features import conversation_features
 from auditor.conversation import Conversation
+from auditor.model_files import ANOMALY
 from auditor.result import ConversationResult
+from auditor.results_file import iter_results
+
+DEFAULT_OUT = ANOMALY.folder()
+"""Where a trained baseline goes unless told: the shipped one."""
 
 
 def feature_rows(
@@ -38,16 +43,15 @@ def feature_rows(
 
 
 def read_results(paths: Iterable[Path]) -> list[ConversationResult]:
-    """Read ``results.jsonl`` files written by ``auditor audit``."""
+    """Read ``results.jsonl`` files written by ``auditor audit`` (a bad line raises ``ResultLineError`` naming it)."""
     results: list[ConversationResult] = []
     for path in paths:
-        with Path(path).open(encoding="utf-8") as lines:
-            results.extend(ConversationResult.model_validate_json(line) for line in lines if line.strip())
+        results.extend(iter_results(Path(path)))
     return results
 
 
 def train_from_audit(
-    results_files: Sequence[Path], transcripts: Sequence[Path], out: Path = DEFAULT_MODEL_DIR
+    results_files: Sequence[Path], transcripts: Sequence[Path], out: Path = DEFAULT_OUT
 ) -> tuple[AnomalyDetector, list[str]]:
     """Fit on audited conversations, save to ``out`` with a model card; returns the detector and unmatched ids."""
     from auditor.transcripts.loaders import load_inputs
@@ -65,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", nargs="+", type=Path, help="results.jsonl files written by `auditor audit`")
     parser.add_argument("--transcripts", nargs="+", type=Path, required=True, help="the audited transcripts")
-    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help="folder for the model and its card")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the model and its card")
     args = parser.parse_args(argv)
     try:
         detector, unmatched = train_from_audit(args.results, args.transcripts, args.out)

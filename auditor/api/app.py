@@ -54,19 +54,9 @@ def create_app(settings: Settings | None = None, service: AuditService | None = 
         app.state.executor = executor
         if service is None:
             loop = asyncio.get_running_loop()
-            models = await loop.run_in_executor(
-                executor,
-                lambda: load_models(
-                    settings.embedder,
-                    settings.step_model,
-                    anomalies=settings.anomalies,
-                    threads=settings.embedder_threads,
-                    redaction=settings.redaction_policy(),
-                    band=settings.band(),
-                ),
-            )
+            models = await loop.run_in_executor(executor, lambda: load_models(settings))
             app.state.service = await loop.run_in_executor(
-                executor, lambda: AuditService.start(models, settings.sop_dirs)
+                executor, lambda: AuditService.start(models, settings.sop_dirs, settings.rules_dir)
             )
         else:
             app.state.service = service

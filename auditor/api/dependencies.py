@@ -1,83 +1,196 @@
-"""Shared pieces of the routes: the loaded service, the auditor for an SOP id, transcripts checked against limits."""
+"""Every route's dependencies, typed: what a route needs arrives as an ``Annotated[..., Depends()]`` parameter.
+
+Only this module reads ``app.state`` (which the lifespan in app.py fills in); routes take ``SettingsDep``,
+``ServiceDep``, ``StoreDep``... and tests replace any of them with ``app.dependency_overrides[get_x]``.
+Dependencies take an ``HTTPConnection``, so the same ones serve HTTP routes and the WebSocket stream; they are
+``async`` so that none costs a hop to the thread pool.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+import secrets
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request
+from fastapi import Depends
+from starlette.requests import HTTPConnection
 
+from auditor.api.auth import authenticate, limit_rate
 from auditor.api.errors import ApiError
+from auditor.api.limits import FailureThrottle, RateLimiter
+from auditor.api.metrics import Metrics
+from auditor.api.review_session import COOKIE, Coach, ReviewSigner
 from auditor.api.settings import Settings
-from auditor.auditor import Auditor
-from auditor.conversation import Conversation
-from auditor.service import AuditService, UnknownSopError
-from auditor.transcripts.problems import TranscriptError
-from auditor.transcripts.records import conversation_from_mapping
+from auditor.live.sessions import SessionStore
+from auditor.service import AuditService
+from auditor.store.database import Store
 
 T = TypeVar("T")
 
 
-async def run_model(app: Any, work: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
-    """Run model work on the single model thread: requests are served concurrently, scoring one at a time.
-
-    With ``timeout``, a request waiting longer gets 503 ``timeout`` (work not started yet is dropped).
-    """
-    future = asyncio.get_running_loop().run_in_executor(app.state.executor, work, *args)
-    if timeout is None:
-        return await future
-    try:
-        return await asyncio.wait_for(future, timeout)
-    except TimeoutError as error:
-        raise ApiError(503, "timeout", f"the audit took longer than {timeout:g} s; retry later or send less") from error
+async def get_settings(connection: HTTPConnection) -> Settings:
+    settings: Settings = connection.app.state.settings
+    return settings
 
 
-def get_service(request: Request) -> AuditService:
-    if not getattr(request.app.state, "ready", False):
+async def get_metrics(connection: HTTPConnection) -> Metrics:
+    metrics: Metrics = connection.app.state.metrics
+    return metrics
+
+
+@dataclass(frozen=True)
+class Ready:
+    """What /readyz reports on, once the models are loaded."""
+
+    service: AuditService
+    sessions: SessionStore
+
+
+async def get_ready(connection: HTTPConnection) -> Ready | None:
+    """The loaded service and the live sessions, or None while the models are still loading."""
+    state = connection.app.state
+    return Ready(state.service, state.sessions) if getattr(state, "ready", False) else None
+
+
+async def get_service(connection: HTTPConnection) -> AuditService:
+    if not getattr(connection.app.state, "ready", False):
         raise ApiError(503, "starting", "the models are still loading; retry shortly")
-    service: AuditService = request.app.state.service
+    service: AuditService = connection.app.state.service
     return service
 
 
-def auditor_for(service: AuditService, sop_id: str) -> Auditor:
-    """The auditor of a known SOP id; SOP ids never name files (a request cannot reach the file system)."""
-    try:
-        return service.auditor(sop_id)
-    except UnknownSopError as error:
-        raise ApiError(404, "unknown_sop", str(error)) from error
+async def get_sessions(connection: HTTPConnection) -> SessionStore:
+    sessions: SessionStore = connection.app.state.sessions
+    return sessions
 
 
-def conversation_from_body(raw: Mapping[str, Any], settings: Settings, label: str = "") -> Conversation:
-    """Check a transcript against the contract and the service limits; errors name the field."""
-    prefix = f"{label}: " if label else ""
-    turns = raw.get("turns")
-    if isinstance(turns, list) and len(turns) > settings.max_turns:
-        limit = settings.max_turns
-        raise ApiError(422, "too_many_turns", f"{prefix}{len(turns)} turns, more than the limit of {limit}")
-    try:
-        conversation = conversation_from_mapping(raw, source="", default_id=content_id(raw))
-    except TranscriptError as error:
-        raise ApiError(422, "invalid_transcript", f"{prefix}{error.reason}") from error
-    check_turn_length(conversation.turns, settings, prefix)
-    return conversation
+async def get_store(connection: HTTPConnection) -> Store:
+    store: Store | None = getattr(connection.app.state, "store", None)
+    if store is None:
+        raise ApiError(503, "no_store", "the review store is not open (AUDITOR_DATABASE_URL)")
+    return store
 
 
-def check_turn_length(turns: Any, settings: Settings, prefix: str = "") -> None:
-    for turn in turns:
-        if len(turn.text) > settings.max_turn_chars:
+async def get_optional_store(connection: HTTPConnection) -> Store | None:
+    """The review store, or None when it is not open (the review pages answer that with a page of their own)."""
+    store: Store | None = getattr(connection.app.state, "store", None)
+    return store
+
+
+async def get_key_hashes(connection: HTTPConnection) -> set[str]:
+    """SHA-256 hashes of the accepted API keys (empty when auth is off)."""
+    hashes: set[str] = connection.app.state.key_hashes
+    return hashes
+
+
+async def get_auth_throttle(connection: HTTPConnection) -> FailureThrottle:
+    throttle: FailureThrottle = connection.app.state.auth_throttle
+    return throttle
+
+
+async def get_rate_limiter(connection: HTTPConnection) -> RateLimiter:
+    limiter: RateLimiter = connection.app.state.rate_limiter
+    return limiter
+
+
+@dataclass(frozen=True)
+class ModelThread:
+    """The single model thread: requests are served concurrently, scoring one at a time."""
+
+    executor: Executor
+
+    async def run(self, work: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
+        """Run ``work`` on the model thread; with ``timeout``, a request waiting longer gets 503 ``timeout``
+        (work not started yet is dropped)."""
+        future = asyncio.get_running_loop().run_in_executor(self.executor, work, *args)
+        if timeout is None:
+            return await future
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError as error:
             raise ApiError(
-                422,
-                "turn_too_long",
-                f"{prefix}turns[{turn.index}].text: {len(turn.text)} characters, "
-                f"more than the limit of {settings.max_turn_chars}",
-            )
+                503, "timeout", f"the audit took longer than {timeout:g} s; retry later or send less"
+            ) from error
 
 
-def content_id(raw: Mapping[str, Any]) -> str:
-    """An id for a transcript sent without one: the same content gets the same id (re-audits are comparable)."""
-    canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
-    # surrogatepass: a lone surrogate (sent as "\\ud800") still hashes; the contract check then names its field
-    return "c-" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+async def get_model_thread(connection: HTTPConnection) -> ModelThread:
+    return ModelThread(connection.app.state.executor)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+ReadyDep = Annotated[Ready | None, Depends(get_ready)]
+ServiceDep = Annotated[AuditService, Depends(get_service)]
+SessionsDep = Annotated[SessionStore, Depends(get_sessions)]
+StoreDep = Annotated[Store, Depends(get_store)]
+OptionalStoreDep = Annotated[Store | None, Depends(get_optional_store)]
+KeyHashesDep = Annotated[set[str], Depends(get_key_hashes)]
+AuthThrottleDep = Annotated[FailureThrottle, Depends(get_auth_throttle)]
+RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+ModelThreadDep = Annotated[ModelThread, Depends(get_model_thread)]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What checks a caller: accepted keys, the failed sign-in throttle and the per-key request rate."""
+
+    settings: Settings
+    key_hashes: set[str]
+    throttle: FailureThrottle
+    limiter: RateLimiter
+
+    def authenticate(self, connection: HTTPConnection) -> str:
+        """The caller's identity; a 401 or 429 ApiError when it has no valid key (see ``auth.authenticate``)."""
+        return authenticate(connection, self.settings, self.key_hashes, self.throttle)
+
+    def limit_rate(self, owner: str) -> None:
+        limit_rate(self.limiter, self.settings, owner)
+
+
+async def get_gate(
+    settings: SettingsDep, key_hashes: KeyHashesDep, throttle: AuthThrottleDep, limiter: RateLimiterDep
+) -> Gate:
+    return Gate(settings, key_hashes, throttle, limiter)
+
+
+GateDep = Annotated[Gate, Depends(get_gate)]
+
+
+async def require_key(connection: HTTPConnection, gate: GateDep) -> str:
+    """Every protected route's dependency: a valid key, within its request rate; the caller's identity."""
+    owner = gate.authenticate(connection)
+    gate.limit_rate(owner)
+    return owner
+
+
+OwnerDep = Annotated[str, Depends(require_key)]
+"""The caller (a prefix of its key hash, or ``local`` when auth is off): live sessions belong to it."""
+
+
+async def get_review_signer(
+    connection: HTTPConnection, settings: SettingsDep, key_hashes: KeyHashesDep
+) -> ReviewSigner:
+    """Signs the review pages' cookies with ``AUDITOR_REVIEW_SECRET``, or with a random secret made once per process
+    (everyone signs in again after a restart)."""
+    if settings.review_secret:
+        secret = settings.review_secret.encode("utf-8")
+    else:
+        state = connection.app.state
+        if getattr(state, "review_secret", None) is None:
+            state.review_secret = secrets.token_bytes(32)
+        secret = state.review_secret
+    return ReviewSigner(secret, settings.review_session_hours, settings.auth_disabled, key_hashes)
+
+
+ReviewSignerDep = Annotated[ReviewSigner, Depends(get_review_signer)]
+
+
+async def current_coach(connection: HTTPConnection, signer: ReviewSignerDep) -> Coach | None:
+    """The coach signed in to the review pages, or None (the pages then send them to /review/login)."""
+    return signer.coach(connection.cookies.get(COOKIE, ""))
+
+
+CoachDep = Annotated[Coach | None, Depends(current_coach)]

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from auditor.live.sessions import SessionLimitError, SessionNotFoundError
+from auditor.review.coach_verdicts import UnknownAuditError, VerdictError
+from auditor.service import UnknownSopError
+from auditor.transcripts.problems import TranscriptError
 
 log = logging.getLogger("auditor.api")
 
@@ -84,10 +90,44 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return path or "body"
 
 
+def problem_details(problems: list[str]) -> list[dict[str, Any]]:
+    """``details`` of problems written ``field: message``."""
+    return [{"field": p.split(":", 1)[0], "message": p.split(":", 1)[-1].strip()} for p in problems]
+
+
+LIBRARY_ERRORS: dict[type[Exception], Callable[[Any], ApiError]] = {
+    UnknownSopError: lambda error: ApiError(404, "unknown_sop", str(error)),
+    SessionNotFoundError: lambda error: ApiError(404, "unknown_session", str(error)),
+    UnknownAuditError: lambda error: ApiError(404, "unknown_audit", str(error)),
+    SessionLimitError: lambda error: ApiError(429, "too_many_sessions", str(error)),
+    TranscriptError: lambda error: ApiError(422, "invalid_transcript", error.reason),
+    VerdictError: lambda error: ApiError(422, "invalid_verdicts", str(error), problem_details(error.problems)),
+}
+"""The library's errors a client can act on, as the API answers them; routes let them propagate."""
+
+
+def as_api_error(error: Exception) -> ApiError | None:
+    """The API error for ``error`` (an ApiError itself, or a library error above), None for anything else (a 500).
+
+    HTTP answers get this from the exception handlers; the WebSocket stream calls it to send the same error."""
+    if isinstance(error, ApiError):
+        return error
+    for kind in type(error).__mro__:
+        translate = LIBRARY_ERRORS.get(kind)
+        if translate is not None:
+            return translate(error)
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, error: ApiError) -> JSONResponse:
-        return error_response(error.status, error.code, error.message, error.details, error.headers)
+    async def _api_error(request: Request, error: Exception) -> JSONResponse:
+        api_error = as_api_error(error)
+        assert api_error is not None  # registered only for ApiError and LIBRARY_ERRORS
+        return error_response(api_error.status, api_error.code, api_error.message, api_error.details, api_error.headers)
+
+    kinds: list[type[Exception]] = [ApiError, *LIBRARY_ERRORS]
+    for kind in kinds:
+        app.add_exception_handler(kind, _api_error)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:

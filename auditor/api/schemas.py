@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from auditor.live.progress import AlertKind, LiveStatus, Severity
-from auditor.result import ConversationResult
+from auditor.result import ConversationResult, Outcome
+from auditor.review.coach_verdicts import StepVerdict
 from auditor.transcripts.records import value_problems
 
 EXAMPLE_TRANSCRIPT: Any = {
@@ -174,6 +176,125 @@ class SessionOut(BaseModel):
     expires_in_seconds: float
     steps: list[LiveStepOut]
     alerts: list[AlertOut] = Field(description="Every alert raised so far.")
+
+
+# --- coach review ------------------------------------------------------------------------------------------------
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The store keeps naive UTC; answers say so (RFC 3339 date-times carry their offset)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+class QueueItemOut(BaseModel):
+    audit_id: int
+    conversation_id: str
+    agent_id: str | None
+    sop_id: str
+    sop_version: str
+    lang: str | None
+    when: datetime = Field(description="The conversation's start (UTC), or the audit time when it has none.")
+    dated: bool
+    score: float
+    passed: bool
+    outcome: Outcome = Field(
+        description="passed / failed / needs_review (audits stored before outcomes existed: from passed)."
+    )
+    to_decide: list[str] = Field(description="Steps the auditor left uncertain: what a coach decides.")
+    risk: float
+    reasons: list[str]
+    flags: list[str]
+    reviewers: list[str]
+
+    _utc = field_validator("when")(as_utc)
+
+
+class QueueOut(BaseModel):
+    items: list[QueueItemOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class TurnOut(BaseModel):
+    index: int
+    speaker: str
+    role: str
+    text: str
+    start: float | None = None
+    end: float | None = None
+
+
+class ReviewOut(BaseModel):
+    step_id: str
+    reviewer: str
+    auditor_status: str
+    verdict: Literal["confirmed", "overturned"]
+    coach_status: str
+    turn_index: int | None
+    comment: str
+    audit_id: int
+    updated_at: datetime
+
+    _utc = field_validator("updated_at")(as_utc)
+
+
+class AuditOut(BaseModel):
+    audit_id: int
+    latest: bool
+    result: ConversationResult
+    turns: list[TurnOut] | None = Field(description="The transcript, or null when only the result was stored.")
+    reviews: list[ReviewOut]
+
+
+class StoredOut(BaseModel):
+    audit_id: int
+    conversation_id: str
+    created: bool = Field(description="False when this exact audit (SOP version and models) was already stored.")
+
+
+class StoreResultsIn(BaseModel):
+    results: list[ConversationResult] = Field(min_length=1, max_length=1000)
+    transcripts: list[dict[str, Any]] = Field(
+        default_factory=list, description="Transcripts of those results (the contract), matched by id."
+    )
+
+
+def storable_text(value: str) -> str:
+    """Text the store can keep on every backend: PostgreSQL refuses NUL in text (SQLite would keep it), and text that
+    is not valid Unicode (an unpaired surrogate) cannot be encoded; both are refused (422) on both stores."""
+    if "\x00" in value:
+        raise ValueError("holds a NUL character, which the store cannot keep")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("is not valid Unicode text (an unpaired surrogate)") from None
+    return value
+
+
+class VerdictsIn(BaseModel):
+    reviewer: str = Field(min_length=1, max_length=100, description="The coach's name.")
+    verdicts: list[StepVerdict] = Field(min_length=1, max_length=200)
+
+    _reviewer = field_validator("reviewer")(storable_text)
+
+    @field_validator("verdicts")
+    @classmethod
+    def _comments(cls, verdicts: list[StepVerdict]) -> list[StepVerdict]:
+        for number, verdict in enumerate(verdicts):
+            for name in ("step_id", "comment"):
+                try:
+                    storable_text(getattr(verdict, name))
+                except ValueError as error:
+                    raise ValueError(f"verdicts[{number}].{name}: {error}") from None
+        return verdicts
+
+
+class AuditAndStoreOut(StoredOut):
+    result: ConversationResult
+
+
+# --- errors ------------------------------------------------------------------------------------------------------
 
 
 class ErrorDetail(BaseModel):

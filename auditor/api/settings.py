@@ -7,23 +7,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
-from auditor.checklist.bands import parse_band
-from auditor.checklist.verdicts import UncertainBand
-from auditor.privacy.policy import RedactionPolicy
+from auditor.settings import ENV_PREFIX, AuditorSettings
 
 
-class Settings(BaseSettings):
-    """Every limit has a safe default; auth is on unless ``AUDITOR_AUTH_DISABLED=true`` says otherwise."""
+class Settings(AuditorSettings):
+    """The library's settings (models, redaction, band: ``AuditorSettings``) plus the server's own. Every limit has a
+    safe default; auth is on unless ``AUDITOR_AUTH_DISABLED=true`` says otherwise."""
 
-    model_config = SettingsConfigDict(env_prefix="AUDITOR_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
-    embedder: str = Field("use-m", description="Embedding backend: use-m, minilm, hashing or a model folder.")
-    embedder_threads: int = Field(1, ge=1, le=64, description="Threads per embedding call (1 suits turn-by-turn).")
-    step_model: str | None = Field(
-        None, description="Step scorer folder or 'linear' (default: auditor/models/step-scorer)."
-    )
     sop_dirs: Annotated[list[Path], NoDecode] = Field(
         default_factory=list, description="Extra folders of SOP files (comma-separated); a same id overrides."
     )
@@ -33,20 +27,6 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = Field(None, description="A file with one key hash a line ('#' comments).")
     auth_disabled: bool = Field(False, description="Accept requests without a key: local use only.")
     metrics_public: bool = Field(False, description="Serve /metrics without a key (for a scraper on a private net).")
-    anomalies: bool = Field(True, description="Score anomalies against the shipped baseline.")
-    redact: bool = Field(
-        True, description="Hide personal data in results, stored transcripts and review pages (detection is unchanged)."
-    )
-    redact_kinds: str | None = Field(
-        None,
-        description="Comma-separated kinds to hide (default: all): phone, email, card, cn_id, iban, passport, "
-        "account, address, name.",
-    )
-    uncertain_band: str | None = Field(
-        None,
-        description="LOW,HIGH: step probabilities left to a person as 'uncertain' (default: the band measured for "
-        "the embedder and step scorer); e.g. 0.1,0.6 widens it, 0.3,0.3 decides every step.",
-    )
     max_body_bytes: int = Field(2_000_000, ge=1_000)
     max_turn_chars: int = Field(10_000, ge=10)
     max_turns: int = Field(2_000, ge=1)
@@ -54,9 +34,6 @@ class Settings(BaseSettings):
     max_sessions: int = Field(1_000, ge=1)
     max_sessions_per_key: int = Field(200, ge=1)
     session_idle_seconds: float = Field(900.0, gt=0)
-    database_url: str = Field(
-        "sqlite:///audits.db", description="Review store: sqlite:///file.db or postgresql+psycopg://user@host/db."
-    )
     review_secret: str | None = Field(
         None, description="Signs coaches' login cookies on /review (default: random per process start)."
     )
@@ -89,28 +66,6 @@ class Settings(BaseSettings):
     @classmethod
     def _hashes(cls, value: list[str]) -> list[str]:
         return [normalise_hash(item) for item in value]
-
-    @field_validator("redact_kinds")
-    @classmethod
-    def _known_kinds(cls, value: str | None) -> str | None:
-        RedactionPolicy.parse(value)  # an unknown kind stops the service at start-up, naming the known ones
-        return value
-
-    @field_validator("uncertain_band")
-    @classmethod
-    def _band(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None  # unset or empty (e.g. ${AUDITOR_UNCERTAIN_BAND:-}): the measured band
-        parse_band(value)  # a malformed band stops the service at start-up, saying how to write it
-        return value
-
-    def band(self) -> UncertainBand | None:
-        """What ``AUDITOR_UNCERTAIN_BAND`` asks for; None: the measured band."""
-        return parse_band(self.uncertain_band) if self.uncertain_band else None
-
-    def redaction_policy(self) -> RedactionPolicy:
-        """What ``AUDITOR_REDACT`` and ``AUDITOR_REDACT_KINDS`` ask to hide."""
-        return RedactionPolicy.parse(self.redact_kinds) if self.redact else RedactionPolicy.off()
 
     def key_hashes(self) -> set[str]:
         """Every accepted key hash (hex), from ``api_keys`` and ``api_keys_file``."""

@@ -22,13 +22,13 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from auditor.batch.engines import (
     Audited,
     DeathsInARow,
-    ModelSpec,
     audit_batch,
     build_auditor,
     died,
     in_submission_order,
 )
 from auditor.conversation import Conversation
+from auditor.settings import AuditorSettings
 from auditor.sop_format import Sop
 
 LOOPBACK = "127.0.0.1"
@@ -49,15 +49,15 @@ class AuditorPlugin(WorkerPlugin):
 
     idempotent = False
 
-    def __init__(self, name: str, sop: Sop, spec: ModelSpec):
+    def __init__(self, name: str, sop: Sop, settings: AuditorSettings):
         self.name = name
         self.sop = sop
-        self.spec = spec
+        self.settings = settings
         self.auditor: Any = None
         self.notes: list[str] = []
 
     def setup(self, worker: Any) -> None:
-        self.auditor, self.notes = build_auditor(self.sop, self.spec)
+        self.auditor, self.notes = build_auditor(self.sop, self.settings)
 
     def teardown(self, worker: Any) -> None:
         self.auditor = None
@@ -94,7 +94,7 @@ class DaskEngine:
     def start(
         cls,
         sop: Sop,
-        spec: ModelSpec,
+        settings: AuditorSettings,
         *,
         scheduler: str | None = None,
         workers: int = DEFAULT_WORKERS,
@@ -127,7 +127,7 @@ class DaskEngine:
             raise DaskSetupError(f"cannot reach the Dask scheduler {where}: {error}") from error
         name = f"sop-auditor-{sop.id}-{uuid.uuid4().hex[:8]}"
         try:
-            client.register_plugin(AuditorPlugin(name, sop, spec), name=name)
+            client.register_plugin(AuditorPlugin(name, sop, settings), name=name)
         except Exception as error:  # noqa: BLE001 - a worker's setup failed: distributed re-raises its exception
             client.close()
             if cluster is not None:

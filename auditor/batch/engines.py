@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from auditor.anomaly.features import FEATURE_NAMES, conversation_features
 from auditor.auditor import Auditor
 from auditor.batch.resume import LogIdentity
-from auditor.checklist.verdicts import UncertainBand
 from auditor.conversation import Conversation
 from auditor.outcome import outcome_of
-from auditor.privacy.policy import RedactionPolicy
 from auditor.result import ConversationResult
+from auditor.settings import AuditorSettings
 from auditor.sop_format import Sop
 
 DEFAULT_THREADS = 1
@@ -31,42 +30,18 @@ BATCH_CACHE_ENTRIES = 16_384
 """Texts whose vectors a batch process keeps (about 34 MB at 512 dimensions): every scripted line, bounded memory."""
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """How to build the models of a batch audit; small and picklable, so each Dask worker builds its own."""
-
-    embedder: str = "use-m"
-    step_model: str | None = None
-    threads: int = DEFAULT_THREADS
-    cache_entries: int = BATCH_CACHE_ENTRIES
-    device: str = "cpu"
-    """Where a sentence-transformers embedder runs ("cuda" on a GPU worker); USE-m is CPU-only."""
-    redaction: RedactionPolicy = field(default_factory=RedactionPolicy)
-    """Personal data hidden in the results (``auditor audit --redact-kinds``)."""
-    band: UncertainBand | None = None
-    """The uncertain band (``auditor audit --uncertain-band``); None: the measured one."""
-    accuracy: str | None = None
-    """``fast`` or ``best`` (``auditor audit --accuracy``); None: ``AUDITOR_ACCURACY``, else ``fast``."""
+def batch_settings(**values: Any) -> AuditorSettings:
+    """The settings of a batch audit: ``DEFAULT_THREADS`` embedding threads and ``BATCH_CACHE_ENTRIES`` unless
+    ``values`` say otherwise, the rest from ``values``, else the environment (``AuditorSettings``)."""
+    return AuditorSettings(**({"embedder_threads": DEFAULT_THREADS, "cache_entries": BATCH_CACHE_ENTRIES} | values))
 
 
-def build_auditor(sop: Sop, spec: ModelSpec) -> tuple[Auditor, list[str]]:
+def build_auditor(sop: Sop, settings: AuditorSettings) -> tuple[Auditor, list[str]]:
     """The Auditor a batch process uses (no anomaly baseline: the batch scores anomalies over the whole audit),
     with notes on optional models left out. Raises ModelUnavailableError / ModelFileError like ``load_models``."""
-    from auditor.embeddings.provider import make_embedder
     from auditor.service import load_models
 
-    models = load_models(
-        spec.embedder,
-        spec.step_model,
-        anomalies=False,
-        redaction=spec.redaction,
-        band=spec.band,
-        accuracy=spec.accuracy,
-    )
-    # same backend (the scorer and dissatisfaction model were checked against its name), batch-sized threads + cache
-    models.embedder = make_embedder(
-        spec.embedder, threads=spec.threads, cache_entries=spec.cache_entries, device=spec.device
-    )
+    models = load_models(settings.model_copy(update={"anomalies": False}))
     return models.auditor(sop, anomalies=False), list(models.notes)
 
 
@@ -218,8 +193,8 @@ class LocalEngine:
         self.auditor = auditor
 
     @classmethod
-    def start(cls, sop: Sop, spec: ModelSpec) -> tuple[LocalEngine, list[str]]:
-        auditor, notes = build_auditor(sop, spec)
+    def start(cls, sop: Sop, settings: AuditorSettings) -> tuple[LocalEngine, list[str]]:
+        auditor, notes = build_auditor(sop, settings)
         return cls(auditor), notes
 
     def audit(self, batches: Iterable[list[Conversation]]) -> Iterator[tuple[list[Conversation], list[Audited]]]:
@@ -252,9 +227,10 @@ def in_submission_order(
         yield done, collect(submitted)
 
 
-def expected_identity(sop: Sop, spec: ModelSpec) -> LogIdentity:
+def expected_identity(sop: Sop, settings: AuditorSettings) -> LogIdentity:
     """What every result of this audit will record (SOP and embedder), to check a results file resumed against."""
     from auditor.embeddings.provider import make_embedder
 
-    embedder = make_embedder(spec.embedder, threads=spec.threads, cache_entries=0)  # builds nothing until used
-    return LogIdentity(sop.id, str(sop.version), f"{embedder.name} ({embedder.version})", spec.redaction.record)
+    embedder = make_embedder(settings.embedder, threads=settings.embedder_threads, cache_entries=0)  # builds nothing
+    embedder_id = f"{embedder.name} ({embedder.version})"
+    return LogIdentity(sop.id, str(sop.version), embedder_id, settings.redaction_policy().record)

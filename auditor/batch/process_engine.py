@@ -33,13 +33,13 @@ from typing import Any
 from auditor.batch.engines import (
     Audited,
     DeathsInARow,
-    ModelSpec,
     WorkersDiedError,
     audit_batch,
     build_auditor,
     died,
 )
 from auditor.conversation import Conversation
+from auditor.settings import AuditorSettings
 from auditor.sop_format import Sop
 
 IN_FLIGHT_PER_WORKER = 2
@@ -74,14 +74,14 @@ class WorkerSetupError(RuntimeError):
     """A worker process could not load the models (the message is the worker's error)."""
 
 
-def _init_worker(sop: Sop, spec: ModelSpec, audit: AuditFunction = audit_batch) -> None:
+def _init_worker(sop: Sop, settings: AuditorSettings, audit: AuditFunction = audit_batch) -> None:
     """Pool initializer: build this worker's Auditor once; a failure is kept and reported by every task."""
     global _auditor, _notes, _failure, _audit_function
     _audit_function = audit
     watch = threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True)
     watch.start()
     try:
-        _auditor, _notes = build_auditor(sop, spec)
+        _auditor, _notes = build_auditor(sop, settings)
     except Exception as error:  # reported to the driver by _ready / _audit, which name it
         _failure = f"{type(error).__name__}: {error}"
 
@@ -108,14 +108,14 @@ def _audit(conversations: list[Conversation]) -> list[Audited]:
 
 
 def _started_pool(
-    sop: Sop, spec: ModelSpec, workers: int, audit: AuditFunction
+    sop: Sop, settings: AuditorSettings, workers: int, audit: AuditFunction
 ) -> tuple[ProcessPoolExecutor, list[str]]:
     """A pool of ``workers`` processes that have each loaded the models; raises WorkerSetupError if one cannot."""
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
-        initargs=(sop, spec, audit),
+        initargs=(sop, settings, audit),
     )
     try:
         # one task a worker: each is started and has run its initializer before the first batch is sent
@@ -172,14 +172,14 @@ class ProcessEngine:
 
     @classmethod
     def start(
-        cls, sop: Sop, spec: ModelSpec, workers: int, *, audit: AuditFunction = audit_batch
+        cls, sop: Sop, settings: AuditorSettings, workers: int, *, audit: AuditFunction = audit_batch
     ) -> tuple[ProcessEngine, list[str]]:
         """Start the workers and wait until each has loaded the models; raises WorkerSetupError if one cannot.
         ``audit`` (module-level, so a spawned worker can import it) is what workers run on each batch."""
-        pool, notes = _started_pool(sop, spec, workers, audit)
+        pool, notes = _started_pool(sop, settings, workers, audit)
 
         def restart() -> ProcessPoolExecutor:
-            return _started_pool(sop, spec, workers, audit)[0]
+            return _started_pool(sop, settings, workers, audit)[0]
 
         return cls(pool, workers, restart=restart), notes
 

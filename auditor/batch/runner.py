@@ -1,54 +1,56 @@
 """One batch audit from inputs to reports, streaming: memory stays flat however many conversations there are.
 
-1. Conversations stream from the inputs (``InputStream``); with ``resume`` those already in results.jsonl are
-   skipped (same conversation id and source), the others are grouped in batches and audited on an engine (this
-   process or Dask), and each batch is appended to results.jsonl atomically (``ResultsLog``). What stays in memory
-   per conversation is its anomaly features (184 bytes) and, for the ``report_conversations`` worst ones, the
-   transcript the report shows.
-2. Anomalies are scored over the whole audit (``detector_for_audit``), and results.jsonl is rewritten through a
-   ``.partial`` file and an atomic rename, while the aggregates the reports need are counted (``AuditSummary``).
-3. agents.csv, steps.csv, agent_steps.csv and report.html are written from those aggregates.
+``start_batch`` opens the run; the caller takes its two steps:
 
-A crash in step 1 loses at most the batch being written; a crash in step 2 or 3 leaves results.jsonl whole; in every
+1. Iterating the ``BatchRun``: conversations stream from the inputs (``InputStream``); with ``resume`` those already
+   in results.jsonl are skipped (same conversation id and source), the others are grouped in batches and audited on
+   an engine (this process or Dask), and each batch is appended to results.jsonl atomically (``ResultsLog``) and
+   yielded. What stays in memory per conversation is its anomaly features (184 bytes) and, for the
+   ``report_conversations`` worst ones, the transcript the report shows. These lines have no anomaly block yet.
+2. ``BatchRun.finish()``: anomalies are scored over what was audited (``detector_for_audit``) and results.jsonl is
+   rewritten with them through a ``.partial`` file and an atomic rename (``rescore_anomalies``), while the
+   aggregates the reports need are counted (``AuditSummary``); then agents.csv, steps.csv, agent_steps.csv and
+   report.html are written from those aggregates.
+
+A caller may stop iterating early: ``finish`` then stops the audit and scores and reports what was audited
+(``BatchOutcome.complete`` is False). A run closed without ``finish`` leaves results.jsonl without anomaly blocks
+and no reports (``BatchRun.pending`` says so); ``resume`` finishes it. ``run_batch`` takes both steps.
+
+A crash in step 1 loses at most the batch being written; a crash in step 2 leaves results.jsonl whole; in every
 case ``resume`` finishes the job. Progress goes to a ``BatchProgress`` (the CLI draws it; the library draws nothing).
 """
 
 from __future__ import annotations
 
 import importlib
-import itertools
-import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from auditor.anomaly.agent_steps import AgentStepDeviation, agent_step_deviations, flagged_deviations
-from auditor.anomaly.attach import with_anomaly_blocks
-from auditor.anomaly.detector import AnomalyDetector
-from auditor.batch.anomalies import Fallback, FeatureTable, detector_for_audit
+from auditor.batch.anomalies import Fallback, FeatureTable, detector_for_audit, rescore_anomalies
 from auditor.batch.engines import Audited, Engine, feature_vector
 from auditor.batch.inputs import InputStream
-from auditor.batch.report import REPORT_CONVERSATIONS, ShownConversation, write_audit_report
 from auditor.batch.resume import LogIdentity, ResultsLog, ResumeError, conversation_source
-from auditor.batch.summary import AuditSummary, StartDays, WorstConversations, worst_first_key
+from auditor.batch.summary import REPORT_CONVERSATIONS, StartDays, WorstConversations
 from auditor.conversation import Conversation
 from auditor.outcome import outcome_of
 from auditor.reports.aggregates import AgentSummary, StepSummary
-from auditor.reports.files import ResultsWriter, write_agent_steps_csv, write_agents_csv, write_steps_csv
+from auditor.reports.files import write_agent_steps_csv, write_agents_csv, write_steps_csv
+from auditor.reports.html import ShownConversation, write_report
+from auditor.reports.summary import AuditSummary, worst_first_key
 from auditor.result import ConversationResult
+from auditor.results_file import RESULTS_FILE
 from auditor.sop_format import Sop
 from auditor.transcripts.limits import SizeLimits
 from auditor.transcripts.problems import LoadProblem
 
-RESULTS_FILE = "results.jsonl"
 BATCH_CHARS = 1_000_000
 """Characters of text a batch holds at most (it ends early past them): memory per batch stays bounded when many
 conversations are long, and a very long conversation is audited in a batch of its own."""
-RESCORE_CHUNK = 256
-"""Results parsed, rescored and rewritten at a time in the anomaly pass."""
 END_PHASE_MODULES = ("sklearn.ensemble", "sklearn.pipeline", "sklearn.preprocessing", "scipy.stats")
 """What the anomaly pass imports (the forest, Fisher's test): about a second, otherwise spent after the audit."""
 
@@ -104,13 +106,15 @@ class BatchOutcome:
     """Results in results.jsonl whose conversation is not among this run's inputs: kept as they were."""
     shown_in_report: int = 0
     seconds: float = 0.0
+    complete: bool = True
+    """False when the caller stopped iterating the run before every input was audited (``finish`` came early)."""
 
     @property
     def coach(self) -> list[AgentStepDeviation]:
         return flagged_deviations(self.deviations)
 
 
-def run_batch(
+def start_batch(
     inputs: Sequence[str | Path],
     sop: Sop,
     start_engine: Callable[[int], Engine],
@@ -124,20 +128,19 @@ def run_batch(
     progress: BatchProgress | None = None,
     limits: SizeLimits | None = None,
     stored_id: Callable[[str], str | None] | None = None,
-) -> BatchOutcome:
-    """Audit ``inputs`` against ``sop`` into ``out``; ``start_engine`` is called once the first batch is ready, with
-    the number of conversations left to audit as far as the inputs tell then (to size the engine).
+) -> BatchRun:
+    """Open a batch audit of ``inputs`` against ``sop`` into ``out``: iterate the run to audit, then ``finish`` it.
+    ``start_engine`` is called once the first batch is ready, with the number of conversations left to audit as far
+    as the inputs tell then (to size the engine).
 
     A conversation larger than ``limits`` (default ``SizeLimits()``) is a problem and is not audited; one whose audit
     raises is a problem naming the conversation and the error, and the others are audited and written all the same.
     ``stored_id`` gives the id results.jsonl holds for a conversation id (the redaction policy's
     ``redact_identifier``: an id holding personal data is stored as ``[PHONE]~digest``), so resume finds it.
 
-    Raises ``ResumeError`` when results.jsonl cannot be resumed (corrupt, or another SOP or embedder). When no
-    conversation could be loaded (and none was audited before) nothing is written and ``summary.total`` is 0.
+    Raises ``ResumeError`` when results.jsonl cannot be resumed (corrupt, or another SOP or embedder).
     """
     began = time.perf_counter()
-    progress = progress or SilentProgress()
     log = ResultsLog(out / RESULTS_FILE, resume=resume)
     if log.identity is not None and log.identity != identity:
         log.close()
@@ -145,43 +148,135 @@ def run_batch(
             f"{log.path} holds an audit against {log.identity.describe()}; this run is against {identity.describe()}."
             " Resume with the same --sop, --embedder and redaction options, or write to another --out"
         )
+    progress = progress or SilentProgress()
     run = _Run(
         log, InputStream(inputs), batch_size, report_conversations, progress, limits or SizeLimits(), stored_id
     )
-    outcome = BatchOutcome(out, 0, 0, run.problems, AuditSummary())
-    shown: list[ShownConversation] = []
-    try:
+    return BatchRun(run, sop.name, start_engine, fallback_detector, out, began)
+
+
+def run_batch(
+    inputs: Sequence[str | Path],
+    sop: Sop,
+    start_engine: Callable[[int], Engine],
+    **options: Any,
+) -> BatchOutcome:
+    """Audit every input and finish (``start_batch``'s two steps in one call); ``options`` as ``start_batch``'s.
+    When no conversation could be loaded (and none was audited before) nothing is written and ``summary.total``
+    is 0."""
+    with start_batch(inputs, sop, start_engine, **options) as run:
+        for _ in run:
+            pass
+        return run.finish()
+
+
+class BatchRun:
+    """One batch audit, in two explicit steps.
+
+    Iterating it audits the inputs batch by batch; each batch (the ``Audited`` records of the conversations it wrote)
+    is appended to results.jsonl, without anomaly blocks, before it is yielded. ``finish()`` is the anomaly step and
+    the reports: it scores anomalies over everything audited, rewrites results.jsonl with the blocks and writes
+    agents.csv, steps.csv, agent_steps.csv and report.html. A caller that stops iterating early calls ``finish()`` all
+    the same (the audit stops there; ``BatchOutcome.complete`` is False). Until ``finish()`` has returned,
+    ``pending`` says what is missing; closing the run without it (``close``, or leaving its ``with`` block) writes
+    nothing more, and ``auditor audit --resume`` on ``out`` finishes the job.
+    """
+
+    def __init__(
+        self,
+        run: _Run,
+        sop_name: str,
+        start_engine: Callable[[int], Engine],
+        fallback_detector: Fallback,
+        out: Path,
+        began: float,
+    ):
+        self.out = out
+        self.finished = False
+        self.complete = False
+        """Every input was audited (the iteration ran to its end)."""
+        self._run = run
+        self._sop_name = sop_name
+        self._start_engine = start_engine
+        self._fallback = fallback_detector
+        self._began = began
+        self._batches = self._audit()
+
+    def __iter__(self) -> Iterator[list[Audited]]:
+        return self._batches
+
+    @property
+    def pending(self) -> str | None:
+        """What the run still owes results.jsonl and the reports (None once ``finish`` has returned)."""
+        if self.finished:
+            return None
+        written = len(self._run.log)
+        return (
+            f"{self._run.log.path}: {written:,} result(s) without anomaly blocks and no reports yet: call finish()"
+            " (or run `auditor audit --resume` on this folder)"
+        )
+
+    def _audit(self) -> Generator[list[Audited], None, None]:
+        run, progress = self._run, self._run.progress
         batches = run.batches()
         first = next(batches, None)
         if first is None:
             progress.started(0, run.resumed)
-        else:
-            engine = start_engine(run.remaining())
-            if not engine.in_process:
-                _import_in_background(END_PHASE_MODULES)
-            try:
-                progress.started(run.remaining(), run.resumed)
-                for conversations, audited in engine.audit(_chain(first, batches)):
-                    run.record(conversations, audited)
-            finally:
-                engine.close()
-        outcome.audited, outcome.resumed = run.audited, run.resumed
-        if len(log) == 0:
-            return outcome
-        progress.phase("scoring anomalies")
-        detector = detector_for_audit(run.features, fallback_detector)
-        outcome.kept_without_input = len(log) - int(run.features.present_lines().size)
-        final = run.final_results(detector, outcome.summary, shown)
-        outcome.deviations = agent_step_deviations(final)
-        for _ in final:  # already drained by the test above; the rewrite of results.jsonl ends with the stream
-            pass
-    finally:
-        log.close()
-    progress.phase("writing reports")
-    _write_reports(outcome, shown, sop.name, [str(problem) for problem in run.problems])
-    outcome.shown_in_report = len(shown)
-    outcome.seconds = time.perf_counter() - began
-    return outcome
+            self.complete = True
+            return
+        engine = self._start_engine(run.remaining())
+        if not engine.in_process:
+            _import_in_background(END_PHASE_MODULES)
+        try:
+            progress.started(run.remaining(), run.resumed)
+            for conversations, audited in engine.audit(_chain(first, batches)):
+                yield run.record(conversations, audited)
+            self.complete = True
+        finally:
+            engine.close()
+
+    def finish(self) -> BatchOutcome:
+        """Stop auditing (if the caller stopped iterating early), score anomalies over every result in results.jsonl
+        and rewrite it with their blocks, then write the reports; returns what the run did. When results.jsonl has
+        no result, nothing is written and ``summary.total`` is 0."""
+        if self.finished:
+            raise RuntimeError("this batch run is finished already")
+        run = self._run
+        self._batches.close()  # a generator stopped early: its engine is closed here
+        outcome = BatchOutcome(self.out, run.audited, run.resumed, run.problems, AuditSummary(), complete=self.complete)
+        shown: list[ShownConversation] = []
+        try:
+            if len(run.log) == 0:
+                self.finished = True
+                return outcome
+            run.progress.phase("scoring anomalies")
+            detector = detector_for_audit(run.features, self._fallback)
+            outcome.kept_without_input = len(run.log) - int(run.features.present_lines().size)
+            outcome.deviations = rescore_anomalies(
+                run.log,
+                run.features,
+                detector,
+                lambda final: agent_step_deviations(run.counted(final, outcome.summary, shown)),
+            )
+        finally:
+            run.log.close()
+        run.progress.phase("writing reports")
+        _write_reports(outcome, shown, self._sop_name, [str(problem) for problem in run.problems])
+        outcome.shown_in_report = len(shown)
+        outcome.seconds = time.perf_counter() - self._began
+        self.finished = True
+        return outcome
+
+    def close(self) -> None:
+        """Stop auditing and close results.jsonl; without ``finish`` first, nothing more is written."""
+        self._batches.close()
+        self._run.log.close()
+
+    def __enter__(self) -> BatchRun:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def _import_in_background(modules: Sequence[str]) -> None:
@@ -287,9 +382,9 @@ class _Run:
         self.resumed += 1
         return True
 
-    def record(self, conversations: list[Conversation], audited: list[Audited]) -> None:
+    def record(self, conversations: list[Conversation], audited: list[Audited]) -> list[Audited]:
         """Append an audited batch to results.jsonl and keep what the anomaly pass and the report need; a conversation
-        whose audit failed is a problem (``path:line: reason``) instead."""
+        whose audit failed is a problem (``path:line: reason``) instead. Returns the records written."""
         kept = []
         for conversation, record in zip(conversations, audited, strict=True):
             if record.problem is None:
@@ -305,54 +400,22 @@ class _Run:
                 self.worst.offer(key, first + offset, conversation)
         self.audited += len(kept)
         self.progress.advanced(len(kept), max(self.audited, self.remaining()))
+        return [record for _, record in kept]
 
-    def final_results(
+    def counted(
         self,
-        detector: AnomalyDetector | None,
+        final: Iterator[tuple[int, ConversationResult]],
         summary: AuditSummary,
         shown: list[ShownConversation],
     ) -> Iterator[ConversationResult]:
-        """Every result in file order with its anomaly block, written to results.jsonl (atomically replaced at the
-        end), counted into ``summary``, the report's ones kept in ``shown``."""
+        """The final results (with their line), counted into ``summary`` and the report's ones kept in ``shown``."""
         conversations = self.worst.conversations_by_line()
-        path = self.log.path
-        partial = path.with_name(path.name + ".partial")
-        writer = ResultsWriter(partial) if detector is not None else None
-        lines = enumerate(self.log.lines())
-        while chunk := list(itertools.islice(lines, RESCORE_CHUNK)):
-            results = [ConversationResult.model_validate_json(line) for _, line in chunk]
-            if detector is not None and writer is not None:
-                scored = [k for k, (number, _) in enumerate(chunk) if self.features.has(number)]
-                rows = [self.features.row(chunk[k][0]) for k in scored]
-                annotated = with_anomaly_blocks(detector, [results[k] for k in scored], rows)
-                for k, result in zip(scored, annotated, strict=True):
-                    results[k] = result
-                writer.write(results)
-            for (number, _), result in zip(chunk, results, strict=True):
-                summary.add(result, self.started.get(number))
-                if number in conversations:
-                    key = worst_first_key(outcome_of(result), result.score, result.conversation_id)
-                    shown.append(ShownConversation(key, result.model_dump_json(), conversations[number]))
-                yield result
-            del results, chunk  # before the next chunk is parsed, so two never coexist
-        if writer is not None:
-            writer.close()
-            partial.replace(path)
-            _sync_folder(path.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (where the platform allows opening a folder)."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+        for number, result in final:
+            summary.add(result, self.started.get(number))
+            if number in conversations:
+                key = worst_first_key(outcome_of(result), result.score, result.conversation_id)
+                shown.append(ShownConversation(key, result.model_dump_json(), conversations[number]))
+            yield result
 
 
 def _write_reports(
@@ -367,7 +430,7 @@ def _write_reports(
     write_agents_csv(out / "agents.csv", outcome.agents)
     write_steps_csv(out / "steps.csv", outcome.steps)
     write_agent_steps_csv(out / "agent_steps.csv", outcome.deviations)
-    write_audit_report(
+    write_report(
         out / "report.html",
         summary,
         shown,

@@ -1,4 +1,8 @@
-"""Named conditions (``when``) that decide whether a step applies to a conversation at all."""
+"""Named conditions (``when``) that decide whether a step applies to a conversation at all.
+
+``builtin_conditions`` is the registry: the only list of condition names. SOP validation (``auditor.sop.loading``)
+checks ``when`` against it and the exported JSON Schema lists its names for editors (``auditor.sop.json_schema``).
+"""
 
 from __future__ import annotations
 
@@ -107,8 +111,13 @@ _EN_ACCOUNT_NOUNS = (
 )
 
 
+def condition_names() -> list[str]:
+    """The names a step may give in ``when``."""
+    return list(builtin_conditions())
+
+
 def builtin_conditions() -> dict[str, CustomerUtteranceCondition]:
-    """The named conditions SOP steps may use in ``when``; a fresh dict per auditor (no global state)."""
+    """The named conditions SOP steps may use in ``when``, by name; a fresh dict per auditor (no global state)."""
     return {
         "customer_complaint": CustomerUtteranceCondition(
             name="customer_complaint",

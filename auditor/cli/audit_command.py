@@ -1,8 +1,9 @@
 """`auditor audit`: audit transcripts against an SOP and write results and reports, at any scale.
 
-The work is ``auditor.batch.runner.run_batch``: conversations stream from the inputs, are audited in batches (in
+The work is ``auditor.batch.runner.start_batch``: conversations stream from the inputs, are audited in batches (in
 this process or on Dask), and are appended to results.jsonl as they are done, so ``--resume`` picks up an
-interrupted run; anomalies are then scored over the whole audit and the reports written. This module only maps
+interrupted run; ``finish`` then scores anomalies over the whole audit, rewrites results.jsonl with them and writes
+the reports. This module only maps
 options, draws the progress bar and prints the tables and the closing summary.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -30,8 +31,10 @@ from auditor.cli.common import (
     ACCURACY_OPTION,
     EXIT_INPUT_PROBLEMS,
     EXIT_USAGE,
+    MODELS_DIR_OPTION,
     REDACT_KINDS_OPTION,
     REDACT_OPTION,
+    RULES_DIR_OPTION,
     STEP_MODEL_OPTION,
     UNCERTAIN_BAND_OPTION,
     app,
@@ -40,10 +43,18 @@ from auditor.cli.common import (
     lazy_anomaly_baseline,
     redaction_policy,
     resolve_sop_or_exit,
+    settings_or_exit,
     uncertain_band_or_exit,
 )
 from auditor.reports.terminal import markup_safe
 from auditor.transcripts.limits import MAX_CONVERSATION_CHARS, MAX_TURN_CHARS, MAX_TURNS
+
+if TYPE_CHECKING:
+    from auditor.batch.engines import Engine
+    from auditor.batch.runner import BatchOutcome
+    from auditor.reports.summary import AuditSummary
+    from auditor.settings import AuditorSettings
+    from auditor.sop_format import Sop
 
 
 class EngineName(StrEnum):
@@ -99,6 +110,8 @@ def audit(
     redact_kinds: Annotated[str | None, REDACT_KINDS_OPTION] = None,
     uncertain_band: Annotated[str | None, UNCERTAIN_BAND_OPTION] = None,
     accuracy: Annotated[str | None, ACCURACY_OPTION] = None,
+    rules_dir: Annotated[Path | None, RULES_DIR_OPTION] = None,
+    models_dir: Annotated[Path | None, MODELS_DIR_OPTION] = None,
     max_turn_chars: Annotated[
         int,
         typer.Option(
@@ -121,25 +134,33 @@ def audit(
     A conversation that cannot be audited (a bad record, one over the size limits, or one whose audit fails) is named
     on stderr as path:line: reason and the exit status is 1; every other conversation is still audited and written.
     """
-    from auditor.batch.engines import ModelSpec, WorkersDiedError, expected_identity
+    from auditor.batch.engines import BATCH_CACHE_ENTRIES, WorkersDiedError, expected_identity
     from auditor.batch.resume import ResumeError
-    from auditor.batch.runner import run_batch
+    from auditor.batch.runner import start_batch
     from auditor.embeddings.base import ModelUnavailableError
     from auditor.transcripts.limits import SizeLimits
 
     if scheduler is not None and engine is not EngineName.dask:
         errors.print("[red]--scheduler needs --engine dask[/red]")
         raise typer.Exit(EXIT_USAGE)
-    checked_sop = resolve_sop_or_exit(sop)
-    spec = ModelSpec(
+    checked_sop = resolve_sop_or_exit(sop, rules_dir)
+    redaction_policy(redact, redact_kinds)  # a bad kind or band is a usage error saying how to write it
+    uncertain_band_or_exit(uncertain_band)
+    spec = settings_or_exit(
         embedder=embedder,
         step_model=step_model,
-        threads=threads,
+        embedder_threads=threads,
+        cache_entries=BATCH_CACHE_ENTRIES,
         device=device,
-        redaction=redaction_policy(redact, redact_kinds),
-        band=uncertain_band_or_exit(uncertain_band),
-        accuracy=_accuracy_or_exit(accuracy),
+        redact=redact,
+        redact_kinds=redact_kinds,
+        uncertain_band=uncertain_band,
+        accuracy=accuracy,
+        rules_dir=rules_dir,
+        models_dir=models_dir,
     )
+    # unset options mean the defaults (all kinds, the measured band), not AUDITOR_REDACT_KINDS / _UNCERTAIN_BAND
+    spec = spec.model_copy(update={"redact_kinds": redact_kinds, "uncertain_band": uncertain_band})
     try:
         identity = expected_identity(checked_sop, spec)
     except ModelUnavailableError as error:
@@ -148,19 +169,22 @@ def audit(
     progress = _AuditProgress("auditing")
     try:
         with progress.bar:
-            outcome = run_batch(
+            with start_batch(
                 inputs,
                 checked_sop,
                 lambda remaining: _start_engine(engine, checked_sop, spec, scheduler, workers, remaining),
                 out=out,
                 identity=identity,
-                stored_id=spec.redaction.redact_identifier,
+                stored_id=spec.redaction_policy().redact_identifier,
                 resume=resume,
                 batch_size=batch_size,
-                fallback_detector=lazy_anomaly_baseline,
+                fallback_detector=lambda: lazy_anomaly_baseline(spec),
                 progress=progress,
                 limits=SizeLimits(max_turn_chars, max_conversation_chars, max_turns),
-            )
+            ) as run:
+                for _ in run:  # each batch is in results.jsonl, without anomaly blocks yet
+                    pass
+                outcome = run.finish()  # the anomaly blocks, then the reports
     except ResumeError as error:
         errors.print(f"[red]cannot resume:[/red] {markup_safe(error)}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from error
@@ -177,12 +201,19 @@ def audit(
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
 
 
-def _start_engine(engine: EngineName, sop, spec, scheduler: str | None, workers: int | None, remaining: int):  # type: ignore[no-untyped-def]
+def _start_engine(
+    engine: EngineName,
+    sop: Sop,
+    spec: AuditorSettings,
+    scheduler: str | None,
+    workers: int | None,
+    remaining: int,
+) -> Engine:
     """Load the models where the audit runs; a missing model or an unreachable cluster is a usage error.
 
     ``remaining``: conversations left to audit (as estimated), which sets the local engine's processes when
     ``--workers`` is not given."""
-    from auditor.batch.engines import Engine, LocalEngine
+    from auditor.batch.engines import LocalEngine
     from auditor.embeddings.base import ModelUnavailableError
     from auditor.model_files import ModelFileError
 
@@ -267,7 +298,7 @@ class _AuditProgress:
             self.bar.update(self.task, total=completed, description=description)
 
 
-def _print_tables(outcome, sop_name: str) -> None:  # type: ignore[no-untyped-def]
+def _print_tables(outcome: BatchOutcome, sop_name: str) -> None:
     from auditor.reports.console import agents_table, deviations_table, flagged_table, steps_table
 
     summary = outcome.summary
@@ -293,7 +324,7 @@ def _print_tables(outcome, sop_name: str) -> None:  # type: ignore[no-untyped-de
             console.print(table)
 
 
-def _print_summary(outcome) -> None:  # type: ignore[no-untyped-def]
+def _print_summary(outcome: BatchOutcome) -> None:
     """The closing line: audited (and resumed), bad inputs, flagged, time."""
     summary, seconds = outcome.summary, outcome.seconds
     rate = f" ({outcome.audited / seconds:,.1f} conversations/s)" if outcome.audited and seconds > 0 else ""
@@ -310,7 +341,7 @@ def _print_summary(outcome) -> None:  # type: ignore[no-untyped-def]
     console.print("\n[bold]Summary[/bold]: " + "; ".join(parts))
 
 
-def _outcome_line(summary) -> str:  # type: ignore[no-untyped-def]
+def _outcome_line(summary: AuditSummary) -> str:
     """'16 conversations: 10 passed, 4 failed, 2 need review (pass rate 71% of the 14 decided; 3 uncertain steps to
     decide), mean score 0.83'; the pass rate is of the conversations decided (passed or failed)."""
     total = summary.total
@@ -330,14 +361,3 @@ def _outcome_line(summary) -> str:  # type: ignore[no-untyped-def]
         notes.append(f"{steps:,} forbidden step{'s' if steps != 1 else ''} said")
     line += f" ({'; '.join(notes)})" if notes else ""
     return line + f", mean score {summary.mean_score:.2f}"
-
-
-def _accuracy_or_exit(accuracy: str | None) -> str:
-    """The accuracy mode asked for (option, else AUDITOR_ACCURACY, else fast); an unknown one is a usage error."""
-    from auditor.service import accuracy_mode
-
-    try:
-        return accuracy_mode(accuracy)
-    except ValueError as error:
-        errors.print(f"[red]--accuracy:[/red] {markup_safe(str(error))}", highlight=False)
-        raise typer.Exit(EXIT_USAGE) from error

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from auditor.sop.loading import SopError, resolve_sop
+
+if TYPE_CHECKING:
+    from auditor.anomaly.detector import AnomalyDetector
+    from auditor.auditor import Auditor
+    from auditor.checklist.verdicts import UncertainBand
+    from auditor.privacy.policy import RedactionPolicy
+    from auditor.settings import AuditorSettings
+    from auditor.sop_format import Sop
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -30,19 +40,27 @@ STEP_MODEL_OPTION = typer.Option(
 )
 
 
-def lazy_anomaly_baseline():  # type: ignore[no-untyped-def]
-    """The shipped anomaly baseline, for a batch audit to load only if it needs it (fewer than 50 conversations);
-    by then results are written, so an unusable file is a warning and the audit ends without anomaly scores."""
+def lazy_anomaly_baseline(settings: AuditorSettings | None = None) -> AnomalyDetector | None:
+    """The anomaly baseline (of ``settings.models_dir``, else AUDITOR_MODELS_DIR, else the shipped one), for a batch
+    audit to load only if it needs it (fewer than 50 conversations); by then results are written, so a missing or
+    unusable file is a warning naming it and the audit ends without anomaly scores."""
     from auditor.anomaly.detector import load_default_detector
-    from auditor.model_files import ModelFileError
+    from auditor.model_files import ANOMALY, ModelFileError
 
     try:
-        return load_default_detector()
+        return load_default_detector(ANOMALY.required((settings or settings_or_exit()).models_dir))
     except ModelFileError as error:
         errors.print(f"[yellow]anomalies not scored: model unavailable: {error}[/yellow]")
         return None
 
 
+RULES_DIR_OPTION = typer.Option(
+    "--rules-dir", help="Folder of the built-in SOPs (default: AUDITOR_RULES_DIR, else the shipped ones)."
+)
+MODELS_DIR_OPTION = typer.Option(
+    "--models-dir",
+    help="Folder of the models, one subfolder per kind (default: AUDITOR_MODELS_DIR, else the shipped ones).",
+)
 REDACT_OPTION = typer.Option(
     "--redact/--no-redact",
     help="Hide personal data (phones, e-mails, cards, IDs, IBANs, passports, accounts, addresses, names) in what is "
@@ -55,7 +73,7 @@ REDACT_KINDS_OPTION = typer.Option(
 )
 
 
-def redaction_policy(redact: bool, kinds: str | None):  # type: ignore[no-untyped-def]
+def redaction_policy(redact: bool, kinds: str | None) -> RedactionPolicy:
     """The RedactionPolicy of ``--redact/--no-redact`` and ``--redact-kinds``; an unknown kind is a usage error."""
     from auditor.privacy.policy import RedactionPolicy
 
@@ -76,7 +94,7 @@ UNCERTAIN_BAND_OPTION = typer.Option(
 )
 
 
-def uncertain_band_or_exit(text: str | None):  # type: ignore[no-untyped-def]
+def uncertain_band_or_exit(text: str | None) -> UncertainBand | None:
     """The band a user wrote, or None for the measured one; a malformed one is a usage error saying how to write it."""
     from auditor.checklist.bands import parse_band
 
@@ -97,19 +115,48 @@ ACCURACY_OPTION = typer.Option(
 )
 
 
-def make_auditor(sop, embedder: str, step_model: str | None, anomalies: bool = True, redaction=None, accuracy=None):  # type: ignore[no-untyped-def]
+def settings_or_exit(**options: str | int | bool | Path | None) -> AuditorSettings:
+    """The library settings (``auditor.settings.AuditorSettings``) of a command: its options, where given (not
+    None), else ``AUDITOR_*`` environment variables, else the defaults; an invalid value is a usage error naming it."""
+    from pydantic import ValidationError
+
+    from auditor.settings import AuditorSettings
+
+    # Any as in pydantic-settings' own ``**values: Any``: the fields validate them
+    given: dict[str, Any] = {name: value for name, value in options.items() if value is not None}
+    try:
+        return AuditorSettings(**given)
+    except ValidationError as error:
+        for problem in error.errors():
+            name = str(problem["loc"][0]) if problem["loc"] else "settings"
+            where = f"--{name.replace('_', '-')}" if options.get(name) is not None else f"AUDITOR_{name.upper()}"
+            errors.print(f"[red]{where}:[/red] {problem['msg'].removeprefix('Value error, ')}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from error
+
+
+def make_auditor(
+    sop: Sop,
+    embedder: str,
+    step_model: str | None,
+    anomalies: bool = True,
+    redaction: RedactionPolicy | None = None,
+    accuracy: str | None = None,
+) -> Auditor:
     """Build the Auditor, turning a missing or unusable model (or an unknown accuracy mode) into a usage error."""
     from auditor.embeddings.base import ModelUnavailableError
     from auditor.model_files import ModelFileError
-    from auditor.service import accuracy_mode, load_models
+    from auditor.service import load_models
 
+    # 2 embedding threads: one process auditing a file (the service and batch workers use 1)
+    settings = settings_or_exit(
+        embedder=embedder, step_model=step_model, anomalies=anomalies, accuracy=accuracy, embedder_threads=2
+    )
+    # as before settings: the default redaction (or ``redaction``) and the measured band, whatever AUDITOR_* say
+    settings = settings.model_copy(update={"redact": True, "redact_kinds": None, "uncertain_band": None})
     try:
-        mode = accuracy_mode(accuracy)
-    except ValueError as error:
-        errors.print(f"[red]--accuracy:[/red] {error}", highlight=False)
-        raise typer.Exit(EXIT_USAGE) from error
-    try:
-        models = load_models(embedder, step_model, anomalies=anomalies, redaction=redaction, accuracy=mode)
+        models = load_models(settings)
+        if redaction is not None:
+            models.redaction = redaction
     except (ModelUnavailableError, ModelFileError) as error:
         errors.print(f"[red]model unavailable:[/red] {error}")
         raise typer.Exit(EXIT_USAGE) from error
@@ -118,9 +165,10 @@ def make_auditor(sop, embedder: str, step_model: str | None, anomalies: bool = T
     return models.auditor(sop)
 
 
-def resolve_sop_or_exit(reference: str):  # type: ignore[no-untyped-def]
+def resolve_sop_or_exit(reference: str, rules_dir: Path | None = None) -> Sop:
+    """The SOP a command names: a file, or a built-in id (of ``rules_dir``, else AUDITOR_RULES_DIR, else shipped)."""
     try:
-        return resolve_sop(reference)
+        return resolve_sop(reference, settings_or_exit(rules_dir=rules_dir).rules_folder())
     except SopError as error:
         for problem in error.problems:
             errors.print(str(problem), highlight=False, markup=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,10 @@ from auditor.cli.common import (
     progress_bar,
     resolve_sop_or_exit,
 )
+
+if TYPE_CHECKING:
+    from auditor.evaluation.skipped_steps import SkipMetrics
+    from auditor.evaluation.step_metrics import StepMetrics
 
 
 @app.command()
@@ -86,7 +90,7 @@ def evaluate(
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
 
 
-def _uncertain_line(metrics, skips) -> str:  # type: ignore[no-untyped-def]
+def _uncertain_line(metrics: StepMetrics, skips: SkipMetrics | None) -> str:
     """How many verdicts the auditor left to a person: undecided, so neither done nor missing in the figures."""
     line = f"uncertain (left out of the figures, neither done nor missing): {metrics.uncertain_total} step verdict(s)"
     if skips:

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from auditor.cli.common import EXIT_INPUT_PROBLEMS, EXIT_USAGE, app, console, errors
 from auditor.reports.terminal import escape_text as escape
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from auditor.conversation import Conversation
+    from auditor.embeddings.base import CachedEmbedder
+    from auditor.insights.report import Insights
+    from auditor.sop_format import Sop
 
 
 @app.command()
@@ -109,7 +117,7 @@ def insights(
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
 
 
-def _conversations(paths: list[Path]):  # type: ignore[no-untyped-def]
+def _conversations(paths: list[Path]) -> dict[str, Conversation] | None:
     if not paths:
         return None
     from auditor.transcripts.loaders import load_inputs
@@ -120,7 +128,7 @@ def _conversations(paths: list[Path]):  # type: ignore[no-untyped-def]
     return {conversation.id: conversation for conversation in loaded.conversations}
 
 
-def _embedder(name: str):  # type: ignore[no-untyped-def]
+def _embedder(name: str) -> CachedEmbedder:
     from auditor.embeddings.base import ModelUnavailableError
     from auditor.embeddings.provider import make_embedder
 
@@ -139,7 +147,7 @@ def _signed_points(value: float) -> str:
     return f"{value * 100:+.0f}"
 
 
-def _print_report(report, top: int, sops) -> None:  # type: ignore[no-untyped-def]
+def _print_report(report: Insights, top: int, sops: Mapping[str, Sop]) -> None:
     agents = f", {report.agents} agents" if report.agents else ""
     console.print(
         f"[bold]Insights[/bold]: {report.results} results, {report.conversations} conversations, "
@@ -191,12 +199,12 @@ def _print_report(report, top: int, sops) -> None:  # type: ignore[no-untyped-de
         console.print(f"[dim]note: {escape(note)}[/dim]")
 
 
-def _step_label(report, sop_id: str, step_id: str) -> str:  # type: ignore[no-untyped-def]
+def _step_label(report: Insights, sop_id: str, step_id: str) -> str:
     """The step id alone when the results hold one SOP, else SOP/step."""
     return escape(step_id if len(report.sops) == 1 else f"{sop_id}/{step_id}")
 
 
-def _print_completion(report, top: int) -> None:  # type: ignore[no-untyped-def]
+def _print_completion(report: Insights, top: int) -> None:
     rows = report.completion
     title = "Step completion" + (f" ({escape(report.sops[0])})" if len(report.sops) == 1 else "")
     table = Table(title=title, title_justify="left")
@@ -235,7 +243,7 @@ def _print_completion(report, top: int) -> None:  # type: ignore[no-untyped-def]
         console.print(f"[bold]Often done late or out of order[/bold] (≥25% of the times done): {names}{more}")
 
 
-def _print_associations(report, top: int) -> None:  # type: ignore[no-untyped-def]
+def _print_associations(report: Insights, top: int) -> None:
     by_outcome = defaultdict(list)
     for a in report.associations:
         by_outcome[a.outcome].append(a)
@@ -260,7 +268,8 @@ def _print_associations(report, top: int) -> None:  # type: ignore[no-untyped-de
                 effect = f"{e.difference:+.2f} [{e.low:+.2f},{e.high:+.2f}]"
             effect = escape(effect)
             if a.significant:
-                colour = {True: "green", False: "red"}.get(a.better_when_done, "bold")  # type: ignore[arg-type]
+                colours: dict[bool | None, str] = {True: "green", False: "red"}
+                colour = colours.get(a.better_when_done, "bold")
                 effect = f"[{colour}]{effect}*[/{colour}]"
             table.add_row(
                 _step_label(report, a.sop_id, a.step_id),
@@ -280,7 +289,7 @@ def _print_associations(report, top: int) -> None:  # type: ignore[no-untyped-de
         console.print(table)
 
 
-def _print_suggestions(report, top: int, sops) -> None:  # type: ignore[no-untyped-def]
+def _print_suggestions(report: Insights, top: int, sops: Mapping[str, Sop]) -> None:
     if not report.suggestions:
         return
     table = Table(title="Suggested new examples (phrasings of high-scoring agents the SOP lacks)", title_justify="left")

@@ -4,17 +4,20 @@ each other). The store is AUDITOR_DATABASE_URL, or ``--db``; SQLite ``audits.db`
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from auditor.cli.common import EXIT_INPUT_PROBLEMS, EXIT_USAGE, app, console, errors
 from auditor.reports.terminal import cell, escape_text
+
+if TYPE_CHECKING:
+    from auditor.review.agreement import Agreement
+    from auditor.store.database import Store
 
 review_app = typer.Typer(help="The coach review store: import audits, list the review queue.", no_args_is_help=True)
 app.add_typer(review_app, name="review")
@@ -26,12 +29,13 @@ DB_OPTION = typer.Option(
 
 
 def database_url(option: str | None) -> str:
-    from auditor.store.database import DEFAULT_URL
+    """``--db``, else ``AUDITOR_DATABASE_URL`` (the library settings), else SQLite ``audits.db`` here."""
+    from auditor.settings import AuditorSettings
 
-    return option or os.environ.get("AUDITOR_DATABASE_URL") or DEFAULT_URL
+    return option or AuditorSettings().database_url
 
 
-def open_store_or_exit(option: str | None):  # type: ignore[no-untyped-def]
+def open_store_or_exit(option: str | None) -> Store:
     from auditor.store.database import StoreError, open_store
 
     try:
@@ -164,7 +168,7 @@ def agreement(
         console.print("No step was reviewed by two coaches yet, so there is no coach-vs-coach agreement.")
 
 
-def _agreement_table(title: str, rows, pairs: bool = False) -> Table:  # type: ignore[no-untyped-def]
+def _agreement_table(title: str, rows: list[Agreement], pairs: bool = False) -> Table:
     table = Table(title=title, title_justify="left")
     undecided = any(row.undecided for row in rows)
     columns = ["SOP", "step", *(("raters",) if pairs else ()), "n", "accuracy", "kappa", "disagreements"]

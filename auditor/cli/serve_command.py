@@ -28,6 +28,12 @@ def serve(
         bool, typer.Option("--no-auth", help="Accept requests without an API key (local use only).")
     ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    rules_dir: Annotated[
+        Path | None, typer.Option(help="Folder of the built-in SOPs (default: AUDITOR_RULES_DIR, the shipped ones).")
+    ] = None,
+    models_dir: Annotated[
+        Path | None, typer.Option(help="Folder of the models (default: AUDITOR_MODELS_DIR, the shipped ones).")
+    ] = None,
 ) -> None:
     """Serve the HTTP API: audits, SOPs, live sessions (HTTP and WebSocket), /metrics; docs at /docs.
 
@@ -49,6 +55,10 @@ def serve(
         overrides["auth_disabled"] = True
     if db:
         overrides["database_url"] = db
+    if rules_dir:
+        overrides["rules_dir"] = rules_dir
+    if models_dir:
+        overrides["models_dir"] = models_dir
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:

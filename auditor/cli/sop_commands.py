@@ -6,7 +6,7 @@ import re
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -20,10 +20,16 @@ from auditor.cli.common import (
     errors,
     make_auditor,
     resolve_sop_or_exit,
+    settings_or_exit,
 )
 from auditor.reports.terminal import escape_text as escape
 from auditor.sop.loading import SopError, SopProblem, builtin_sop_paths, load_sop, sop_from_text
 from auditor.sop.review_due import review_status
+
+if TYPE_CHECKING:
+    from auditor.embeddings.base import CachedEmbedder
+    from auditor.sop.authoring import Draft, DraftStep
+    from auditor.sop.trial import TrialTurn
 
 sops_app = typer.Typer(
     help="List the built-in SOPs (no subcommand), or author, lint, try out and publish SOPs.",
@@ -48,7 +54,7 @@ def sops(ctx: typer.Context) -> None:
     table.add_column("languages")
     table.add_column("owner")
     table.add_column("review")
-    for sop_id, path in builtin_sop_paths().items():
+    for sop_id, path in builtin_sop_paths(settings_or_exit().rules_folder()).items():  # AUDITOR_RULES_DIR
         try:
             sop = load_sop(path)
         except SopError as error:
@@ -149,7 +155,7 @@ def check(
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
 
 
-def _embedder_or_exit(name: str):  # type: ignore[no-untyped-def]
+def _embedder_or_exit(name: str) -> CachedEmbedder:
     from auditor.embeddings.base import ModelUnavailableError
     from auditor.embeddings.provider import make_embedder
 
@@ -257,7 +263,7 @@ def _split_answer(answer: str) -> list[str]:
     return [part.strip() for part in answer.split("|") if part.strip()]
 
 
-def _ask_for_draft(draft_type, step_type):  # type: ignore[no-untyped-def]
+def _ask_for_draft(draft_type: type[Draft], step_type: type[DraftStep]) -> Draft:
     """Interactive scaffolding: the SOP's name, purpose and owner, then steps until an empty name."""
     from auditor.sop.authoring import PROHIBITION
 
@@ -391,7 +397,7 @@ def test(
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
 
 
-def _turn_cells(turn) -> tuple[str, str, str, str, str]:  # type: ignore[no-untyped-def]
+def _turn_cells(turn: TrialTurn) -> tuple[str, str, str, str, str]:
     text = turn.text if len(turn.text) <= 160 else turn.text[:157] + "..."
     return escape(turn.conversation_id), str(turn.turn_index), f"{turn.confidence:.2f}", turn.method, escape(text)
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from auditor.cli.common import EXIT_INPUT_PROBLEMS, EXIT_USAGE, app, console, errors, progress_bar
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from auditor.detection.trained_scorer import TrainedStepScorer
+    from auditor.embeddings.base import Embedder
+    from auditor.sop_format import Sop
+    from auditor.training.pairs import PairDataset
 
 
 @app.command()
@@ -109,7 +117,14 @@ def train(
     console.print(f"Wrote {out} (step_scorer.skops, metadata.json, model_card.md)")
 
 
-def _retrain_from_reviews(dataset, embedding, variants, db, review_weight, sop_dirs):  # type: ignore[no-untyped-def]
+def _retrain_from_reviews(
+    dataset: PairDataset,
+    embedding: Embedder,
+    variants: Sequence[str],
+    db: str | None,
+    review_weight: float,
+    sop_dirs: list[Path],
+) -> TrainedStepScorer:
     """The step scorer refitted with the coaches' verdicts; no usable verdict is an input problem."""
     from auditor.cli.review_commands import open_store_or_exit
     from auditor.review.examples import review_examples
@@ -147,7 +162,7 @@ def _retrain_from_reviews(dataset, embedding, variants, db, review_weight, sop_d
     return scorer
 
 
-def _sops(folders: list[Path]) -> dict:  # type: ignore[type-arg]
+def _sops(folders: list[Path]) -> dict[str, Sop]:
     """Built-in SOPs and every SOP file in ``folders`` (later ones win), by id."""
     from auditor.sop.loading import SopError, builtin_sop_paths, load_sop
 

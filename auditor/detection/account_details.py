@@ -10,7 +10,7 @@ import re
 
 from auditor.conversation import Role
 from auditor.detection.hits import StepHit
-from auditor.sop_format import Step
+from auditor.detection.sop_index import SopIndex
 from auditor.text.artifacts import ConversationArtifacts
 
 _AMOUNT = (
@@ -40,14 +40,24 @@ class AccountDetailsDetector:
         self.confidence = confidence
         self._patterns = [(label, re.compile(pattern, re.IGNORECASE)) for label, pattern in PATTERNS]
 
-    def detect(self, artifacts: ConversationArtifacts, step: Step) -> list[StepHit]:
+    def detect(self, artifacts: ConversationArtifacts, index: SopIndex) -> list[StepHit]:
+        """Hits for every step of ``index`` that names this detector, step by step in SOP order."""
+        return [
+            hit
+            for prototypes in index.steps
+            if prototypes.step.detector == self.name
+            for hit in self.detect_step(artifacts, prototypes.step.id, Role(prototypes.step.speaker))
+        ]
+
+    def detect_step(self, artifacts: ConversationArtifacts, step_id: str, speaker: Role) -> list[StepHit]:
+        """Hits for one step said by ``speaker`` (only agent turns disclose account facts)."""
         hits = []
-        for turn_artifacts in artifacts.by_role(Role(step.speaker)):
+        for turn_artifacts in artifacts.by_role(speaker):
             if turn_artifacts.turn.role is not Role.AGENT:
                 continue
             for _label, pattern in self._patterns:
                 if pattern.search(turn_artifacts.normalised):
                     turn = turn_artifacts.turn
-                    hits.append(StepHit(step.id, turn.index, turn.text, 1.0, self.confidence, self.name))
+                    hits.append(StepHit(step_id, turn.index, turn.text, 1.0, self.confidence, self.name))
                     break
         return hits

@@ -16,13 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from auditor.model_files import ModelFileError, ModelFolder, SingleLinearModel
-from auditor.resources import MODELS_DIR
-
-MODEL_FILE = "act_model.skops"
-CARD_FILE = "model_card.md"
-METADATA_FILE = "metadata.json"
-DEFAULT_MODEL_DIR = MODELS_DIR / "act-model"
+from auditor.model_files import ACT_MODEL, ModelFolder, SingleLinearModel
 
 TRUSTED_TYPES = [
     "sklearn.pipeline.Pipeline",
@@ -67,11 +61,12 @@ class ActModel(SingleLinearModel):
         return self.positive_probabilities(vectors)
 
     def save(self, folder: Path, card: str) -> None:
-        self.save_folder(folder, (MODEL_FILE, METADATA_FILE, CARD_FILE), asdict(self.metadata), card)
+        self.save_folder(folder, ACT_MODEL.files, asdict(self.metadata), card)
 
     @classmethod
-    def load(cls, folder: Path = DEFAULT_MODEL_DIR) -> ActModel:
-        opened = ModelFolder(folder, MODEL_FILE, METADATA_FILE, TRUSTED_TYPES, "`python -m bench.act_model --write`")
+    def load(cls, folder: Path | None = None) -> ActModel:
+        """A folder of the ``ACT_MODEL`` kind (None: the shipped one)."""
+        opened = ACT_MODEL.open(folder if folder is not None else ACT_MODEL.folder(), TRUSTED_TYPES)
         return cls(None, ActModelMetadata(**opened.metadata), folder=opened)
 
 
@@ -91,14 +86,13 @@ def fit_act_model(
     return ActModel(estimator, ActModelMetadata(embedder, threshold, trained_on, created))
 
 
-def load_act_model(embedder_name: str, folder: Path = DEFAULT_MODEL_DIR) -> ActModel | None:
-    """The shipped act model when it was trained with this embedder; None otherwise (the cues still apply)."""
-    if not (folder / METADATA_FILE).exists():
-        return None
-    try:
-        model = _load_cached(folder.resolve(), (folder / MODEL_FILE).stat().st_mtime)
-    except (ModelFileError, OSError):
-        return None
+def load_act_model(embedder_name: str, folder: Path | None = None) -> ActModel | None:
+    """The act model in ``folder`` (None: the shipped one, ``ACT_MODEL.required()``) when it was trained with this
+    embedder; None when it was trained with another (the cues still apply). A missing or unusable folder raises
+    ModelFileError."""
+    folder = folder if folder is not None else ACT_MODEL.required()
+    model_path = folder / ACT_MODEL.model_file
+    model = _load_cached(folder.resolve(), model_path.stat().st_mtime if model_path.exists() else 0.0)
     return model if model.metadata.embedder == embedder_name else None
 
 

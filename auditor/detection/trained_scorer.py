@@ -14,13 +14,7 @@ import numpy as np
 
 from auditor.detection.pair_features import FEATURE_NAMES, SECOND_FEATURE_NAMES, PairFeatures, second_encoder_columns
 from auditor.embeddings.base import Embedder
-from auditor.model_files import ModelFileError, ModelFolder, SingleLinearModel
-from auditor.resources import MODELS_DIR
-
-MODEL_FILE = "step_scorer.skops"
-CARD_FILE = "model_card.md"
-METADATA_FILE = "metadata.json"
-DEFAULT_MODEL_DIR = MODELS_DIR / "step-scorer"
+from auditor.model_files import STEP_SCORER, ModelFileError, ModelFolder, SingleLinearModel
 
 TRUSTED_TYPES = [
     "sklearn.pipeline.Pipeline",
@@ -114,9 +108,10 @@ class TrainedStepScorer(SingleLinearModel):
         return self.positive_probabilities(np.hstack([features.matrix, second_encoder_columns(features, second)]))
 
     def save(self, folder: Path, card: str) -> None:
-        self.save_folder(folder, (MODEL_FILE, METADATA_FILE, CARD_FILE), asdict(self.metadata), card)
+        self.save_folder(folder, STEP_SCORER.files, asdict(self.metadata), card)
 
     @classmethod
     def load(cls, folder: Path, second: Embedder | None = None) -> TrainedStepScorer:
-        opened = ModelFolder(folder, MODEL_FILE, METADATA_FILE, TRUSTED_TYPES, "`auditor train`")
+        """A folder of the ``STEP_SCORER`` kind (the best-mode one has the same files)."""
+        opened = STEP_SCORER.open(folder, TRUSTED_TYPES)
         return cls(None, ScorerMetadata(**opened.metadata), folder=opened, second=second)

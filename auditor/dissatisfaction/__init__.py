@@ -5,7 +5,6 @@ Score with ``DissatisfactionScorer.load(folder).score(artifacts)``; train with
 """
 
 from auditor.dissatisfaction.model import (
-    DEFAULT_MODEL_DIR,
     DissatisfactionModelError,
     DissatisfactionOutcome,
     DissatisfactionScorer,
@@ -14,7 +13,6 @@ from auditor.dissatisfaction.signals import SIGNALS, SignalHit
 from auditor.dissatisfaction.trajectory import Trajectory
 
 __all__ = [
-    "DEFAULT_MODEL_DIR",
     "SIGNALS",
     "DissatisfactionModelError",
     "DissatisfactionOutcome",

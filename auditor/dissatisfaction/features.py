@@ -91,20 +91,6 @@ CONVERSATION_FEATURES = (
 )
 """Named conversation features; counts are log1p so long and short conversations stay comparable."""
 
-POOLED_BLOCKS = (
-    "customer_mean",
-    "customer_max",
-    "customer_min",
-    "customer_last",
-    "agent_mean",
-    "agent_last",
-    "customer_sentence_mean",
-    "customer_sentence_max",
-    "customer_sentence_min",
-    "last_customer_sentence_mean",
-)
-"""Embedding blocks appended for models trained in-domain (``pooled=True``), each one vector wide."""
-
 UNSIGNED_FEATURES = ("turn_score_first", "customer_turns", "agent_turns", "ends_with_customer")
 """Named features with no fixed direction (they describe length and shape, and their meaning depends on how a
 data set defines its label); every other named feature is oriented so that higher means more dissatisfied."""
@@ -313,7 +299,9 @@ def conversation_row(
 
 
 def pooled_embeddings(context: SignalContext) -> np.ndarray:
-    """Pooled customer and agent vectors (``POOLED_BLOCKS``); sentence blocks use every unit of customer turns."""
+    """The embedding blocks appended for models trained in-domain (``pooled=True``), each one vector wide: customer
+    turns' mean, max, min and last; agent turns' mean and last; the mean, max and min of every sentence unit of
+    customer turns; the mean of the last customer turn's units."""
     artifacts = context.artifacts
     dimension = artifacts.unit_vectors.shape[1]
     empty = np.zeros((1, dimension), dtype=np.float32)

@@ -37,15 +37,17 @@ from auditor.dissatisfaction.signals import (
     detect_signals,
 )
 from auditor.dissatisfaction.trajectory import Trajectory, trajectory
-from auditor.model_files import FoldedLogistic, ModelFileError, ModelFolder, import_skops_io, write_folded
-from auditor.resources import MODELS_DIR
+from auditor.model_files import (
+    DISSATISFACTION,
+    FoldedLogistic,
+    ModelFileError,
+    ModelFolder,
+    import_skops_io,
+    write_folded,
+)
 from auditor.result import Dissatisfaction, TurnSignal
 from auditor.text.artifacts import ConversationArtifacts
 
-MODEL_FILE = "dissatisfaction.skops"
-CARD_FILE = "model_card.md"
-METADATA_FILE = "metadata.json"
-DEFAULT_MODEL_DIR = MODELS_DIR / "dissatisfaction"
 ESTIMATORS = ("negativity", "turn", "conversation")
 
 TRUSTED_TYPES = [
@@ -232,18 +234,20 @@ class DissatisfactionScorer:
 
     def save(self, folder: Path, card: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        import_skops_io().dump({name: self.estimators[name] for name in ESTIMATORS}, folder / MODEL_FILE)
-        write_folded(folder / MODEL_FILE, {name: FoldedLogistic.of(self.estimators[name]) for name in ESTIMATORS})
-        (folder / METADATA_FILE).write_text(json.dumps(asdict(self.metadata), indent=2) + "\n", encoding="utf-8")
-        (folder / CARD_FILE).write_text(card, encoding="utf-8")
+        model_path = folder / DISSATISFACTION.model_file
+        import_skops_io().dump({name: self.estimators[name] for name in ESTIMATORS}, model_path)
+        write_folded(model_path, {name: FoldedLogistic.of(self.estimators[name]) for name in ESTIMATORS})
+        metadata = json.dumps(asdict(self.metadata), indent=2) + "\n"
+        (folder / DISSATISFACTION.metadata_file).write_text(metadata, encoding="utf-8")
+        (folder / DISSATISFACTION.card_file).write_text(card, encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path = DEFAULT_MODEL_DIR) -> DissatisfactionScorer:
-        """Load a folder made by ``train_dissatisfaction``; refuses files holding types outside TRUSTED_TYPES."""
+    def load(cls, folder: Path | None = None) -> DissatisfactionScorer:
+        """Load a folder made by ``train_dissatisfaction`` (None: the shipped one); refuses files holding types
+        outside TRUSTED_TYPES."""
+        folder = folder if folder is not None else DISSATISFACTION.folder()
         try:
-            opened = ModelFolder(
-                folder, MODEL_FILE, METADATA_FILE, TRUSTED_TYPES, "auditor train-dissatisfaction", names=ESTIMATORS
-            )
+            opened = DISSATISFACTION.open(folder, TRUSTED_TYPES, names=ESTIMATORS)
         except ModelFileError as error:
             raise DissatisfactionModelError(str(error)) from error
         if any(model is None for model in opened.folded.values()):  # not all fold: score with the estimators

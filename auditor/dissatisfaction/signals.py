@@ -33,7 +33,6 @@ SIGNALS = (
 )
 """Every signal name a detector may emit, in the order results list them."""
 
-CUSTOMER_SIGNALS = SIGNALS[:6]
 AGENT_SIDE_SIGNALS = SIGNALS[6:]
 
 DEFAULT_REPETITION_THRESHOLD = 0.70

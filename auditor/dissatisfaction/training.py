@@ -409,8 +409,8 @@ def fit_turn_model(items: Sequence[Scored]) -> tuple[Pipeline, dict[str, Any]]:
     if not rated:
         raise TrainingPlanError("no rated customer turns: the turn model needs a set with a turn_label")
     matrix = np.concatenate([items[i].turn_matrix for i in rated])
-    labels = np.concatenate([items[i].turn_labels for i in rated])  # type: ignore[misc]
-    targets = np.concatenate([items[i].turn_targets for i in rated])  # type: ignore[misc]
+    labels = np.concatenate([items[i].turn_labels for i in rated])
+    targets = np.concatenate([items[i].turn_targets for i in rated])
     groups = np.concatenate([np.full(len(items[i].turn_matrix), i) for i in rated])
     keep = labels >= 0
     out_of_fold = np.zeros(len(labels))

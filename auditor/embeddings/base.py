@@ -31,7 +31,7 @@ def normalise_rows(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms == 0, 1, norms)
 
 
-def encode_sorted(encode_batch, texts: Sequence[str], batch_size: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+def encode_sorted(encode_batch, texts: Sequence[str], batch_size: int) -> np.ndarray:
     """Encode in batches of similar length (less padding), then restore the input order."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     chunks = [

@@ -9,8 +9,6 @@ from auditor.embeddings.sentence_transformer import MINILM, SentenceTransformerE
 from auditor.embeddings.use_multilingual import UseMultilingualEmbedder
 
 DEFAULT_BACKEND = "use-m"
-BACKENDS = ("use-m", "minilm", "hashing")
-"""Named backends; anything else is taken as a path to a local sentence-transformers folder."""
 
 
 DEFAULT_CACHE_ENTRIES = 200_000
@@ -23,7 +21,8 @@ def make_embedder(
     cache_entries: int = DEFAULT_CACHE_ENTRIES,
     device: str = "cpu",
 ) -> CachedEmbedder:
-    """Return a cached embedder for a backend name or a sentence-transformers folder path.
+    """Return a cached embedder for a backend name (use-m, minilm, hashing); any other name is taken as the path
+    of a local sentence-transformers folder.
 
     ``threads`` are USE-m's BLAS threads: a batch audit wants 1 a process (on a busy 2-core machine 2 threads ran
     2-6 times slower than 1, docs/benchmarks.md "throughput");

@@ -37,7 +37,7 @@ class Counts:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
 
-    def add(self, predicted: set, gold: set) -> None:  # type: ignore[type-arg]
+    def add(self, predicted: set, gold: set) -> None:
         self.tp += len(predicted & gold)
         self.fp += len(predicted - gold)
         self.fn += len(gold - predicted)

@@ -6,11 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from auditor.result import ConversationResult
-
-RESULTS_NAME = "results.jsonl"
+from auditor.results_file import RESULTS_FILE, scan_results
 
 
 @dataclass
@@ -26,9 +23,9 @@ def result_files(inputs: Sequence[Path]) -> tuple[list[Path], list[str]]:
     problems: list[str] = []
     for path in inputs:
         if path.is_dir():
-            found = sorted(path.rglob(RESULTS_NAME))
+            found = sorted(path.rglob(RESULTS_FILE))
             if not found:
-                problems.append(f"{path}: no {RESULTS_NAME} in this folder (run `auditor audit --out {path}` first)")
+                problems.append(f"{path}: no {RESULTS_FILE} in this folder (run `auditor audit --out {path}` first)")
             files += found
         elif path.is_file():
             files.append(path)
@@ -43,18 +40,11 @@ def load_results(inputs: Sequence[Path]) -> LoadedResults:
     loaded = LoadedResults(problems=problems, files=files)
     for path in files:
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as error:
+            for line in scan_results(path):
+                if line.result is None:
+                    loaded.problems.append(f"{path}:{line.number}: {line.problem}")
+                else:
+                    loaded.results.append(line.result)
+        except OSError as error:
             loaded.problems.append(f"{path}: cannot read: {error}")
-            continue
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                loaded.results.append(ConversationResult.model_validate_json(line))
-            except ValidationError as error:
-                first = error.errors()[0]
-                where = ".".join(str(part) for part in first["loc"]) or "line"
-                kind = "not JSON" if first["type"] == "json_invalid" else f"{where}: {first['msg']}"
-                loaded.problems.append(f"{path}:{number}: not an audit result ({kind})")
     return loaded

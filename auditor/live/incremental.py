@@ -2,12 +2,13 @@
 at turn 10.
 
 What a turn contributes on its own is computed when it arrives and kept: its units' similarities to the SOP's
-steps and its best unit per step (``PairFeatureBuilder``), its keyword and named-detector hits, the conditions'
-evidence (``ConditionTracker``), its dissatisfaction signals, turn row and cosine to the earlier customer turns
-(``LiveDissatisfaction``). What depends on the whole call so far is reassembled, vectorised, after every turn: the
-pair features that move as the call grows (a turn's place in it, which turn is a step's best), the step scorer's
-probabilities, the verdicts with their order and position rules, the dissatisfaction models. The verdicts are those
-of ``Auditor.score_artifacts`` on the call so far (``tests/live`` checks every update of the corpus calls).
+steps and its best unit per step (``PairFeatureBuilder``), the step detectors' hits in it (keywords, the named
+detectors: each judges a turn on that turn alone), the conditions' evidence (``ConditionTracker``), its
+dissatisfaction signals, turn row and cosine to the earlier customer turns (``LiveDissatisfaction``). What depends
+on the whole call so far is reassembled, vectorised, after every turn: the pair features that move as the call grows
+(a turn's place in it, which turn is a step's best), the step scorer's probabilities, the verdicts with their order
+and position rules, the dissatisfaction models. The verdicts are those of ``Auditor.score_artifacts`` on the call so
+far (``tests/live`` checks every update of the corpus calls).
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ class IncrementalScorer:
     def __init__(self, auditor: Auditor):
         self.auditor = auditor
         self.pairs = PairFeatureBuilder(auditor.index, auditor.semantic.scorer.description_offset)
-        self.phrase_hits: list[StepHit] = []
-        self.named_hits: dict[str, list[StepHit]] = {step_id: [] for step_id in auditor.named_detectors}
+        self.detected: list[list[StepHit]] = [[] for _detector in auditor.detectors]
+        """The hits of each of ``auditor.detectors`` so far, in order."""
         self.conditions = {
             name: ConditionTracker(auditor.conditions[name], auditor.embedder) for name in auditor.needed_conditions
         }
@@ -47,21 +48,18 @@ class IncrementalScorer:
             return
         auditor = self.auditor
         self.pairs.add(artifacts, vectors)
-        self.phrase_hits += auditor.phrase.detect_turn(artifacts, auditor.index)
-        if self.named_hits:
-            alone = ConversationArtifacts(
-                Conversation("live", [turn]), lang, [artifacts], np.full(len(vectors), turn.index), vectors
-            )
-            for step_id, detector in auditor.named_detectors.items():
-                self.named_hits[step_id] += detector.detect(alone, auditor.sop.step(step_id))
+        alone = ConversationArtifacts(
+            Conversation("live", [turn]), lang, [artifacts], np.full(len(vectors), turn.index), vectors
+        )
+        for hits, detector in zip(self.detected, auditor.detectors, strict=True):
+            hits += detector.detect(alone, auditor.index)
         for tracker in self.conditions.values():
             tracker.add(artifacts, vectors)
 
     def verdicts(self, artifacts: ConversationArtifacts) -> ChecklistOutcome:
         """Every step's verdict on the call so far (``artifacts``: all of it)."""
-        named = [hit for hits in self.named_hits.values() for hit in hits]
         conditions = {name: tracker.outcome() for name, tracker in self.conditions.items()}
-        return self.auditor.verdicts(artifacts, self.pairs.features(), self.phrase_hits, named, conditions)
+        return self.auditor.verdicts(artifacts, self.pairs.features(), self.detected, conditions)
 
     def dissatisfaction(self, artifacts: ConversationArtifacts) -> DissatisfactionOutcome | None:
         return self.unhappy.score(artifacts) if self.unhappy is not None else None

@@ -18,6 +18,8 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
+from auditor.resources import cache_dir
+
 _FULL_WIDTH = str.maketrans(
     {chr(0xFF10 + digit): str(digit) for digit in range(10)}
     | {chr(0xFF21 + letter): chr(0x41 + letter) for letter in range(26)}
@@ -598,16 +600,13 @@ def _jieba() -> tuple[dict[str, int], dict[str, str], Callable[[str], list[tuple
     """jieba's word frequencies, word tags and a part-of-speech cut, loaded on first use (None: not installed)."""
     if "cut" not in _jieba_state:
         try:
-            import os
-            import tempfile
-
             import jieba
             import jieba.posseg
         except ImportError:  # pragma: no cover - jieba is a dependency
             _jieba_state["cut"] = None
             return None
         jieba.setLogLevel(60)
-        jieba.dt.tmp_dir = os.environ.get("AUDITOR_CACHE_DIR", tempfile.gettempdir())
+        jieba.dt.tmp_dir = cache_dir()
         jieba.dt.check_initialized()
         _jieba_state["freq"] = jieba.dt.FREQ
         _jieba_state["tags"] = jieba.posseg.dt.word_tag_tab

@@ -1,4 +1,4 @@
-"""Write an audit's files: results.jsonl (the contract), agents.csv, steps.csv and agent_steps.csv.
+"""Write an audit's tables: agents.csv, steps.csv and agent_steps.csv (results.jsonl is ``auditor.results_file``'s).
 
 Every CSV cell that a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a
 carriage return: an agent id "=HYPERLINK(...)") is written with a leading single quote (``csv_safe``).
@@ -11,50 +11,13 @@ and of ``uncertain`` / ``violated`` steps are appended after them.
 from __future__ import annotations
 
 import csv
-import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from auditor.anomaly.agent_steps import AgentStepDeviation
 from auditor.reports.aggregates import AgentSummary, StepSummary
 from auditor.reports.terminal import csv_safe
-from auditor.result import ConversationResult
-
-
-class ResultsWriter:
-    """Writes one result per line and flushes, so a crash keeps every result written so far; ``close`` also
-    fsyncs, so a file about to replace another (``os.replace``) is on disk first.
-
-    (A batch audit appends to results.jsonl through ``auditor.batch.resume.ResultsLog``: one write and fsync a
-    batch, resumable after a crash.)
-    """
-
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle: TextIO = path.open("w", encoding="utf-8")
-
-    def write(self, results: Iterable[ConversationResult]) -> None:
-        self._handle.write("".join(result.model_dump_json() + "\n" for result in results))
-        self._handle.flush()
-
-    def close(self) -> None:
-        if not self._handle.closed:
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
-            self._handle.close()
-
-    def __enter__(self) -> ResultsWriter:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-
-def read_results(path: Path) -> list[ConversationResult]:
-    with path.open(encoding="utf-8") as handle:
-        return [ConversationResult.model_validate_json(line) for line in handle if line.strip()]
 
 
 class _SafeWriter:

@@ -1,20 +1,30 @@
-"""A self-contained HTML report (no external assets): summary, tables, and every conversation with its evidence."""
+"""report.html, the one renderer: a self-contained page (no external assets) with the figures, tables and charts of
+an audit and the transcripts of its conversations, worst first, with their evidence.
+
+The page is the template ``templates/report.html.j2`` filled from an ``AuditSummary`` (the aggregates of every
+result, counted one at a time) and the conversations shown. ``write_report`` streams it to a file from a batch
+audit, whose shown conversations (``ShownConversation``) are parsed and laid out only when the template reaches
+them, so an audit of any size writes its report in bounded memory; a large audit shows only its lowest-scoring
+conversations, with a note saying so. ``render_report`` is the same page as text, from results held in memory.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import overload
 
 from jinja2 import Environment, PackageLoader
 
 from auditor.anomaly.agent_steps import AgentStepDeviation
 from auditor.conversation import Conversation
-from auditor.outcome import OUTCOME_LABELS, WORST_FIRST, act_note, outcome_of
+from auditor.outcome import OUTCOME_LABELS, act_note, outcome_of
 from auditor.privacy.policy import RedactionPolicy, redact_for_result, redacted_result
 from auditor.reports.aggregates import AgentSummary, StepSummary, most_flagged
-from auditor.reports.charts import Charts, chart_data, render_charts
+from auditor.reports.charts import render_charts
+from auditor.reports.summary import ISSUES, MARKED, TOP_FLAGGED, AuditSummary, summarise, worst_first_key
 from auditor.result import ConversationResult, ExpectedPlace, StepResult, TurnSignal
 from auditor.text.normalise import VARIANTS, has_han, to_simplified
 
@@ -37,14 +47,6 @@ STATUS_MEANINGS = {
     "not_applicable": "the step's condition did not hold in this conversation",
     "violated": "a forbidden step: the agent said what the SOP forbids",
 }
-
-MISPLACED = ("missing", "out_of_order", "late")
-"""Statuses shown with a marker where the SOP expected the step."""
-MARKED = (*MISPLACED, "uncertain")
-"""Statuses whose expected place is marked in the transcript (an uncertain step: where to look)."""
-ISSUES = (*MISPLACED, "uncertain", "violated")
-"""Step statuses that give a conversation an issue to look at."""
-
 
 @dataclass(frozen=True)
 class StepTag:
@@ -132,13 +134,46 @@ def _environment() -> Environment:
     env.filters["clip"] = _clip
     env.filters["level"] = _level
     env.filters["act"] = lambda evidence: act_note(evidence.act, evidence.act_reason)
-    env.globals["charts_from"] = charts_from_views
     return env
 
 
-def charts_from_views(views: Sequence[ConversationView]) -> Charts:
-    """Charts of the conversations a report shows, for a caller that passes no ``charts`` of its own."""
-    return render_charts(chart_data((view.result, view.started_at) for view in views))
+@dataclass(frozen=True)
+class ShownConversation:
+    """A conversation the report shows: its worst-first key, its final result as JSON (parsed when its turn comes,
+    so a thousand parsed results never coexist) and its transcript."""
+
+    key: tuple[int, float, str]
+    result_json: str
+    conversation: Conversation | None
+
+
+def write_report(
+    path: Path,
+    summary: AuditSummary,
+    shown: Sequence[ShownConversation],
+    agents: Sequence[AgentSummary],
+    steps: Sequence[StepSummary],
+    *,
+    sop_name: str,
+    problems: Sequence[str] = (),
+    deviations: Sequence[AgentStepDeviation] = (),
+    deviation_cells: int = 0,
+) -> None:
+    """Write report.html: figures from ``summary``, transcripts of ``shown`` (worst first); the page is streamed to
+    the file."""
+    views = _LazyViews(sorted(shown, key=lambda item: item.key))
+    chunks = _generate(
+        summary,
+        views,
+        agents,
+        steps,
+        sop_name=sop_name,
+        problems=problems,
+        deviations=deviations,
+        deviation_cells=deviation_cells,
+    )
+    with path.open("w", encoding="utf-8") as handle:
+        handle.writelines(chunks)
 
 
 def render_report(
@@ -151,42 +186,71 @@ def render_report(
     problems: Sequence[str] = (),
     deviations: Sequence[AgentStepDeviation] = (),
     deviation_cells: int = 0,
-    top: int = 5,
+    top: int = TOP_FLAGGED,
 ) -> str:
-    """HTML text of the report; conversations are looked up by id to show their transcripts.
+    """HTML text of the report of ``results`` (in results.jsonl order), every one shown; conversations are looked up
+    by id to show their transcripts.
 
     ``deviations`` are the flagged agent x step rows (``deviation_cells`` how many cells were tested); the
     ``top`` most dissatisfied and most unusual flagged conversations get tables of their own.
     """
-    worst_first = sorted(results, key=lambda r: (WORST_FIRST[outcome_of(r)], r.score, r.conversation_id))
-    views = [_conversation_view(result, _transcript_of(result, conversations)) for result in worst_first]
-    critical_steps = {s.step_id for r in results for s in r.steps if s.critical}
-    total = len(results)
-    outcomes = [outcome_of(r) for r in results]
-    passed, needs_review = outcomes.count("passed"), outcomes.count("needs_review")
+    transcripts = [_transcript_of(result, conversations) for result in results]
+    started = [transcript.started_at if transcript else None for transcript in transcripts]
+    summary = summarise(zip(results, started, strict=True), top=top)
+    ordered = sorted(
+        zip(results, transcripts, strict=True),
+        key=lambda pair: worst_first_key(outcome_of(pair[0]), pair[0].score, pair[0].conversation_id),
+    )
+    views = [_conversation_view(result, transcript) for result, transcript in ordered]
+    return "".join(
+        _generate(
+            summary,
+            views,
+            agents,
+            steps,
+            sop_name=sop_name,
+            problems=problems,
+            deviations=deviations,
+            deviation_cells=deviation_cells,
+        )
+    )
+
+
+def _generate(
+    summary: AuditSummary,
+    views: Sequence[ConversationView],
+    agents: Sequence[AgentSummary],
+    steps: Sequence[StepSummary],
+    *,
+    sop_name: str,
+    problems: Sequence[str],
+    deviations: Sequence[AgentStepDeviation],
+    deviation_cells: int,
+) -> Iterator[str]:
+    """The page in chunks: the template filled from the whole audit's ``summary`` and the ``views`` shown."""
     return (
         _environment()
         .get_template("report.html.j2")
-        .render(
+        .generate(
             sop_name=sop_name,
-            sop_id=results[0].sop_id if results else "",
-            sop_version=results[0].sop_version if results else "",
-            models=results[0].models if results else {},
+            sop_id=summary.sop_id,
+            sop_version=summary.sop_version,
+            models=summary.models,
             generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            total=total,
-            passed=passed,
-            failed=outcomes.count("failed"),
-            needs_review=needs_review,
-            uncertain_steps=sum(s.status == "uncertain" for r in results for s in r.steps),
-            violated_steps=sum(s.status == "violated" for r in results for s in r.steps),
-            with_issues=sum(view.has_issues for view in views),
-            critical_misses=sum(any(f.startswith("critical:") for f in r.flags) for r in results),
-            dissatisfied=sum(bool(r.dissatisfaction and r.dissatisfaction.flagged) for r in results),
-            anomalous=sum(bool(r.anomaly and r.anomaly.flagged) for r in results),
-            mean_score=sum(r.score for r in results) / total if total else 0.0,
+            total=summary.total,
+            passed=summary.passed,
+            failed=summary.failed,
+            needs_review=summary.needs_review,
+            uncertain_steps=summary.uncertain_steps,
+            violated_steps=summary.violated_steps,
+            with_issues=summary.with_issues,
+            critical_misses=summary.critical_misses,
+            dissatisfied=summary.dissatisfied,
+            anomalous=summary.anomalous,
+            mean_score=summary.mean_score,
             agents=agents,
             steps=steps,
-            critical_steps=critical_steps,
+            critical_steps=summary.critical_steps,
             conversations=views,
             problems=problems,
             status_labels=STATUS_LABELS,
@@ -194,11 +258,46 @@ def render_report(
             outcome_labels=OUTCOME_LABELS,
             deviations=deviations,
             deviation_cells=deviation_cells,
-            most_dissatisfied=most_flagged(results, "dissatisfaction", top),
-            most_anomalous=most_flagged(results, "anomaly", top),
-            charts=charts_from_views(views),
+            most_dissatisfied=most_flagged(summary.flagged("dissatisfaction"), "dissatisfaction", summary.top),
+            most_anomalous=most_flagged(summary.flagged("anomaly"), "anomaly", summary.top),
+            charts=render_charts(summary.charts),
+            shown_note=(
+                f"Showing the {len(views):,} lowest-scoring of {summary.total:,} conversations; "
+                "results.jsonl has every one; the filters below apply to those shown."
+                if len(views) < summary.total
+                else ""
+            ),
         )
     )
+
+
+class _LazyViews(Sequence[ConversationView]):
+    """The shown conversations' views, each built when the template reaches it (and built again if it comes back),
+    so the page never holds a thousand parsed results and transcripts at once."""
+
+    def __init__(self, shown: Sequence[ShownConversation]):
+        self._shown = shown
+
+    def __len__(self) -> int:
+        return len(self._shown)
+
+    @overload
+    def __getitem__(self, index: int) -> ConversationView: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[ConversationView]: ...
+
+    def __getitem__(self, index: int | slice) -> ConversationView | list[ConversationView]:
+        if isinstance(index, slice):
+            return [self._view(item) for item in self._shown[index]]
+        return self._view(self._shown[index])
+
+    def __iter__(self) -> Iterator[ConversationView]:
+        return (self._view(item) for item in self._shown)
+
+    @staticmethod
+    def _view(item: ShownConversation) -> ConversationView:
+        return _conversation_view(ConversationResult.model_validate_json(item.result_json), item.conversation)
 
 
 def _transcript_of(result: ConversationResult, conversations: dict[str, Conversation]) -> Conversation | None:
@@ -210,10 +309,6 @@ def _transcript_of(result: ConversationResult, conversations: dict[str, Conversa
     policy = RedactionPolicy.recorded_in(result.models)
     wanted = result.conversation_id
     return next((c for key, c in conversations.items() if policy.redact_identifier(key) == wanted), None)
-
-
-def write_report(path: Path, html: str) -> None:
-    path.write_text(html, encoding="utf-8")
 
 
 def expected_anchor(expected: ExpectedPlace) -> int:

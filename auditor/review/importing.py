@@ -7,16 +7,14 @@ transcript is still stored: its page then shows the evidence quotes without the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from auditor.conversation import Conversation
 from auditor.privacy.policy import POLICY_KEY, RedactionPolicy
 from auditor.result import ConversationResult
+from auditor.results_file import scan_results
 from auditor.store.audits import storable_problems
 from auditor.transcripts.loaders import load_inputs
 from auditor.transcripts.problems import LoadProblem
@@ -34,32 +32,22 @@ class ImportBatch:
 
 
 def read_result_lines(path: Path) -> tuple[list[ConversationResult], list[LoadProblem]]:
-    """Every valid result of a results.jsonl; a bad line is a problem naming its line and field."""
+    """Every valid, storable result of a results.jsonl; a bad line is a problem naming its line and field."""
     results: list[ConversationResult] = []
     problems: list[LoadProblem] = []
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        return [], [LoadProblem(str(path), None, f"cannot read: {error}")]
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            result = ConversationResult.model_validate(json.loads(line))
-        except json.JSONDecodeError as error:
-            problems.append(LoadProblem(str(path), number, f"invalid JSON: {error.msg} (column {error.colno})"))
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "result"
-            more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-            problems.append(LoadProblem(str(path), number, f"not an audit result: {where}: {first['msg']}{more}"))
-        else:
-            unstorable = storable_problems(result)  # e.g. a step id twice: the store holds one row per step
+        for line in scan_results(path):
+            if line.result is None:
+                problems.append(LoadProblem(str(path), line.number, line.problem or "not an audit result"))
+                continue
+            unstorable = storable_problems(line.result)  # e.g. a step id twice: the store holds one row per step
             if unstorable:
                 more = f" (and {len(unstorable) - 1} more)" if len(unstorable) > 1 else ""
-                problems.append(LoadProblem(str(path), number, f"cannot be stored: {unstorable[0]}{more}"))
+                problems.append(LoadProblem(str(path), line.number, f"cannot be stored: {unstorable[0]}{more}"))
             else:
-                results.append(result)
+                results.append(line.result)
+    except OSError as error:
+        return [], [LoadProblem(str(path), None, f"cannot read: {error}")]
     return results, problems
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from auditor.checklist.conditions import condition_names
 from auditor.sop.loading import RULES_DIR
 from auditor.sop_format import Sop
 
@@ -16,6 +17,9 @@ def sop_json_schema() -> str:
     schema = Sop.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "SOP (sop-auditor)"
+    when = schema["$defs"]["Step"]["properties"]["when"]["anyOf"][0]
+    when["enum"] = condition_names()  # the registry's names, for editors; loading checks them too
+    when["type"] = when.pop("type")  # after the enum, as pydantic writes a Literal
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 

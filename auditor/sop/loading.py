@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -10,6 +10,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from auditor.checklist.conditions import condition_names
+from auditor.detection.registry import detector_names
 from auditor.privacy.redaction import redact_echoed
 from auditor.resources import RULES_DIR
 from auditor.sop_format import Sop
@@ -145,28 +147,40 @@ def yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
 def sop_from_mapping(raw: Mapping[str, Any], *, source: str = "<sop>") -> Sop:
     """Validate an SOP given as a mapping; raise SopError listing all problems."""
     problems = reference_problems(_order_graph(raw), source) + forbidden_order_problems(raw, source)
+    problems += registry_problems(raw, source)
     try:
         sop = Sop.model_validate(raw)
     except ValidationError as error:
         field_problems = [_problem_from_pydantic(source, raw, item) for item in error.errors()]
         raise SopError(field_problems + problems) from error
-    problems += _detector_problems(sop, source)
     if problems:
         raise SopError(problems)
     return sop
 
 
-def _detector_problems(sop: Sop, source: str) -> list[SopProblem]:
-    from auditor.detection.registry import BUILTIN_DETECTOR_NAMES
+REGISTRIES: tuple[tuple[str, str, str, Callable[[], list[str]]], ...] = (
+    ("detector", "unknown_detector", "detector", detector_names),
+    ("when", "unknown_condition", "condition", condition_names),
+)
+"""Step fields that name something built in: (field, problem code, what it names, the registry's names)."""
 
-    known = ", ".join(BUILTIN_DETECTOR_NAMES)
-    return [
-        SopProblem(
-            source, "unknown_detector", f"no built-in detector {step.detector!r} (known: {known})", step.id, "detector"
-        )
-        for step in sop.steps
-        if step.detector and step.detector not in BUILTIN_DETECTOR_NAMES
-    ]
+
+def registry_problems(raw: Mapping[str, Any], source: str) -> list[SopProblem]:
+    """Steps whose ``detector`` or ``when`` names no built-in detector or condition (read leniently from raw SOP
+    data, so they show beside field errors; a value that is not a string is a field error already)."""
+    steps = raw.get("steps")
+    known = {field_name: names() for field_name, _code, _kind, names in REGISTRIES}
+    problems = []
+    for position, step in enumerate(steps if isinstance(steps, list) else [], start=1):
+        if not isinstance(step, Mapping):
+            continue
+        for field_name, code, kind, _names in REGISTRIES:
+            value = step.get(field_name)
+            if isinstance(value, str) and value not in known[field_name]:
+                step_id = str(step.get("id")) if step.get("id") else f"#{position}"
+                message = f"no built-in {kind} {value!r} (known: {', '.join(known[field_name])})"
+                problems.append(SopProblem(source, code, message, step_id, field_name))
+    return problems
 
 
 def _order_graph(raw: Mapping[str, Any]) -> list[tuple[str, list[str]]]:

@@ -149,7 +149,7 @@ def storable_problems(result: ConversationResult, label: str = "") -> list[str]:
     ]
     limits += [(f"steps[{n}].step_id", step.step_id, AuditStepRow.step_id) for n, step in enumerate(result.steps)]
     for field, value, column in limits:
-        length = column.type.length  # type: ignore[attr-defined]
+        length = column.type.length
         if value is not None and len(value) > length:
             problems.append(f"{prefix}{field}: {len(value)} characters, more than the {length} the store holds")
         if value is not None and "\x00" in value:  # PostgreSQL text cannot hold NUL; refused on SQLite alike

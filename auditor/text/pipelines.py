@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from typing import Any
+
+from auditor.resources import cache_dir
 
 ZH_SENTENCE_PUNCT = ["。", "！", "？", "；", "…", "!", "?", ";", "."]
 
@@ -55,14 +55,6 @@ class TextPipelines:
         self.max_strings = max_strings
         self._built: dict[str, Any] = {}
 
-    @property
-    def en(self) -> Any:
-        return self.for_lang("en")
-
-    @property
-    def zh(self) -> Any:
-        return self.for_lang("zh")
-
     def for_lang(self, lang: str) -> Any:
         key = "zh" if lang == "zh" else "en"
         nlp = self._built.get(key)
@@ -89,7 +81,7 @@ def _build_zh() -> Any:
 
     spacy = import_spacy()
     jieba.setLogLevel(60)
-    jieba.dt.tmp_dir = os.environ.get("AUDITOR_CACHE_DIR", tempfile.gettempdir())
+    jieba.dt.tmp_dir = cache_dir()
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
     nlp.add_pipe("sentencizer", config={"punct_chars": ZH_SENTENCE_PUNCT})
     nlp.max_length = MAX_TEXT_CHARS

@@ -53,7 +53,7 @@ class PairDataset:
         return sum(len(group.labels) for group in self.groups)
 
 
-def _matches(conversation: Conversation, where: dict) -> bool:  # type: ignore[type-arg]
+def _matches(conversation: Conversation, where: dict) -> bool:
     return all(conversation.metadata.get(key) == value for key, value in where.items())
 
 
@@ -118,7 +118,7 @@ def build_dataset(
     return dataset
 
 
-def _group(name, variant, sop, artifacts_list, embedder, description_offset, second=None) -> LabelledGroup:  # type: ignore[no-untyped-def]
+def _group(name, variant, sop, artifacts_list, embedder, description_offset, second=None) -> LabelledGroup:
     return labelled_group(name, variant, sop, artifacts_list, embedder, description_offset, second=second)
 
 

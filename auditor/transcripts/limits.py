@@ -1,8 +1,9 @@
 """How much text one conversation may hold in a batch audit (``auditor audit --max-turn-chars`` and friends).
 
-The HTTP API caps a turn at 10,000 characters and a conversation at 2,000 turns (``api/settings.py``); a batch user
-may have a two-hour call (about 100,000 characters), a call transcribed without speaker turns (all of it one turn),
-or a chat log of thousands of turns. Every turn up to the cap is audited whole: a turn too long to embed as one
+The HTTP API caps a turn at 10,000 characters and a conversation at 2,000 turns (``auditor/api/settings.py``);
+a batch user may have
+a two-hour call (about 100,000 characters), a call transcribed without speaker turns (all of it one turn), or a
+chat log of thousands of turns. Every turn up to the cap is audited whole: a turn too long to embed as one
 text is embedded in pieces (``auditor.text.artifacts``) and its evidence is still the whole turn, never a cut. Beyond
 the caps a conversation is refused, named ``path:line: reason`` with the field and the option that raises the cap,
 so a runaway input (a whole file pasted in one field) costs neither the run's memory nor the good conversations.

@@ -11,15 +11,8 @@ import skops.io
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from auditor.anomaly.detector import (
-    CARD_FILE,
-    METADATA_FILE,
-    MODEL_FILE,
-    AnomalyDetector,
-    ModelFileError,
-    fit_anomaly_detector,
-    load_default_detector,
-)
+from auditor.anomaly.detector import AnomalyDetector, ModelFileError, fit_anomaly_detector, load_default_detector
+from auditor.model_files import ANOMALY
 
 
 def baseline_rows(n: int = 300, *, timed: bool = True, seed: int = 7) -> list[dict[str, float]]:
@@ -123,11 +116,13 @@ def test_save_and_load_round_trip_with_a_model_card(detector, tmp_path):
     loaded = AnomalyDetector.load(tmp_path)
     rows = [typical(), shifted(missing_required=12.0)]
     assert loaded.score_many(rows) == detector.score_many(rows)
-    card = (tmp_path / CARD_FILE).read_text(encoding="utf-8")
+    card = (tmp_path / ANOMALY.card_file).read_text(encoding="utf-8")
     assert "missing_required" in card and "scikit-learn" in card and "synthetic" in card
-    assert json.loads((tmp_path / METADATA_FILE).read_text(encoding="utf-8"))["feature_names"] == loaded.feature_names
+    metadata = json.loads((tmp_path / ANOMALY.metadata_file).read_text(encoding="utf-8"))
+    assert metadata["feature_names"] == loaded.feature_names
     assert load_default_detector(tmp_path) is not None
-    assert load_default_detector(tmp_path / "absent") is None
+    with pytest.raises(ModelFileError, match="absent"):
+        load_default_detector(tmp_path / "absent")  # a missing model is an error naming it, never skipped
 
 
 def shout(values):
@@ -137,14 +132,14 @@ def shout(values):
 def test_a_file_with_untrusted_types_is_refused(detector, tmp_path):
     detector.save(tmp_path)
     hostile = make_pipeline(FunctionTransformer(shout), StandardScaler()).fit(np.ones((3, 2)))
-    skops.io.dump(hostile, tmp_path / MODEL_FILE)
+    skops.io.dump(hostile, tmp_path / ANOMALY.model_file)
     with pytest.raises(ModelFileError, match="untrusted"):
         AnomalyDetector.load(tmp_path)
 
 
 def test_a_file_without_a_detector_is_refused(detector, tmp_path):
     detector.save(tmp_path)
-    skops.io.dump(StandardScaler().fit(np.ones((3, 2))), tmp_path / MODEL_FILE)
+    skops.io.dump(StandardScaler().fit(np.ones((3, 2))), tmp_path / ANOMALY.model_file)
     with pytest.raises(ModelFileError, match="not an anomaly detector"):
         AnomalyDetector.load(tmp_path)
     with pytest.raises(ModelFileError, match="expected"):

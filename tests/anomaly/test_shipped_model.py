@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.anomaly.detector import DEFAULT_MODEL_DIR, MODEL_FILE, load_default_detector
+from auditor.anomaly.detector import load_default_detector
 from auditor.anomaly.features import FEATURE_NAMES, conversation_features
+from auditor.model_files import ANOMALY
 from tests.anomaly.factories import make_result
 from tests.conftest import make_conversation
 
 pytestmark = pytest.mark.slow
 
-if not (DEFAULT_MODEL_DIR / MODEL_FILE).exists():
-    pytest.skip(f"no shipped anomaly detector at {DEFAULT_MODEL_DIR}", allow_module_level=True)
+if not (ANOMALY.folder() / ANOMALY.model_file).exists():
+    pytest.skip(f"no shipped anomaly detector at {ANOMALY.folder()}", allow_module_level=True)
 
 
 def test_shipped_detector_flags_a_conversation_where_the_agent_never_speaks():

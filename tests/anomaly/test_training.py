@@ -7,8 +7,9 @@ import json
 import pytest
 
 from auditor.anomaly.attach import ANOMALOUS_FLAG, with_anomalies
-from auditor.anomaly.detector import CARD_FILE, MODEL_FILE, AnomalyDetector
+from auditor.anomaly.detector import AnomalyDetector
 from auditor.anomaly.training import feature_rows, main, train_from_audit
+from auditor.model_files import ANOMALY
 from auditor.result import Dissatisfaction
 from tests.anomaly.factories import make_result
 from tests.conftest import make_conversation
@@ -66,7 +67,7 @@ def test_train_from_audit_output_saves_a_loadable_model(audit_output, trained):
     detector, unmatched = trained
     assert unmatched == ["gone"]
     assert detector.metadata.n_baseline == BASELINE
-    assert (folder / "model" / MODEL_FILE).exists() and (folder / "model" / CARD_FILE).exists()
+    assert (folder / "model" / ANOMALY.model_file).exists() and (folder / "model" / ANOMALY.card_file).exists()
     assert AnomalyDetector.load(folder / "model").feature_names == detector.feature_names
 
 

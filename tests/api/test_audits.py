@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from auditor.api.app import create_app
+from auditor.api.dependencies import get_service
 from auditor.api.errors import error_response
 from auditor.service import AuditService, load_models
+from auditor.settings import AuditorSettings
 from auditor.transcripts.records import conversation_from_mapping
 from tests.api.conftest import CALL, HEADERS, make_settings, transcript
 
@@ -22,7 +24,7 @@ def test_an_audit_returns_the_same_result_as_the_library(client, sop_dir):
         "close": "done",
     }
     assert body["metadata"] == {"queue": "cards"}
-    service = AuditService.start(load_models("hashing", anomalies=False), [sop_dir])
+    service = AuditService.start(load_models(AuditorSettings(embedder="hashing", anomalies=False)), [sop_dir])
     direct = service.auditor("card-check").audit(
         conversation_from_mapping(transcript(queue="cards"), source="", default_id="x")
     )
@@ -100,14 +102,24 @@ def test_a_batch_over_the_limit_is_refused(sop_dir):
         assert response.status_code == 422 and response.json()["error"]["code"] == "batch_too_large"
 
 
-def test_an_internal_error_is_a_500_without_details(client, monkeypatch):
-    auditor = client.app.state.service.auditor("card-check")
-
-    def broken(conversations):
+class BrokenAuditor:
+    def audit_many(self, conversations):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(auditor, "audit_many", broken)
-    response = client.post("/v1/audit?sop=card-check", json=transcript(), headers=HEADERS)
+
+class StubService:
+    """Stands in for the loaded AuditService (through ``dependency_overrides``): every SOP gets ``auditor``."""
+
+    def __init__(self, auditor):
+        self.auditor = lambda sop_id: auditor
+
+
+def test_an_internal_error_is_a_500_without_details(client):
+    client.app.dependency_overrides[get_service] = lambda: StubService(BrokenAuditor())
+    try:
+        response = client.post("/v1/audit?sop=card-check", json=transcript(), headers=HEADERS)
+    finally:
+        client.app.dependency_overrides.clear()
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "internal_error"
     assert "secret" not in response.text and "Traceback" not in response.text
@@ -130,16 +142,24 @@ def test_a_key_over_its_rate_gets_429_with_retry_after(sop_dir):
         assert slow.get("/healthz").status_code == 200  # probes are not rate limited
 
 
-def test_an_audit_over_the_time_limit_is_a_503_and_the_server_goes_on(sop_dir, monkeypatch):
+def test_an_audit_over_the_time_limit_is_a_503_and_the_server_goes_on(sop_dir):
     import time
 
-    with TestClient(create_app(make_settings(sop_dir, request_timeout_seconds=0.2))) as client:
-        auditor = client.app.state.service.auditor("card-check")
-        real = auditor.audit_many
-        monkeypatch.setattr(auditor, "audit_many", lambda conversations: time.sleep(0.6) or real(conversations))
+    class SlowAuditor:
+        def __init__(self, real):
+            self.real = real
+
+        def audit_many(self, conversations):
+            time.sleep(0.6)
+            return self.real.audit_many(conversations)
+
+    app = create_app(make_settings(sop_dir, request_timeout_seconds=0.2))
+    with TestClient(app) as client:
+        real_service = AuditService.start(load_models(AuditorSettings(embedder="hashing", anomalies=False)), [sop_dir])
+        app.dependency_overrides[get_service] = lambda: StubService(SlowAuditor(real_service.auditor("card-check")))
         response = client.post("/v1/audit?sop=card-check", json=transcript(), headers=HEADERS)
         assert response.status_code == 503 and response.json()["error"]["code"] == "timeout"
-        monkeypatch.setattr(auditor, "audit_many", real)
+        app.dependency_overrides.clear()
         time.sleep(0.6)  # the slow audit still holds the model thread until it ends
         assert client.post("/v1/audit?sop=card-check", json=transcript(), headers=HEADERS).status_code == 200
 

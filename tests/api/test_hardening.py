@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from auditor.api.app import create_app
+from auditor.api.dependencies import get_auth_throttle
 from auditor.api.limits import FailureThrottle
 from auditor.privacy.logs import logging_config
 from auditor.privacy.policy import RedactionPolicy
@@ -33,8 +34,10 @@ class Clock:
 @pytest.fixture
 def throttled(sop_dir: Path) -> Iterator[tuple[TestClient, Clock]]:
     clock = Clock()
-    with TestClient(create_app(make_settings(sop_dir)), raise_server_exceptions=False) as client:
-        client.app.state.auth_throttle = FailureThrottle(allowed=3, ceiling=60, clock=clock)  # type: ignore[attr-defined]
+    app = create_app(make_settings(sop_dir))
+    throttle = FailureThrottle(allowed=3, ceiling=60, clock=clock)
+    app.dependency_overrides[get_auth_throttle] = lambda: throttle  # the API and the review login both use it
+    with TestClient(app, raise_server_exceptions=False) as client:
         yield client, clock
 
 

@@ -13,6 +13,8 @@ from schemathesis import GenerationMode
 
 from tests.api.fuzzing import ApiFuzzer, OperationTally
 
+pytestmark = pytest.mark.process
+
 EXAMPLES = {GenerationMode.POSITIVE: 15, GenerationMode.NEGATIVE: 10}
 """About 25 generated requests per operation (derandomized: the same ones every run)."""
 

@@ -20,7 +20,7 @@ from bench.api_load import trickle
 from tests.api.conftest import KEY
 from tests.api.test_serve_process import free_port, wait_until_ready
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.process]
 
 
 @pytest.fixture(scope="module")

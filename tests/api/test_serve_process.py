@@ -19,6 +19,8 @@ from websockets.sync.client import connect
 from auditor.api.settings import hash_key
 from tests.api.conftest import CALL, KEY
 
+pytestmark = pytest.mark.process
+
 
 def free_port() -> int:
     with socket.socket() as probe:

@@ -18,11 +18,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from auditor.api.settings import hash_key
 from auditor.privacy.policy import RedactionPolicy
 from tests.api.conftest import CALL, HEADERS, KEY
 from tests.api.test_serve_process import free_port, wait_until_ready
+
+pytestmark = pytest.mark.process
 
 CLIENTS = 4
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from auditor.anomaly.attach import detector_for_batch, with_anomalies
 from auditor.anomaly.detector import load_default_detector
-from auditor.batch.engines import LocalEngine, ModelSpec, expected_identity
+from auditor.batch.engines import LocalEngine, batch_settings, expected_identity
 from auditor.batch.runner import BatchOutcome, run_batch
 from auditor.result import ConversationResult
 from auditor.sop.loading import resolve_sop
@@ -14,7 +14,7 @@ from auditor.transcripts.loaders import load_inputs
 from tests.conftest import REPO
 
 CORPORA = REPO / "corpora"
-HASHING = ModelSpec(embedder="hashing")
+HASHING = batch_settings(embedder="hashing")
 
 
 def reference_results(inputs: list[Path], sop_id: str, batch_size: int = 32) -> list[ConversationResult]:

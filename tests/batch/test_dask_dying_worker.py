@@ -13,6 +13,8 @@ from tests.batch.dying_worker import DYING_ID, audit_or_die
 from tests.batch.helpers import HASHING, batch_audit, read_lines
 from tests.batch.test_dying_worker import SOP, records, write_jsonl
 
+pytestmark = pytest.mark.process
+
 
 def test_a_conversation_that_kills_its_dask_worker_is_named_and_every_other_one_is_audited(tmp_path):
     pytest.importorskip("distributed")

@@ -12,6 +12,8 @@ from auditor.cli import app
 from auditor.sop.loading import resolve_sop
 from tests.batch.helpers import CORPORA, HASHING, batch_audit, read_lines
 
+pytestmark = pytest.mark.process
+
 runner = CliRunner()
 SOP = "general-inbound-call"
 

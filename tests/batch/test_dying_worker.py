@@ -18,6 +18,8 @@ from auditor.sop.loading import resolve_sop
 from tests.batch.dying_worker import DYING_ID, EXIT_CODE, always_die, audit_or_die
 from tests.batch.helpers import CORPORA, HASHING, batch_audit, read_lines
 
+pytestmark = pytest.mark.process
+
 SOP = "general-inbound-call"
 
 

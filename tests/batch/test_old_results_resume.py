@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from auditor.outcome import outcome_of
-from auditor.reports.files import read_results
+from auditor.results_file import read_results
 from tests.batch.helpers import CORPORA, batch_audit, read_lines
 
 SOP = "general-inbound-call"

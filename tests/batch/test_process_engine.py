@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from auditor.anomaly.detector import load_default_detector
@@ -13,6 +14,8 @@ from auditor.batch.runner import run_batch
 from auditor.cli import app
 from auditor.sop.loading import resolve_sop
 from tests.batch.helpers import CORPORA, HASHING, batch_audit, read_lines
+
+pytestmark = pytest.mark.process
 
 runner = CliRunner()
 SOP = "general-inbound-call"

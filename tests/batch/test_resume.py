@@ -48,6 +48,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("workers", [["--workers", "1"], ["--workers", "2"]], ids=["one-process", "two-workers"])
 def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_results(tmp_path, workers):
     corpus = resample_corpora(tmp_path / "calls.jsonl", 400)

@@ -138,9 +138,9 @@ def test_bands_of_must_name_a_backend_that_is_run() -> None:
 def test_the_best_mode_has_its_own_measured_band() -> None:
     """The key ``band_for`` looks up for ``load_models(accuracy="best")``'s scorer is in the shipped band file."""
     from auditor.detection.trained_scorer import TrainedStepScorer
-    from auditor.service import BEST_MODEL_DIR
+    from auditor.model_files import STEP_SCORER_BEST
 
-    scorer = TrainedStepScorer.load(BEST_MODEL_DIR)  # the second encoder is only made when scoring
+    scorer = TrainedStepScorer.load(STEP_SCORER_BEST.folder())  # the second encoder is only made when scoring
     bands = load_bands()
     assert band_key("use-multilingual-v3", scorer.name) in bands
     assert "use-multilingual-v3/trained-step-scorer" in bands  # USE-m alone keeps its own

@@ -263,7 +263,7 @@ def test_workers_that_die_on_everything_stop_the_audit_with_a_message_not_a_trac
     def dying(*args, **kwargs):
         raise WorkersDiedError("worker processes died auditing 3 conversations in a row [red]x[/red]")
 
-    monkeypatch.setattr(auditor.batch.runner, "run_batch", dying)
+    monkeypatch.setattr(auditor.batch.runner, "start_batch", dying)
     result = audit(str(CORPUS), "--sop", "general-inbound-call", "--out", str(tmp_path))
     assert result.exit_code == 1
     assert "audit stopped" in result.output and "[red]x[/red]" in result.output

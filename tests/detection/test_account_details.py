@@ -5,22 +5,33 @@ from __future__ import annotations
 import pytest
 
 from auditor.detection.account_details import AccountDetailsDetector
+from auditor.detection.sop_index import build_sop_index
 from auditor.sop.loading import SopError, sop_from_mapping
 from auditor.text.artifacts import ArtifactBuilder
 from tests.conftest import make_conversation
 
-STEP = sop_from_mapping(
-    {"id": "s", "name": "S", "steps": [{"id": "discuss_account", "name": "Discuss", "detector": "account_details"}]}
-).steps[0]
+SOP = sop_from_mapping(
+    {
+        "id": "s",
+        "name": "S",
+        "steps": [
+            {"id": "greet", "name": "Greet"},
+            {"id": "discuss_account", "name": "Discuss", "detector": "account_details"},
+        ],
+    }
+)
 
 
 @pytest.fixture(scope="module")
 def detect(hashing_embedder, pipelines):
     builder = ArtifactBuilder(hashing_embedder, pipelines)
+    index = build_sop_index(SOP, hashing_embedder)
 
     def run(speaker: str, text: str) -> bool:
         artifacts = builder.build(make_conversation([(speaker, text)]))
-        return bool(AccountDetailsDetector().detect(artifacts, STEP))
+        hits = AccountDetailsDetector().detect(artifacts, index)
+        assert {hit.step_id for hit in hits} <= {"discuss_account"}, "only the steps that name the detector"
+        return bool(hits)
 
     return run
 
@@ -50,3 +61,21 @@ def test_unknown_detector_name_is_an_sop_error():
     problem = caught.value.problems[0]
     assert (problem.code, problem.step_id, problem.field) == ("unknown_detector", "a", "detector")
     assert "account_details" in problem.message
+
+
+def test_each_step_naming_the_detector_gets_its_hits(hashing_embedder, pipelines):
+    sop = sop_from_mapping(
+        {
+            "id": "s",
+            "name": "S",
+            "steps": [
+                {"id": "first", "name": "First", "detector": "account_details"},
+                {"id": "plain", "name": "Plain"},
+                {"id": "second", "name": "Second", "detector": "account_details"},
+            ],
+        }
+    )
+    turns = [("agent", "Your balance is 40 pounds."), ("customer", "ok"), ("agent", "Card ending in 1234.")]
+    artifacts = ArtifactBuilder(hashing_embedder, pipelines).build(make_conversation(turns))
+    hits = AccountDetailsDetector().detect(artifacts, build_sop_index(sop, hashing_embedder))
+    assert [(hit.step_id, hit.turn_index) for hit in hits] == [("first", 0), ("first", 2), ("second", 0), ("second", 2)]

@@ -8,6 +8,7 @@ import pytest
 from auditor.auditor import Auditor
 from auditor.detection.act_model import ActModel, fit_act_model, load_act_model
 from auditor.detection.calibration import SemanticCalibration
+from auditor.model_files import ModelFileError
 from auditor.sop.loading import sop_from_mapping
 from tests.conftest import make_conversation
 
@@ -43,7 +44,8 @@ def test_saved_model_loads_with_the_same_numbers_and_only_for_its_embedder(model
     vectors = hashing_embedder.encode(TALK + DOING)
     assert np.allclose(loaded.probabilities(vectors), model.probabilities(vectors))
     assert load_act_model("another-embedder", tmp_path) is None
-    assert load_act_model(hashing_embedder.name, tmp_path / "missing") is None
+    with pytest.raises(ModelFileError, match="missing"):
+        load_act_model(hashing_embedder.name, tmp_path / "missing")  # a missing model is an error, never skipped
 
 
 def test_a_turn_the_model_reads_as_talk_leaves_the_step_uncertain(model, hashing_embedder, pipelines):

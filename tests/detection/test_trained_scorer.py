@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from auditor.detection.pair_features import FEATURE_NAMES, PairFeatures
-from auditor.detection.trained_scorer import DEFAULT_MODEL_DIR, TrainedStepScorer
+from auditor.detection.trained_scorer import TrainedStepScorer
+from auditor.model_files import STEP_SCORER
 
 
 def test_folded_probabilities_equal_the_pipeline():
-    scorer = TrainedStepScorer.load(DEFAULT_MODEL_DIR)
+    scorer = TrainedStepScorer.load(STEP_SCORER.folder())
     assert scorer._linear is not None, "the shipped pipeline should be folded into numpy"
     matrix = np.random.default_rng(0).uniform(-1, 1, size=(200, len(FEATURE_NAMES)))
     features = PairFeatures(np.zeros(200, int), np.zeros(200, int), np.zeros(200, int), matrix)

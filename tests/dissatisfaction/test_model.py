@@ -11,11 +11,7 @@ import skops.io
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
-from auditor.dissatisfaction.model import (
-    MODEL_FILE,
-    DissatisfactionModelError,
-    DissatisfactionScorer,
-)
+from auditor.dissatisfaction.model import DissatisfactionModelError, DissatisfactionScorer
 from auditor.dissatisfaction.training import (
     TrainingPlanError,
     is_held_out,
@@ -25,6 +21,7 @@ from auditor.dissatisfaction.training import (
     soft_logistic,
     train_dissatisfaction,
 )
+from auditor.model_files import DISSATISFACTION
 from auditor.result import Dissatisfaction
 from auditor.text.artifacts import ArtifactBuilder
 from tests.conftest import REPO, make_conversation
@@ -143,7 +140,7 @@ def test_a_model_file_with_untrusted_types_is_refused(trained, tmp_path):
     forged.mkdir()
     (forged / "metadata.json").write_text((folder / "metadata.json").read_text(encoding="utf-8"), encoding="utf-8")
     tree = DecisionTreeClassifier().fit(np.zeros((4, 3)), [0, 1, 0, 1])
-    skops.io.dump({"negativity": tree, "turn": tree, "conversation": tree}, forged / MODEL_FILE)
+    skops.io.dump({"negativity": tree, "turn": tree, "conversation": tree}, forged / DISSATISFACTION.model_file)
     with pytest.raises(DissatisfactionModelError, match="untrusted types"):
         DissatisfactionScorer.load(forged)
 

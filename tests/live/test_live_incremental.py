@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 
 from auditor.auditor import Auditor
-from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR, DissatisfactionScorer
+from auditor.dissatisfaction.model import DissatisfactionScorer
 from auditor.embeddings.base import CachedEmbedder
 from auditor.embeddings.hashing import HashingEmbedder
 from auditor.live.progress import live_steps
 from auditor.live.session import LiveSession, _mood
+from auditor.model_files import DISSATISFACTION
 from auditor.sop.loading import resolve_sop
 from auditor.transcripts.loaders import load_inputs
 from tests.conftest import REPO
@@ -23,7 +24,7 @@ SOPS = ("bank-phone-service", "complaint-handling", "general-inbound-call", "ser
 def unhappy() -> DissatisfactionScorer:
     """The shipped dissatisfaction model, pointed at the hashing embedder (same width): its scores mean nothing, but
     every signal, feature and model runs as in production."""
-    scorer = DissatisfactionScorer.load(DEFAULT_MODEL_DIR)
+    scorer = DissatisfactionScorer.load(DISSATISFACTION.folder())
     scorer.metadata.embedder = HashingEmbedder().name
     return scorer
 
@@ -76,9 +77,10 @@ def test_a_thousand_turn_call_with_the_real_models_ends_as_the_whole_audit():
     of the English and Chinese corpora: the last update is what a full re-audit of the call says, and closing gives
     the batch audit of the same transcript (the embedder's cache holds each turn's vectors, so they are the same)."""
     from auditor.service import load_models
+    from auditor.settings import AuditorSettings
     from bench.live_session import generated_call
 
-    auditor = load_models(threads=1).auditor(resolve_sop("general-inbound-call"))
+    auditor = load_models(AuditorSettings(embedder_threads=1)).auditor(resolve_sop("general-inbound-call"))
     session = LiveSession(auditor, "long-call", agent_id="a-1")
     call = generated_call(1000)
     call = call[: max(i for i, turn in enumerate(call) if turn["speaker"] in {"customer", "客户"}) + 1]

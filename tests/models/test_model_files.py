@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from auditor.dissatisfaction.model import ESTIMATORS, DissatisfactionScorer
-from auditor.model_files import FoldedLogistic
+from auditor.model_files import DISSATISFACTION, FoldedLogistic
 
 
 def test_skops_imports_without_torch_and_trusts_the_same_types():
@@ -70,10 +70,10 @@ def test_scoring_processes_load_the_shipped_models_without_sklearn_or_skops():
     scikit-learn nor skops (about a second of every worker's start-up) is imported to build an auditor."""
     probe = (
         "import json, sys\n"
-        "from auditor.batch.engines import ModelSpec, build_auditor\n"
+        "from auditor.batch.engines import batch_settings, build_auditor\n"
         "from auditor.sop.loading import load_sop\n"
         "sop = load_sop('auditor/rules/general-inbound-call.yaml')\n"
-        "auditor, notes = build_auditor(sop, ModelSpec(embedder='hashing'))\n"
+        "auditor, notes = build_auditor(sop, batch_settings(embedder='hashing'))\n"
         "print(json.dumps([m for m in ('sklearn', 'skops', 'scipy.stats') if m in sys.modules]))\n"
     )
     assert json.loads(_run(probe)) == []
@@ -83,10 +83,9 @@ def test_scoring_processes_load_the_shipped_models_without_sklearn_or_skops():
 def shipped_copy(tmp_path):
     import shutil
 
-    from auditor.dissatisfaction.model import DEFAULT_MODEL_DIR
 
     folder = tmp_path / "dissatisfaction"
-    shutil.copytree(DEFAULT_MODEL_DIR, folder)
+    shutil.copytree(DISSATISFACTION.folder(), folder)
     return folder
 
 

@@ -10,7 +10,9 @@ from auditor.checklist.bands import band_for, band_key, load_bands
 from auditor.checklist.verdicts import UncertainBand
 from auditor.detection.scorers import choose_scorer
 from auditor.embeddings.provider import make_embedder
-from auditor.service import BEST_MODEL_DIR, load_models
+from auditor.model_files import STEP_SCORER_BEST
+from auditor.service import load_models
+from auditor.settings import AuditorSettings
 from auditor.sop.loading import sop_from_mapping
 from tests.conftest import make_conversation
 
@@ -66,7 +68,7 @@ def right_decisions(auditor: Auditor) -> tuple[int, set[str]]:
 def test_best_decides_a_description_only_call_better_than_fast():
     embedder = make_embedder("use-m")
     fast = Auditor(SOP, embedder, scorer=choose_scorer(embedder.name))
-    best = Auditor(SOP, embedder, scorer=choose_scorer(embedder.name, str(BEST_MODEL_DIR)))
+    best = Auditor(SOP, embedder, scorer=choose_scorer(embedder.name, str(STEP_SCORER_BEST.folder())))
     fast_right, _ = right_decisions(fast)
     best_right, best_wrong = right_decisions(best)
     assert best_right > fast_right
@@ -74,7 +76,7 @@ def test_best_decides_a_description_only_call_better_than_fast():
 
 
 def test_load_models_best_runs_best_and_says_so_once():
-    models = load_models("use-m", accuracy="best", anomalies=False)
+    models = load_models(AuditorSettings(embedder="use-m", accuracy="best", anomalies=False))
     assert models.accuracy == "best"
     assert [note for note in models.notes if "accuracy mode" in note] == [
         "accuracy mode best: use-multilingual-v3 + multilingual-e5-small"
@@ -85,13 +87,13 @@ def test_load_models_best_runs_best_and_says_so_once():
 
 def test_load_models_best_abstains_in_the_band_measured_for_it():
     """``bench.abstention --backends best`` measured the best scorer's own band; the auditor uses it, not USE-m's."""
-    models = load_models("use-m", accuracy="best", anomalies=False)
+    models = load_models(AuditorSettings(embedder="use-m", accuracy="best", anomalies=False))
     key = band_key(models.embedder.name, models.scorer.name)
     assert key == "use-multilingual-v3/trained-step-scorer+multilingual-e5-small"
     entry = load_bands()[key]
     measured = UncertainBand(float(entry["low"]), float(entry["high"]))
     assert models.auditor(SOP, anomalies=False).band == measured
     assert band_for(models.embedder.name, models.scorer.name, models.scorer.done_threshold) == measured
-    fast = load_models("use-m", accuracy="fast", anomalies=False)
+    fast = load_models(AuditorSettings(embedder="use-m", accuracy="fast", anomalies=False))
     assert fast.auditor(SOP, anomalies=False).band == band_for(fast.embedder.name, fast.scorer.name, 0.5)
     assert band_key(fast.embedder.name, fast.scorer.name) != key

@@ -14,12 +14,14 @@ from pathlib import Path
 from rich.console import Console
 
 from auditor.anomaly.agent_steps import agent_step_deviations
-from auditor.batch.summary import AuditSummary, WorstConversations, worst_first_key
+from auditor.batch.summary import WorstConversations
 from auditor.outcome import act_note, outcome_of, with_outcome
 from auditor.reports.aggregates import summarise_agents, summarise_steps
 from auditor.reports.console import agents_table, steps_table
-from auditor.reports.files import read_results, write_agent_steps_csv, write_agents_csv, write_steps_csv
+from auditor.reports.files import write_agent_steps_csv, write_agents_csv, write_steps_csv
 from auditor.reports.html import render_report
+from auditor.reports.summary import AuditSummary, worst_first_key
+from auditor.results_file import read_results
 from tests.abstention import (
     conversation,
     failed_call,

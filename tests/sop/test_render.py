@@ -173,3 +173,12 @@ def test_a_forbidden_step_named_by_its_description_is_not_said_twice():
         }
     )
     assert render_training(sop, "en", "md").count("Never promise refunds") == 1
+
+
+def test_every_registered_condition_has_a_label_in_every_rendered_language():
+    """A condition added to the registry must be said in the rendered SOP, in each language, not crash rendering."""
+    from auditor.checklist.conditions import condition_names
+    from auditor.sop.render import LABELS
+
+    missing = [(lang, name) for lang, labels in LABELS.items() for name in condition_names() if name not in labels]
+    assert condition_names() and missing == []

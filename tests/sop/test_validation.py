@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from auditor.checklist.conditions import builtin_conditions, condition_names
+from auditor.detection.registry import DETECTORS, detector_names
 from auditor.sop.json_schema import SCHEMA_PATH, sop_json_schema
-from auditor.sop.loading import SopError, builtin_sop_paths, load_sop, resolve_sop
+from auditor.sop.loading import SopError, builtin_sop_paths, load_sop, resolve_sop, sop_from_mapping
 
 BAD_SOP = """\
 id: broken
@@ -189,3 +191,53 @@ def test_json_schema_knows_the_new_step_fields_and_the_forbidden_rule():
         "within_last_turns",
         "when",
     }
+
+
+UNKNOWN_NAMES = """\
+id: names
+name: Names
+steps:
+  - id: greet
+    name: Greet
+  - id: verify
+    name: Verify
+    detector: telepathy
+    when: customer_is_sad
+"""
+
+
+def test_a_step_naming_no_registered_detector_or_condition_gets_both_problems_with_step_and_field(tmp_path):
+    path = write(tmp_path, UNKNOWN_NAMES)
+    with pytest.raises(SopError) as caught:
+        load_sop(path)
+    problems = caught.value.problems
+    assert [(p.code, p.step_id, p.field, p.line) for p in problems] == [
+        ("unknown_detector", "verify", "detector", 8),
+        ("unknown_condition", "verify", "when", 9),
+    ]
+    assert problems[0].message == f"no built-in detector 'telepathy' (known: {', '.join(detector_names())})"
+    assert problems[1].message == f"no built-in condition 'customer_is_sad' (known: {', '.join(condition_names())})"
+    assert f"{path}:9: step 'verify': field 'when': no built-in condition 'customer_is_sad'" in str(caught.value)
+
+
+def test_unknown_names_show_beside_field_errors():
+    raw = {"id": "n", "name": "N", "steps": [{"name": "No id", "when": "nope"}, {"id": "b", "name": "B", "x": 1}]}
+    with pytest.raises(SopError) as caught:
+        sop_from_mapping(raw)
+    found = {(p.code, p.step_id, p.field) for p in caught.value.problems}
+    assert {("missing", "#1", "id"), ("unknown_field", "b", "x"), ("unknown_condition", "#1", "when")} <= found
+
+
+@pytest.mark.parametrize("condition", condition_names())
+@pytest.mark.parametrize("detector", detector_names())
+def test_every_registered_detector_and_condition_is_accepted(detector, condition):
+    raw = {"id": "n", "name": "N", "steps": [{"id": "a", "name": "A", "detector": detector, "when": condition}]}
+    step = sop_from_mapping(raw).steps[0]
+    assert (step.detector, step.when) == (detector, condition)
+
+
+def test_the_registries_are_the_lists_of_names_and_the_schema_offers_the_conditions():
+    assert detector_names() == list(DETECTORS) and detector_names()
+    assert condition_names() == list(builtin_conditions()) and condition_names()
+    when = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))["$defs"]["Step"]["properties"]["when"]
+    assert when["anyOf"][0] == {"enum": condition_names(), "type": "string"}

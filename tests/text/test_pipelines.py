@@ -11,17 +11,17 @@ from tests.batch.helpers import CORPORA
 
 def test_a_vocabulary_past_its_bound_is_rebuilt_and_old_docs_still_read():
     pipelines = TextPipelines(max_strings=2_000)
-    nlp = pipelines.en
+    nlp = pipelines.for_lang("en")
     old = nlp("My order number is 10000000.")
     for number in range(3_000):  # every number is a new string, as order numbers and names are in real calls
         nlp(f"My order number is {10**7 + number}.")
     assert len(nlp.vocab.strings) > 2_000
     pipelines.refresh()
-    fresh = pipelines.en
+    fresh = pipelines.for_lang("en")
     assert fresh is not nlp and len(fresh.vocab.strings) < 2_000
     assert [token.text for token in old] == ["My", "order", "number", "is", "10000000", "."]
     pipelines.refresh()
-    assert pipelines.en is fresh, "a pipeline within its bound is kept (its tokenizer cache is warm)"
+    assert pipelines.for_lang("en") is fresh, "a pipeline within its bound is kept (its tokenizer cache is warm)"
 
 
 def test_audits_are_the_same_when_pipelines_are_rebuilt_after_every_turn(hashing_embedder):

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from auditor.auditor import Auditor
 from auditor.cli import app
 from auditor.detection.scorers import choose_scorer
-from auditor.detection.trained_scorer import MODEL_FILE, ModelFileError, TrainedStepScorer
+from auditor.detection.trained_scorer import ModelFileError, TrainedStepScorer
+from auditor.model_files import STEP_SCORER
 from auditor.sop.loading import resolve_sop
 from auditor.training.manifest import ManifestError, load_manifest
 from tests.conftest import REPO
@@ -87,7 +88,7 @@ def test_a_model_file_with_untrusted_types_is_refused(trained, tmp_path):
     forged.mkdir()
     (forged / "metadata.json").write_text((trained / "metadata.json").read_text(encoding="utf-8"), encoding="utf-8")
     tree = DecisionTreeClassifier().fit(np.zeros((4, 12)), [0, 1, 0, 1])
-    skops.io.dump(tree, forged / MODEL_FILE)
+    skops.io.dump(tree, forged / STEP_SCORER.model_file)
     with pytest.raises(ModelFileError, match="untrusted types"):
         TrainedStepScorer.load(forged)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
-from auditor.api.auth import require_key
-from auditor.api.dependencies import auditor_for, conversation_from_body, get_service, run_model
+from auditor.api.dependencies import MetricsDep, ModelThreadDep, ServiceDep, SettingsDep, require_key
 from auditor.api.errors import ApiError
+from auditor.api.metrics import Metrics
 from auditor.api.schemas import BatchIn, BatchOut, BatchProblem, TranscriptIn, error_responses
+from auditor.api.transcripts import conversation_from_body, conversation_from_transcript
 from auditor.outcome import with_outcome
 from auditor.result import ConversationResult
 from auditor.transcripts.decoding import text_problem
@@ -24,21 +25,33 @@ SopQuery = Annotated[str, Query(alias="sop", description="Id of the SOP to audit
 
 
 @router.post("/audit", response_model=ConversationResult, summary="Audit one conversation")
-async def audit_one(transcript: TranscriptIn, sop_id: SopQuery, request: Request) -> ConversationResult:
+async def audit_one(
+    transcript: TranscriptIn,
+    sop_id: SopQuery,
+    service: ServiceDep,
+    settings: SettingsDep,
+    model_thread: ModelThreadDep,
+    metrics: MetricsDep,
+) -> ConversationResult:
     """The transcript contract in, the result contract out (DESIGN.md); ``outcome`` is always filled in."""
-    auditor = auditor_for(get_service(request), sop_id)
-    conversation = conversation_from_body(transcript.model_dump(exclude_unset=True), request.app.state.settings)
-    timeout = request.app.state.settings.request_timeout_seconds
-    results = await run_model(request.app, auditor.audit_many, [conversation], timeout=timeout)
-    _count(request, len(conversation.turns), 1)
+    auditor = service.auditor(sop_id)  # an unknown SOP is a 404, a transcript against the contract a 422 (errors.py)
+    conversation = conversation_from_transcript(transcript, settings)
+    results = await model_thread.run(auditor.audit_many, [conversation], timeout=settings.request_timeout_seconds)
+    _count(metrics, len(conversation.turns), 1)
     return with_outcome(results[0])
 
 
 @router.post("/audit/batch", response_model=BatchOut, summary="Audit a small batch of conversations")
-async def audit_batch(batch: BatchIn, sop_id: SopQuery, request: Request) -> BatchOut:
+async def audit_batch(
+    batch: BatchIn,
+    sop_id: SopQuery,
+    service: ServiceDep,
+    settings: SettingsDep,
+    model_thread: ModelThreadDep,
+    metrics: MetricsDep,
+) -> BatchOut:
     """Each conversation is checked on its own: the good ones are audited, the bad ones listed in ``errors``."""
-    settings = request.app.state.settings
-    auditor = auditor_for(get_service(request), sop_id)
+    auditor = service.auditor(sop_id)
     if len(batch.conversations) > settings.max_batch:
         raise ApiError(
             422,
@@ -53,13 +66,12 @@ async def audit_batch(batch: BatchIn, sop_id: SopQuery, request: Request) -> Bat
         except ApiError as error:
             problems.append(BatchProblem(index=index, id=_id_of(raw), message=error.message))
     timeout = settings.request_timeout_seconds
-    results = await run_model(request.app, auditor.audit_many, conversations, timeout=timeout) if conversations else []
-    _count(request, sum(len(c.turns) for c in conversations), len(conversations))
+    results = await model_thread.run(auditor.audit_many, conversations, timeout=timeout) if conversations else []
+    _count(metrics, sum(len(c.turns) for c in conversations), len(conversations))
     return BatchOut(results=[with_outcome(result) for result in results], errors=problems)
 
 
-def _count(request: Request, turns: int, conversations: int) -> None:
-    metrics = request.app.state.metrics
+def _count(metrics: Metrics, turns: int, conversations: int) -> None:
     metrics.turns.labels("whole").inc(turns)
     metrics.conversations.inc(conversations)
 

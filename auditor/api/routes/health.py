@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from auditor.api.auth import authenticate
+from auditor.api.dependencies import GateDep, MetricsDep, ReadyDep, SessionsDep, SettingsDep
 from auditor.api.schemas import error_responses
 
 router = APIRouter(tags=["health"])
@@ -30,26 +30,26 @@ STARTING: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/readyz", summary="Models loaded; requests will be served", responses=STARTING)
-async def readyz(request: Request) -> Any:
-    state = request.app.state
-    if not state.ready:
+async def readyz(ready: ReadyDep) -> Any:
+    if ready is None:
         return JSONResponse({"status": "starting"}, status_code=503)
-    service = state.service
+    service = ready.service
     return {
         "status": "ready",
         "sops": sorted(service.sops),
         "models": service.auditor(min(service.sops)).models if service.sops else {},
         "notes": service.models.notes,
-        "live_sessions": len(state.sessions),
+        "live_sessions": len(ready.sessions),
     }
 
 
 @router.get(
     "/metrics", summary="Prometheus metrics", response_class=Response, responses=error_responses(401, 429)
 )
-async def metrics(request: Request) -> Response:
-    state = request.app.state
-    if not state.settings.metrics_public:
-        authenticate(request)
-    state.metrics.sessions.set(len(state.sessions))
-    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+async def metrics(
+    request: Request, settings: SettingsDep, gate: GateDep, metrics: MetricsDep, sessions: SessionsDep
+) -> Response:
+    if not settings.metrics_public:
+        gate.authenticate(request)
+    metrics.sessions.set(len(sessions))
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

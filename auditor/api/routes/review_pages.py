@@ -3,19 +3,13 @@
 Login: a coach signs in at /review/login with their name and the service's API key (no key when auth is off).
 The server then sets a signed, HttpOnly, SameSite=Lax cookie holding the name, a fingerprint of the key and an
 expiry (``AUDITOR_REVIEW_SESSION_HOURS``); it is refused once the key is no longer accepted. Every form that
-changes something carries a CSRF token derived from the cookie. The signing secret is
-``AUDITOR_REVIEW_SECRET``, or a random one per process (everyone signs in again after a restart).
+changes something carries a CSRF token derived from the cookie. review_session.py signs and reads both; the
+signing secret is ``AUDITOR_REVIEW_SECRET``, or a random one per process (everyone signs in again after a restart).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import json
-import secrets
-import time
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -29,9 +23,19 @@ from jinja2 import Environment, PackageLoader
 from starlette.concurrency import run_in_threadpool
 
 from auditor.api.auth import client_address
+from auditor.api.dependencies import (
+    AuthThrottleDep,
+    CoachDep,
+    KeyHashesDep,
+    OptionalStoreDep,
+    ReviewSignerDep,
+    SettingsDep,
+)
 from auditor.api.limits import retry_after
+from auditor.api.review_session import COOKIE, Coach
 from auditor.api.settings import hash_key
 from auditor.outcome import act_note
+from auditor.privacy.policy import RedactionPolicy
 from auditor.reports.html import _clip, _conversation_view
 from auditor.review.agreement import ALL_STEPS, agreement_report
 from auditor.review.coach_verdicts import StepVerdict, VerdictError, overturned_status, record_verdicts, reviews_of
@@ -42,7 +46,6 @@ from auditor.store.database import Store
 from auditor.store.tables import MAX_ROW_ID, audit_row
 
 router = APIRouter(prefix="/review", tags=["review pages"], include_in_schema=False)
-COOKIE = "auditor_review"
 UI_COOKIE = "auditor_ui"
 STATUSES = ("done", "missing", "out_of_order", "late", "not_applicable", "violated")
 """What a coach may set a step to (never ``uncertain``: the coach decides)."""
@@ -52,15 +55,11 @@ TEXT_FILE = Path(__file__).resolve().parents[1] / "templates" / "review_text.yam
 PAGE_SIZE = 50
 
 
-@dataclass(frozen=True)
-class Coach:
-    name: str
-    cookie: str
-
-
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("auditor.api", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("auditor.api", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
     env.filters["clip"] = _clip
     env.globals["reason_class"] = _reason_class
     env.globals["default_overturn"] = overturned_status
@@ -91,7 +90,7 @@ def _render(request: Request, template: str, status: int = 200, coach: Coach | N
         "ui_query": f"?ui={ui}",
         "switch_ui_url": f"{request.url.path}?{urlencode(query)}",
         "reviewer": coach.name if coach else None,
-        "csrf": _csrf(request, coach) if coach else "",
+        "csrf": coach.csrf if coach else "",
         "page_name": "",
     } | values
     response = HTMLResponse(_environment().get_template(template).render(context), status_code=status)
@@ -100,62 +99,7 @@ def _render(request: Request, template: str, status: int = 200, coach: Coach | N
     return response
 
 
-# --- sessions ---------------------------------------------------------------------------------------------------
-
-
-def _secret(request: Request) -> bytes:
-    state = request.app.state
-    configured = state.settings.review_secret
-    if configured:
-        return configured.encode("utf-8")
-    if getattr(state, "review_secret", None) is None:
-        state.review_secret = secrets.token_bytes(32)
-    secret: bytes = state.review_secret
-    return secret
-
-
-def _sign(request: Request, payload: bytes) -> str:
-    return hmac.new(_secret(request), payload, hashlib.sha256).hexdigest()
-
-
-def _key_print(request: Request, key_hash: str) -> str:
-    return _sign(request, b"key|" + key_hash.encode("ascii"))[:24]
-
-
-def _csrf(request: Request, coach: Coach) -> str:
-    return _sign(request, b"csrf|" + coach.cookie.encode("ascii"))[:32]
-
-
-def _session_cookie(request: Request, name: str, key_hash: str | None) -> str:
-    hours = request.app.state.settings.review_session_hours
-    payload = {
-        "name": name,
-        "key": _key_print(request, key_hash) if key_hash else "",
-        "exp": time.time() + hours * 3600,
-    }
-    body = base64.urlsafe_b64encode(json.dumps(payload, ensure_ascii=False).encode("utf-8")).decode("ascii")
-    return f"{body}.{_sign(request, body.encode('ascii'))}"
-
-
-def current_coach(request: Request) -> Coach | None:
-    """The signed-in coach, or None (no cookie, a bad signature, expired, or the key is no longer accepted)."""
-    cookie = request.cookies.get(COOKIE, "")
-    body, _, signature = cookie.partition(".")
-    if not body or not hmac.compare_digest(signature, _sign(request, body.encode("ascii", "replace"))):
-        return None
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(body.encode("ascii")))
-        name, key, expires = str(payload["name"]), str(payload["key"]), float(payload["exp"])
-    except (ValueError, KeyError, TypeError):
-        return None
-    if expires < time.time():
-        return None
-    state = request.app.state
-    if not state.settings.auth_disabled:
-        accepted = {_key_print(request, known) for known in state.key_hashes}
-        if not any(hmac.compare_digest(key, known) for known in accepted):
-            return None
-    return Coach(name, cookie)
+# --- sign-in (review_session.py signs the cookie and the form tokens) ----------------------------------------
 
 
 def _to_login(request: Request) -> RedirectResponse:
@@ -170,43 +114,44 @@ def _safe_next(value: str | None) -> str:
     return "/review"
 
 
-def _store(request: Request) -> Store | None:
-    return getattr(request.app.state, "store", None)
-
-
 def _no_store(request: Request, coach: Coach | None) -> Response:
     return _render(request, "review_error.html.j2", 503, coach, heading="503", message="The review store is not open.")
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request) -> Response:
+async def login_form(request: Request, settings: SettingsDep) -> Response:
     return _render(
         request,
         "review_login.html.j2",
         next_url=_safe_next(request.query_params.get("next")),
-        needs_key=not request.app.state.settings.auth_disabled,
+        needs_key=not settings.auth_disabled,
         name="",
         error=None,
     )
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login(request: Request) -> Response:
+async def login(
+    request: Request,
+    settings: SettingsDep,
+    throttle: AuthThrottleDep,
+    key_hashes: KeyHashesDep,
+    signer: ReviewSignerDep,
+) -> Response:
     form = await request.form()
     name = " ".join(_printable(str(form.get("reviewer", ""))).split())[:100]
     key = str(form.get("key", ""))
     next_url = _safe_next(str(form.get("next", "")))
     texts = _texts()[_ui(request)]
-    state = request.app.state
-    key_hash = None if state.settings.auth_disabled else hash_key(key)
-    throttle, address = state.auth_throttle, client_address(request)
+    key_hash = None if settings.auth_disabled else hash_key(key)
+    address = client_address(request)
     error, status, headers = None, 401, {}
     wait = throttle.wait(address) if key_hash is not None else None
     if wait is not None:  # too many failed logins from this address: refused before the key is looked at
         error, status, headers = texts["login_throttled"].format(seconds=max(1, round(wait))), 429, retry_after(wait)
     elif not name:
         error = texts["name_needed"]
-    elif key_hash is not None and not any(hmac.compare_digest(key_hash, known) for known in state.key_hashes):
+    elif key_hash is not None and not any(hmac.compare_digest(key_hash, known) for known in key_hashes):
         error = texts["login_failed"]
         throttle.failed(address)
     elif key_hash is not None:
@@ -217,7 +162,7 @@ async def login(request: Request) -> Response:
             "review_login.html.j2",
             status,
             next_url=next_url,
-            needs_key=not state.settings.auth_disabled,
+            needs_key=not settings.auth_disabled,
             name=name,
             error=error,
         )
@@ -226,8 +171,8 @@ async def login(request: Request) -> Response:
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
         COOKIE,
-        _session_cookie(request, name, key_hash),
-        max_age=int(state.settings.review_session_hours * 3600),
+        signer.cookie(name, key_hash),
+        max_age=int(settings.review_session_hours * 3600),
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
@@ -237,10 +182,9 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    coach = current_coach(request)
+async def logout(request: Request, coach: CoachDep, signer: ReviewSignerDep) -> Response:
     form = await request.form()
-    if coach is not None and not hmac.compare_digest(str(form.get("csrf", "")), _csrf(request, coach)):
+    if coach is not None and not signer.csrf_ok(coach, str(form.get("csrf", ""))):
         return _render(request, "review_error.html.j2", 403, coach, heading="403", message="Invalid form token.")
     response = RedirectResponse("/review/login", status_code=303)
     response.delete_cookie(COOKIE, path="/review")
@@ -251,11 +195,9 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("", response_class=HTMLResponse)
-def queue_page(request: Request) -> Response:
-    coach = current_coach(request)
+def queue_page(request: Request, coach: CoachDep, store: OptionalStoreDep) -> Response:
     if coach is None:
         return _to_login(request)
-    store = _store(request)
     if store is None:
         return _no_store(request, coach)
     params = request.query_params
@@ -289,25 +231,32 @@ def queue_page(request: Request) -> Response:
 
 
 @router.get("/audits/{audit_id}", response_class=HTMLResponse)
-def conversation_page(request: Request, audit_id: int) -> Response:
-    coach = current_coach(request)
+def conversation_page(
+    request: Request, audit_id: int, coach: CoachDep, store: OptionalStoreDep, settings: SettingsDep
+) -> Response:
     if coach is None:
         return _to_login(request)
     saved = request.query_params.get("saved")
-    return _conversation(request, coach, audit_id, saved=int(saved) if saved and saved.isdigit() else None)
+    saved_count = int(saved) if saved and saved.isdigit() else None
+    return _conversation(request, coach, store, settings.redaction_policy(), audit_id, saved=saved_count)
 
 
 @router.post("/audits/{audit_id}", response_class=HTMLResponse)
-async def post_verdicts(request: Request, audit_id: int) -> Response:
-    coach = current_coach(request)
+async def post_verdicts(
+    request: Request,
+    audit_id: int,
+    coach: CoachDep,
+    signer: ReviewSignerDep,
+    store: OptionalStoreDep,
+    settings: SettingsDep,
+) -> Response:
     if coach is None:
         return _to_login(request)
     form = await request.form()
-    if not hmac.compare_digest(str(form.get("csrf", "")), _csrf(request, coach)):
+    if not signer.csrf_ok(coach, str(form.get("csrf", ""))):
         return _render(request, "review_error.html.j2", 403, coach, heading="403", message="Invalid form token.")
     fields = {key: str(value) for key, value in form.items()}
     verdicts, problems = _verdicts_from_form(fields)
-    store = _store(request)
     if store is None:
         return _no_store(request, coach)
     if not problems and verdicts:
@@ -326,15 +275,16 @@ async def post_verdicts(request: Request, audit_id: int) -> Response:
         if not problems:
             ui = _ui(request)
             return RedirectResponse(f"/review/audits/{audit_id}?saved={len(verdicts)}&ui={ui}", status_code=303)
-    return await run_in_threadpool(_conversation, request, coach, audit_id, None, problems, 422 if problems else 200)
+    policy = settings.redaction_policy()
+    return await run_in_threadpool(
+        _conversation, request, coach, store, policy, audit_id, None, problems, 422 if problems else 200
+    )
 
 
 @router.get("/agreement", response_class=HTMLResponse)
-def agreement_page(request: Request) -> Response:
-    coach = current_coach(request)
+def agreement_page(request: Request, coach: CoachDep, store: OptionalStoreDep) -> Response:
     if coach is None:
         return _to_login(request)
-    store = _store(request)
     if store is None:
         return _no_store(request, coach)
     with store.session() as session:
@@ -347,12 +297,13 @@ def agreement_page(request: Request) -> Response:
 def _conversation(
     request: Request,
     coach: Coach,
+    store: Store | None,
+    policy: RedactionPolicy,
     audit_id: int,
     saved: int | None = None,
     problems: list[str] | None = None,
     status: int = 200,
 ) -> Response:
-    store = _store(request)
     if store is None:
         return _no_store(request, coach)
     with store.session() as session:
@@ -362,7 +313,7 @@ def _conversation(
             return _render(
                 request, "review_error.html.j2", 404, coach, heading=texts["not_found"], message=f"audit {audit_id}"
             )
-        result = audit_result(audit, request.app.state.settings.redaction_policy())  # the server's policy wins
+        result = audit_result(audit, policy)  # the server's policy wins
         conversation = stored_conversation(audit.conversation)
         reviews = reviews_of(session, audit)
     mine = {r.step_id: r for r in reviews if r.reviewer == coach.name}
@@ -405,8 +356,8 @@ def _verdicts_from_form(fields: dict[str, str]) -> tuple[list[StepVerdict], list
             verdicts.append(
                 StepVerdict(
                     step_id=step_id,
-                    verdict=decision,  # type: ignore[arg-type]
-                    status=status,  # type: ignore[arg-type]
+                    verdict=decision,
+                    status=status,
                     turn_index=int(turn_text) if turn_text else None,
                     comment=_printable(fields.get(f"c-{step_id}", "")),
                 )

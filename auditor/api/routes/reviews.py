@@ -3,27 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, Field, field_validator
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from auditor.api.auth import require_key
-from auditor.api.dependencies import auditor_for, conversation_from_body, get_service, run_model
-from auditor.api.errors import ApiError
-from auditor.api.schemas import TranscriptIn, error_responses
+from auditor.api.dependencies import ModelThreadDep, ServiceDep, SettingsDep, StoreDep, require_key
+from auditor.api.errors import ApiError, problem_details
+from auditor.api.schemas import (
+    AuditAndStoreOut,
+    AuditOut,
+    QueueItemOut,
+    QueueOut,
+    ReviewOut,
+    StoredOut,
+    StoreResultsIn,
+    TranscriptIn,
+    TurnOut,
+    VerdictsIn,
+    error_responses,
+    storable_text,
+)
+from auditor.api.transcripts import conversation_from_body, conversation_from_transcript
 from auditor.conversation import Conversation
 from auditor.outcome import with_outcome
 from auditor.privacy.policy import redact_for_result
-from auditor.result import ConversationResult, Outcome
 from auditor.review.agreement import agreement_report
-from auditor.review.coach_verdicts import StepVerdict, UnknownAuditError, VerdictError, record_verdicts, reviews_of
+from auditor.review.coach_verdicts import UnknownAuditError, record_verdicts, reviews_of
 from auditor.review.queue import QueueFilters, review_queue
 from auditor.store.audits import audit_result, save_result, storable_problems, stored_conversation
-from auditor.store.database import Store
 from auditor.store.tables import AuditRow, audit_row
 
 router = APIRouter(
@@ -36,129 +46,6 @@ BODY_ERRORS = error_responses(400, 413)
 LARGEST_ID = 2**63 - 1
 """Largest id or offset a request may name (a 64-bit integer); one past the store's ``MAX_ROW_ID`` is just not found."""
 AuditId = Annotated[int, Path(ge=1, le=LARGEST_ID, description="A stored audit's id (from the queue).")]
-
-
-def as_utc(moment: datetime) -> datetime:
-    """The store keeps naive UTC; answers say so (RFC 3339 date-times carry their offset)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
-def get_store(request: Request) -> Store:
-    store: Store | None = getattr(request.app.state, "store", None)
-    if store is None:
-        raise ApiError(503, "no_store", "the review store is not open (AUDITOR_DATABASE_URL)")
-    return store
-
-
-StoreDep = Annotated[Store, Depends(get_store)]
-
-
-class QueueItemOut(BaseModel):
-    audit_id: int
-    conversation_id: str
-    agent_id: str | None
-    sop_id: str
-    sop_version: str
-    lang: str | None
-    when: datetime = Field(description="The conversation's start (UTC), or the audit time when it has none.")
-    dated: bool
-    score: float
-    passed: bool
-    outcome: Outcome = Field(
-        description="passed / failed / needs_review (audits stored before outcomes existed: from passed)."
-    )
-    to_decide: list[str] = Field(description="Steps the auditor left uncertain: what a coach decides.")
-    risk: float
-    reasons: list[str]
-    flags: list[str]
-    reviewers: list[str]
-
-    _utc = field_validator("when")(as_utc)
-
-
-class QueueOut(BaseModel):
-    items: list[QueueItemOut]
-    total: int
-    offset: int
-    limit: int
-
-
-class TurnOut(BaseModel):
-    index: int
-    speaker: str
-    role: str
-    text: str
-    start: float | None = None
-    end: float | None = None
-
-
-class ReviewOut(BaseModel):
-    step_id: str
-    reviewer: str
-    auditor_status: str
-    verdict: Literal["confirmed", "overturned"]
-    coach_status: str
-    turn_index: int | None
-    comment: str
-    audit_id: int
-    updated_at: datetime
-
-    _utc = field_validator("updated_at")(as_utc)
-
-
-class AuditOut(BaseModel):
-    audit_id: int
-    latest: bool
-    result: ConversationResult
-    turns: list[TurnOut] | None = Field(description="The transcript, or null when only the result was stored.")
-    reviews: list[ReviewOut]
-
-
-class StoredOut(BaseModel):
-    audit_id: int
-    conversation_id: str
-    created: bool = Field(description="False when this exact audit (SOP version and models) was already stored.")
-
-
-class StoreResultsIn(BaseModel):
-    results: list[ConversationResult] = Field(min_length=1, max_length=1000)
-    transcripts: list[dict[str, Any]] = Field(
-        default_factory=list, description="Transcripts of those results (the contract), matched by id."
-    )
-
-
-def storable_text(value: str) -> str:
-    """Text the store can keep on every backend: PostgreSQL refuses NUL in text (SQLite would keep it), and text that
-    is not valid Unicode (an unpaired surrogate) cannot be encoded; both are refused (422) on both stores."""
-    if "\x00" in value:
-        raise ValueError("holds a NUL character, which the store cannot keep")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("is not valid Unicode text (an unpaired surrogate)") from None
-    return value
-
-
-class VerdictsIn(BaseModel):
-    reviewer: str = Field(min_length=1, max_length=100, description="The coach's name.")
-    verdicts: list[StepVerdict] = Field(min_length=1, max_length=200)
-
-    _reviewer = field_validator("reviewer")(storable_text)
-
-    @field_validator("verdicts")
-    @classmethod
-    def _comments(cls, verdicts: list[StepVerdict]) -> list[StepVerdict]:
-        for number, verdict in enumerate(verdicts):
-            for name in ("step_id", "comment"):
-                try:
-                    storable_text(getattr(verdict, name))
-                except ValueError as error:
-                    raise ValueError(f"verdicts[{number}].{name}: {error}") from None
-        return verdicts
-
-
-class AuditAndStoreOut(StoredOut):
-    result: ConversationResult
 
 
 @router.get("/queue", response_model=QueueOut, summary="Audits to review, riskiest first")
@@ -195,13 +82,13 @@ def queue(
     summary="One stored audit with transcript and verdicts",
     responses=error_responses(404),
 )
-def get_audit(audit_id: AuditId, request: Request, store: StoreDep) -> AuditOut:
+def get_audit(audit_id: AuditId, store: StoreDep, settings: SettingsDep) -> AuditOut:
     with store.session() as session:
         audit = audit_row(session, audit_id)
         if audit is None:
-            raise ApiError(404, "unknown_audit", f"no audit {audit_id}")
+            raise UnknownAuditError(audit_id)
         conversation = stored_conversation(audit.conversation)
-        result = audit_result(audit, request.app.state.settings.redaction_policy())  # the server's policy wins
+        result = audit_result(audit, settings.redaction_policy())  # the server's policy wins
         return AuditOut(
             audit_id=audit.id,
             latest=audit.latest,
@@ -225,28 +112,21 @@ def post_verdicts(audit_id: AuditId, body: VerdictsIn, store: StoreDep) -> list[
         audit = session.get_one(AuditRow, audit_id)
         return [_review_out(row) for row in reviews_of(session, audit)]
 
-    try:
-        return store.write(record)
-    except UnknownAuditError as error:
-        raise ApiError(404, "unknown_audit", str(error)) from error
-    except VerdictError as error:
-        details = [{"field": p.split(":", 1)[0], "message": p.split(":", 1)[-1].strip()} for p in error.problems]
-        raise ApiError(422, "invalid_verdicts", str(error), details) from error
+    return store.write(record)  # UnknownAuditError is a 404, VerdictError a 422 (errors.py)
 
 
 @router.post(
     "/results", response_model=list[StoredOut], summary="Store audit results (and transcripts)", responses=BODY_ERRORS
 )
-def store_results(body: StoreResultsIn, request: Request, store: StoreDep) -> list[StoredOut]:
+def store_results(body: StoreResultsIn, store: StoreDep, settings: SettingsDep) -> list[StoredOut]:
     """Results made elsewhere (``auditor audit``) join the queue; the same audit again is stored once. They are stored
     redacted with at least the server's policy, whatever they record (a result made with ``--no-redact`` too)."""
-    settings = request.app.state.settings
     policy = settings.redaction_policy()
     problems = [
         p for number, result in enumerate(body.results) for p in storable_problems(result, f"results[{number}]")
     ]
     if problems:
-        raise ApiError(422, "invalid_result", "; ".join(problems[:5]), _details(problems))
+        raise ApiError(422, "invalid_result", "; ".join(problems[:5]), problem_details(problems))
     conversations: dict[str, Conversation] = {}
     for number, raw in enumerate(body.transcripts):
         conversation = conversation_from_body(raw, settings, f"transcripts[{number}]")
@@ -265,16 +145,18 @@ def store_results(body: StoreResultsIn, request: Request, store: StoreDep) -> li
 )
 async def audit_and_store(
     transcript: TranscriptIn,
-    request: Request,
     sop_id: Annotated[str, Query(alias="sop", description="Id of the SOP to audit against.")],
+    service: ServiceDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    model_thread: ModelThreadDep,
 ) -> AuditAndStoreOut:
-    store = get_store(request)
-    auditor = auditor_for(get_service(request), sop_id)
-    conversation = conversation_from_body(transcript.model_dump(exclude_unset=True), request.app.state.settings)
-    results = await run_model(request.app, auditor.audit_many, [conversation])
+    auditor = service.auditor(sop_id)  # an unknown SOP is a 404 (errors.py)
+    conversation = conversation_from_transcript(transcript, settings)
+    results = await model_thread.run(auditor.audit_many, [conversation])
     problems = storable_problems(results[0])
     if problems:
-        raise ApiError(422, "invalid_transcript", "; ".join(problems[:5]), _details(problems))
+        raise ApiError(422, "invalid_transcript", "; ".join(problems[:5]), problem_details(problems))
 
     saved = await run_in_threadpool(store.write, lambda session: save_result(session, results[0], conversation))
     return AuditAndStoreOut(
@@ -290,10 +172,6 @@ def get_agreement(store: StoreDep, sop: str | None = None) -> dict[str, Any]:
     """Cohen's kappa and accuracy per step; kappa is null when undefined (both sides always gave one status)."""
     with store.session() as session:
         return asdict(agreement_report(session, sop))
-
-
-def _details(problems: list[str]) -> list[dict[str, Any]]:
-    return [{"field": p.split(":", 1)[0], "message": p.split(":", 1)[-1].strip()} for p in problems]
 
 
 def _turns(conversation: Conversation | None) -> list[TurnOut] | None:

@@ -3,14 +3,24 @@ the customer's mood and alerts after each turn; close it for the final result.""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Response, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from auditor.api.auth import authenticate, limit_rate, require_key
-from auditor.api.dependencies import auditor_for, get_service, run_model
-from auditor.api.errors import ApiError, error_body, field_path
+from auditor.api.dependencies import (
+    GateDep,
+    MetricsDep,
+    ModelThread,
+    ModelThreadDep,
+    OwnerDep,
+    ServiceDep,
+    SessionsDep,
+    SettingsDep,
+)
+from auditor.api.errors import ApiError, as_api_error, error_body, field_path
+from auditor.api.metrics import Metrics
 from auditor.api.schemas import (
     AlertOut,
     LiveStepOut,
@@ -21,8 +31,9 @@ from auditor.api.schemas import (
     TurnIn,
     error_responses,
 )
+from auditor.api.settings import Settings
 from auditor.live.session import LiveSession, LiveUpdate
-from auditor.live.sessions import SessionLimitError, SessionNotFoundError
+from auditor.live.sessions import SessionStore
 from auditor.outcome import with_outcome
 from auditor.result import ConversationResult
 from auditor.transcripts.problems import TranscriptError
@@ -31,37 +42,111 @@ router = APIRouter(prefix="/v1/sessions", tags=["live sessions"], responses=erro
 BODY_ERRORS = error_responses(400, 413)
 
 
+@dataclass(frozen=True)
+class LiveDesk:
+    """What the live routes share: the open sessions, the limits, the metrics and the model thread.
+
+    An unknown session raises ``SessionNotFoundError`` (404 ``unknown_session``), too many sessions
+    ``SessionLimitError`` (429 ``too_many_sessions``): errors.py answers them."""
+
+    sessions: SessionStore
+    settings: Settings
+    metrics: Metrics
+    model_thread: ModelThread
+
+    def session(self, session_id: str, owner: str) -> LiveSession:
+        return self.sessions.get(session_id, owner)
+
+    def open(self, session: LiveSession, owner: str, sop_id: str) -> str:
+        session_id = self.sessions.open(session, owner, sop_id)
+        session.conversation_id = session.conversation_id or session_id
+        self._count_sessions()
+        return session_id
+
+    def discard(self, session_id: str, owner: str) -> None:
+        self.session(session_id, owner)
+        self.sessions.remove(session_id, owner)
+        self._count_sessions()
+
+    async def push(self, session_id: str, owner: str, raw_turn: dict[str, Any]) -> LiveUpdateOut:
+        session = self.session(session_id, owner)
+        settings = self.settings
+        if len(session.turns) >= settings.max_turns:
+            raise ApiError(
+                422, "too_many_turns", f"the session already holds the limit of {settings.max_turns} turns"
+            )
+        text = raw_turn.get("text")
+        if isinstance(text, str) and len(text) > settings.max_turn_chars:
+            raise ApiError(
+                422, "turn_too_long", f"text: {len(text)} characters, more than the limit of {settings.max_turn_chars}"
+            )
+        try:
+            with self.metrics.live_turn.time():
+                update = await self.model_thread.run(session.push, raw_turn)
+        except TranscriptError as error:  # a bad turn, not a bad transcript: its own code
+            raise ApiError(422, "invalid_turn", error.reason) from error
+        self.metrics.turns.labels("live").inc()
+        for alert in update.alerts:
+            self.metrics.alerts.labels(alert.kind).inc()
+        return _update_out(session_id, update)
+
+    async def close(self, session_id: str, owner: str) -> ConversationResult:
+        session = self.session(session_id, owner)
+        if not session.turns:
+            raise ApiError(409, "empty_session", "no turn was pushed; there is nothing to audit")
+        result: ConversationResult = with_outcome(await self.model_thread.run(session.close))
+        self.sessions.remove(session_id, owner)
+        self._count_sessions()
+        self.metrics.conversations.inc()
+        return result
+
+    def out(self, session_id: str, owner: str) -> SessionOut:
+        session = self.session(session_id, owner)
+        return SessionOut(
+            session_id=session_id,
+            sop_id=self.sessions.sop_id(session_id, owner),
+            conversation_id=session.conversation_id,
+            agent_id=session.agent_id,
+            turns=len(session.turns),
+            expires_in_seconds=round(self.sessions.expires_in(session_id, owner), 1),
+            steps=[LiveStepOut.model_validate(step) for step in session.steps()],
+            alerts=[AlertOut.model_validate(alert) for alert in session.alerts],
+        )
+
+    def _count_sessions(self) -> None:
+        self.metrics.sessions.set(len(self.sessions))
+
+
+async def get_desk(
+    sessions: SessionsDep, settings: SettingsDep, metrics: MetricsDep, model_thread: ModelThreadDep
+) -> LiveDesk:
+    return LiveDesk(sessions, settings, metrics, model_thread)
+
+
+DeskDep = Annotated[LiveDesk, Depends(get_desk)]
+
+
 @router.post("", status_code=201, response_model=SessionOut, summary="Open a live session", responses=BODY_ERRORS)
-async def open_session(body: SessionOpen, request: Request, owner: str = Depends(require_key)) -> SessionOut:
-    auditor = auditor_for(get_service(request), body.sop_id)
+async def open_session(body: SessionOpen, owner: OwnerDep, service: ServiceDep, desk: DeskDep) -> SessionOut:
     session = LiveSession(
-        auditor,
+        service.auditor(body.sop_id),
         body.conversation_id or "",
         agent_id=body.agent_id,
         lang=body.lang,
         metadata=body.metadata,
         started_at=body.started_at,
     )
-    store = request.app.state.sessions
-    try:
-        session_id = store.open(session, owner, body.sop_id)
-    except SessionLimitError as error:
-        raise ApiError(429, "too_many_sessions", str(error)) from error
-    session.conversation_id = session.conversation_id or session_id
-    request.app.state.metrics.sessions.set(len(store))
-    return _session_out(request.app, session_id, owner)
+    return desk.out(desk.open(session, owner, body.sop_id), owner)
 
 
 @router.get("/{session_id}", response_model=SessionOut, summary="Where a live session stands")
-async def get_session(session_id: str, request: Request, owner: str = Depends(require_key)) -> SessionOut:
-    return _session_out(request.app, session_id, owner)
+async def get_session(session_id: str, owner: OwnerDep, desk: DeskDep) -> SessionOut:
+    return desk.out(session_id, owner)
 
 
 @router.post("/{session_id}/turns", response_model=LiveUpdateOut, summary="Push the next turn", responses=BODY_ERRORS)
-async def push_turn(
-    session_id: str, turn: TurnIn, request: Request, owner: str = Depends(require_key)
-) -> LiveUpdateOut:
-    return await _push(request.app, session_id, owner, turn.model_dump(exclude_unset=True))
+async def push_turn(session_id: str, turn: TurnIn, owner: OwnerDep, desk: DeskDep) -> LiveUpdateOut:
+    return await desk.push(session_id, owner, turn.model_dump(exclude_unset=True))
 
 
 @router.post(
@@ -70,30 +155,30 @@ async def push_turn(
     summary="Close and get the final result",
     responses=error_responses(409),
 )
-async def close_session(session_id: str, request: Request, owner: str = Depends(require_key)) -> ConversationResult:
+async def close_session(session_id: str, owner: OwnerDep, desk: DeskDep) -> ConversationResult:
     """The final result, identical to auditing the whole transcript at once; the session is then gone."""
-    return await _close(request.app, session_id, owner)
+    return await desk.close(session_id, owner)
 
 
 @router.delete("/{session_id}", status_code=204, summary="Discard a live session")
-async def discard_session(session_id: str, request: Request, owner: str = Depends(require_key)) -> Response:
-    _session(request.app, session_id, owner)
-    request.app.state.sessions.remove(session_id, owner)
-    request.app.state.metrics.sessions.set(len(request.app.state.sessions))
+async def discard_session(session_id: str, owner: OwnerDep, desk: DeskDep) -> Response:
+    desk.discard(session_id, owner)
     return Response(status_code=204)
 
 
 @router.websocket("/{session_id}/stream")
-async def stream(websocket: WebSocket, session_id: str) -> None:
+async def stream(websocket: WebSocket, session_id: str, gate: GateDep, desk: DeskDep) -> None:
     """Send turn objects (``{"speaker", "text", ...}``), get an ``update`` after each; send ``{"type": "close"}``
     to get the final ``result``. A bad message gets an ``error`` and the socket stays open; so does a message over
     the key's rate limit (``rate_limited``, with ``retry_after`` seconds), which is not processed."""
     await websocket.accept()
-    app = websocket.app
     try:
-        owner = authenticate(websocket)
-        _session(app, session_id, owner)
-    except ApiError as error:
+        owner = gate.authenticate(websocket)
+        desk.session(session_id, owner)
+    except Exception as problem:
+        error = as_api_error(problem)
+        if error is None:
+            raise
         await websocket.send_json({"type": "error", **error_body(error.status, error.code, error.message)})
         await websocket.close(code=1008)
         return
@@ -107,16 +192,19 @@ async def stream(websocket: WebSocket, session_id: str) -> None:
                 )
                 continue
             try:
-                limit_rate(app, owner)  # each message counts against the key's rate, as an HTTP request does
+                gate.limit_rate(owner)  # each message counts against the key's rate, as an HTTP request does
                 if isinstance(message, dict) and message.get("type") == "close":
-                    result = await _close(app, session_id, owner)
+                    result = await desk.close(session_id, owner)
                     await websocket.send_json({"type": "result", "result": result.model_dump(mode="json")})
                     await websocket.close(code=1000)
                     return
                 turn = message.get("turn", message) if isinstance(message, dict) else message
-                update = await _push(app, session_id, owner, _turn_body(turn))
+                update = await desk.push(session_id, owner, _turn_body(turn))
                 await websocket.send_json({"type": "update", **update.model_dump(mode="json")})
-            except ApiError as error:
+            except Exception as problem:  # the answer an HTTP request would get, as a message
+                error = as_api_error(problem)
+                if error is None:
+                    raise
                 body = error_body(error.status, error.code, error.message, error.details)
                 if "Retry-After" in error.headers:
                     body["error"]["retry_after"] = int(error.headers["Retry-After"])
@@ -136,62 +224,6 @@ def _turn_body(raw: Any) -> dict[str, Any]:
         raise ApiError(
             422, "invalid_turn", "; ".join(f"{d['field']}: {d['message']}" for d in details), details
         ) from error
-
-
-async def _push(app: Any, session_id: str, owner: str, raw_turn: dict[str, Any]) -> LiveUpdateOut:
-    session = _session(app, session_id, owner)
-    settings = app.state.settings
-    if len(session.turns) >= settings.max_turns:
-        raise ApiError(422, "too_many_turns", f"the session already holds the limit of {settings.max_turns} turns")
-    text = raw_turn.get("text")
-    if isinstance(text, str) and len(text) > settings.max_turn_chars:
-        raise ApiError(
-            422, "turn_too_long", f"text: {len(text)} characters, more than the limit of {settings.max_turn_chars}"
-        )
-    metrics = app.state.metrics
-    try:
-        with metrics.live_turn.time():
-            update = await run_model(app, session.push, raw_turn)
-    except TranscriptError as error:
-        raise ApiError(422, "invalid_turn", error.reason) from error
-    metrics.turns.labels("live").inc()
-    for alert in update.alerts:
-        metrics.alerts.labels(alert.kind).inc()
-    return _update_out(session_id, update)
-
-
-async def _close(app: Any, session_id: str, owner: str) -> ConversationResult:
-    session = _session(app, session_id, owner)
-    if not session.turns:
-        raise ApiError(409, "empty_session", "no turn was pushed; there is nothing to audit")
-    result: ConversationResult = with_outcome(await run_model(app, session.close))
-    app.state.sessions.remove(session_id, owner)
-    app.state.metrics.sessions.set(len(app.state.sessions))
-    app.state.metrics.conversations.inc()
-    return result
-
-
-def _session(app: Any, session_id: str, owner: str) -> LiveSession:
-    try:
-        session: LiveSession = app.state.sessions.get(session_id, owner)
-    except SessionNotFoundError as error:
-        raise ApiError(404, "unknown_session", str(error)) from error
-    return session
-
-
-def _session_out(app: Any, session_id: str, owner: str) -> SessionOut:
-    session = _session(app, session_id, owner)
-    store = app.state.sessions
-    return SessionOut(
-        session_id=session_id,
-        sop_id=store.sop_id(session_id, owner),
-        conversation_id=session.conversation_id,
-        agent_id=session.agent_id,
-        turns=len(session.turns),
-        expires_in_seconds=round(store.expires_in(session_id, owner), 1),
-        steps=[LiveStepOut.model_validate(step) for step in session.steps()],
-        alerts=[AlertOut.model_validate(alert) for alert in session.alerts],
-    )
 
 
 def _update_out(session_id: str, update: LiveUpdate) -> LiveUpdateOut:

@@ -8,11 +8,9 @@ from typing import Any
 import yaml
 from fastapi import APIRouter, Depends, Request
 
-from auditor.api.auth import require_key
-from auditor.api.dependencies import get_service
+from auditor.api.dependencies import ServiceDep, require_key
 from auditor.api.errors import ApiError
 from auditor.api.schemas import SopProblemOut, SopSummary, SopValidation, error_responses
-from auditor.service import UnknownSopError
 from auditor.sop.loading import SopError, sop_from_mapping
 from auditor.sop_format import Sop
 from auditor.transcripts.records import value_problems
@@ -37,8 +35,7 @@ YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yam
 
 
 @router.get("", response_model=list[SopSummary], summary="List the SOPs")
-async def list_sops(request: Request) -> list[SopSummary]:
-    service = get_service(request)
+async def list_sops(service: ServiceDep) -> list[SopSummary]:
     return [
         SopSummary(
             id=sop.id,
@@ -53,11 +50,8 @@ async def list_sops(request: Request) -> list[SopSummary]:
 
 
 @router.get("/{sop_id}", response_model=Sop, summary="Fetch one SOP", responses=error_responses(404, 422))
-async def get_sop(sop_id: str, request: Request) -> Sop:
-    try:
-        return get_service(request).sop(sop_id)
-    except UnknownSopError as error:
-        raise ApiError(404, "unknown_sop", str(error)) from error
+async def get_sop(sop_id: str, service: ServiceDep) -> Sop:
+    return service.sop(sop_id)  # an unknown SOP is a 404 (errors.py)
 
 
 @router.post(
