@@ -90,7 +90,18 @@ class LiveSession:
 
     def push(self, raw_turn: Mapping[str, Any]) -> LiveUpdate:
         """Add the next turn (the transcript contract's turn object); raise TranscriptError naming a bad field."""
-        turn = turn_from_mapping(raw_turn, index=len(self.turns), path=f"turns[{len(self.turns)}]")
+        return self.push_turn(turn_from_mapping(raw_turn, index=self.next_index, path=f"turns[{self.next_index}]"))
+
+    @property
+    def next_index(self) -> int:
+        """The index the next pushed turn takes."""
+        return len(self.turns)
+
+    def push_turn(self, turn: Turn) -> LiveUpdate:
+        """Add the next turn, already checked against the contract (e.g. built once from a validated API body);
+        its ``index`` must be ``next_index``."""
+        if turn.index != self.next_index:
+            raise ValueError(f"turn index {turn.index}, expected {self.next_index}")
         self.turns.append(turn)
         artifacts, vectors = None, None
         if is_scored(turn):

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from auditor.checklist.conditions import condition_names
+from auditor.detection.registry import detector_names
 from auditor.sop.loading import RULES_DIR
 from auditor.sop_format import Sop
 
@@ -17,9 +18,11 @@ def sop_json_schema() -> str:
     schema = Sop.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "SOP (sop-auditor)"
-    when = schema["$defs"]["Step"]["properties"]["when"]["anyOf"][0]
-    when["enum"] = condition_names()  # the registry's names, for editors; loading checks them too
-    when["type"] = when.pop("type")  # after the enum, as pydantic writes a Literal
+    step = schema["$defs"]["Step"]["properties"]
+    for field, names in (("when", condition_names()), ("detector", detector_names())):
+        named = step[field]["anyOf"][0]
+        named["enum"] = list(names)  # the registries' names, for editors; loading checks them too
+        named["type"] = named.pop("type")  # after the enum, as pydantic writes a Literal
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -166,3 +166,24 @@ def test_what_the_result_would_echo_is_checked_when_the_session_opens(client):
     client.post(f"/v1/sessions/{kept['session_id']}/turns", json=CALL[0], headers=HEADERS)
     closed = client.post(f"/v1/sessions/{kept['session_id']}/close", headers=HEADERS)
     assert closed.status_code == 200 and closed.json()["metadata"] == {"queue": "cards", "tags": [["a", "b"]]}
+
+
+def test_a_pushed_turn_is_converted_once_from_its_validated_body(client, monkeypatch):
+    """HTTP and WebSocket turns reach the session as a Turn built from the validated body: the session's own
+    reading of a raw turn object (for library callers) is never used on the way."""
+    import auditor.live.session as live
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a validated turn was read again as a raw mapping")
+
+    monkeypatch.setattr(live, "turn_from_mapping", refuse)
+    session = open_session(client)
+    pushed = client.post(f"/v1/sessions/{session['session_id']}/turns", json=CALL[0], headers=HEADERS)
+    assert pushed.status_code == 200 and pushed.json()["done"] == ["greet"]
+    with client.websocket_connect(f"/v1/sessions/{session['session_id']}/stream", headers=HEADERS) as socket:
+        socket.send_json(CALL[1])
+        assert socket.receive_json()["turn_index"] == 1
+    blank = {"speaker": " ", "text": "hi"}
+    bad = client.post(f"/v1/sessions/{session['session_id']}/turns", json=blank, headers=HEADERS)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_turn"
+    assert "turns[2].speaker: empty" in bad.json()["error"]["message"]

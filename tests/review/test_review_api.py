@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from auditor.api.app import create_app
+from auditor.api.dependencies import get_key_hashes
 from auditor.store.database import open_store
 from auditor.store.tables import StepReviewRow
 from tests.api.conftest import transcript
@@ -104,7 +105,7 @@ def test_a_session_ends_when_its_key_is_withdrawn(settings, audit_ids) -> None: 
     with TestClient(create_app(settings)) as client:
         login(client)
         assert client.get("/review", follow_redirects=False).status_code == 200
-        client.app.state.key_hashes = set()  # type: ignore[attr-defined]
+        client.app.dependency_overrides[get_key_hashes] = lambda: set()  # every key withdrawn
         assert client.get("/review", follow_redirects=False).status_code == 303
 
 

@@ -236,8 +236,9 @@ def test_every_registered_detector_and_condition_is_accepted(detector, condition
     assert (step.detector, step.when) == (detector, condition)
 
 
-def test_the_registries_are_the_lists_of_names_and_the_schema_offers_the_conditions():
+def test_the_registries_are_the_lists_of_names_and_the_schema_offers_them_to_editors():
     assert detector_names() == list(DETECTORS) and detector_names()
     assert condition_names() == list(builtin_conditions()) and condition_names()
-    when = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))["$defs"]["Step"]["properties"]["when"]
-    assert when["anyOf"][0] == {"enum": condition_names(), "type": "string"}
+    step = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))["$defs"]["Step"]["properties"]
+    assert step["when"]["anyOf"][0] == {"enum": condition_names(), "type": "string"}
+    assert step["detector"]["anyOf"][0] == {"enum": detector_names(), "type": "string"}

@@ -32,6 +32,7 @@ from auditor.api.schemas import (
     error_responses,
 )
 from auditor.api.settings import Settings
+from auditor.api.transcripts import turn_from_model
 from auditor.live.session import LiveSession, LiveUpdate
 from auditor.live.sessions import SessionStore
 from auditor.outcome import with_outcome
@@ -68,21 +69,22 @@ class LiveDesk:
         self.sessions.remove(session_id, owner)
         self._count_sessions()
 
-    async def push(self, session_id: str, owner: str, raw_turn: dict[str, Any]) -> LiveUpdateOut:
+    async def push(self, session_id: str, owner: str, body: TurnIn) -> LiveUpdateOut:
         session = self.session(session_id, owner)
         settings = self.settings
         if len(session.turns) >= settings.max_turns:
             raise ApiError(
                 422, "too_many_turns", f"the session already holds the limit of {settings.max_turns} turns"
             )
-        text = raw_turn.get("text")
-        if isinstance(text, str) and len(text) > settings.max_turn_chars:
+        text = body.text
+        if len(text) > settings.max_turn_chars:
             raise ApiError(
                 422, "turn_too_long", f"text: {len(text)} characters, more than the limit of {settings.max_turn_chars}"
             )
         try:
+            turn = turn_from_model(body, session.next_index)  # the validated body, converted once
             with self.metrics.live_turn.time():
-                update = await self.model_thread.run(session.push, raw_turn)
+                update = await self.model_thread.run(session.push_turn, turn)
         except TranscriptError as error:  # a bad turn, not a bad transcript: its own code
             raise ApiError(422, "invalid_turn", error.reason) from error
         self.metrics.turns.labels("live").inc()
@@ -146,7 +148,7 @@ async def get_session(session_id: str, owner: OwnerDep, desk: DeskDep) -> Sessio
 
 @router.post("/{session_id}/turns", response_model=LiveUpdateOut, summary="Push the next turn", responses=BODY_ERRORS)
 async def push_turn(session_id: str, turn: TurnIn, owner: OwnerDep, desk: DeskDep) -> LiveUpdateOut:
-    return await desk.push(session_id, owner, turn.model_dump(exclude_unset=True))
+    return await desk.push(session_id, owner, turn)
 
 
 @router.post(
@@ -216,9 +218,9 @@ async def stream(websocket: WebSocket, session_id: str, gate: GateDep, desk: Des
         return  # the session stays open: the client may reconnect or go on over HTTP until it expires
 
 
-def _turn_body(raw: Any) -> dict[str, Any]:
+def _turn_body(raw: Any) -> TurnIn:
     try:
-        return TurnIn.model_validate(raw).model_dump(exclude_unset=True)
+        return TurnIn.model_validate(raw)
     except ValidationError as error:
         details = [{"field": field_path(e["loc"]), "message": e["msg"]} for e in error.errors()]
         raise ApiError(
