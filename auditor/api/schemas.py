@@ -31,7 +31,8 @@ class TurnIn(BaseModel):
 
     # minimum / pattern / minItems below document the contract (checked with its own messages, DESIGN.md)
     speaker: str = Field(
-        description="agent | customer (or a synonym); any other speaker is a non-spoken event.",
+        description="agent | customer | event (or a synonym); diarized labels (Speaker 1/2, spk_0) get inferred roles; "
+        "any other label is refused (422) unless speaker_map maps it.",
         json_schema_extra={"pattern": r"\S"},
     )
     text: str
@@ -51,6 +52,11 @@ class TranscriptIn(BaseModel):
     lang: str | None = Field(None, description="en | zh | null (detected).")
     started_at: str | None = None
     turns: list[TurnIn] = Field(json_schema_extra={"minItems": 1})
+    speaker_map: dict[str, str] | None = Field(
+        None,
+        description='Roles of speaker labels, e.g. {"Speaker 1": "agent", "Speaker 2": "customer"}: '
+        "overrides role names and the roles inferred for diarized labels (Speaker 1/2, spk_0/1, 说话人1/2).",
+    )
 
 
 class BatchIn(BaseModel):

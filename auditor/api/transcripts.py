@@ -29,6 +29,7 @@ from auditor.transcripts.records import (
     value_problems,
 )
 from auditor.transcripts.roles import normalise_role
+from auditor.transcripts.speaker_roles import SPEAKER_MAP, resolve_roles
 
 _SET_FIELDS = ("id", "agent_id", "lang", "started_at")
 
@@ -40,7 +41,7 @@ def conversation_from_body(raw: Mapping[str, Any], settings: Settings, label: st
     if isinstance(turns, list):
         check_turn_count(len(turns), settings, prefix)
     try:
-        conversation = _from_mapping(raw, source="", default_id=content_id(raw))
+        conversation = resolve_roles(_from_mapping(raw, source="", default_id=content_id(raw)))
     except TranscriptError as error:
         raise ApiError(422, "invalid_transcript", f"{prefix}{error.reason}") from error
     check_turn_length(conversation.turns, settings, prefix)
@@ -51,7 +52,7 @@ def conversation_from_transcript(transcript: TranscriptIn, settings: Settings) -
     """The conversation of a validated request body, within the service limits; a contract problem raises
     ``TranscriptError`` (422 ``invalid_transcript``)."""
     check_turn_count(len(transcript.turns), settings)
-    conversation = conversation_from_model(transcript)
+    conversation = resolve_roles(conversation_from_model(transcript))
     check_turn_length(conversation.turns, settings)
     return conversation
 
@@ -60,6 +61,8 @@ def conversation_from_model(transcript: TranscriptIn, source: str = "") -> Conve
     """What ``conversation_from_mapping`` makes of the same transcript, read from the typed model."""
     fields = {name: getattr(transcript, name) for name in _SET_FIELDS if name in transcript.model_fields_set}
     extra = dict(transcript.model_extra or {})
+    if transcript.speaker_map is not None:  # read by resolve_roles, as a raw transcript's speaker_map field is
+        extra[SPEAKER_MAP] = transcript.speaker_map
     errors = list(value_problems(fields | extra))
     conversation_id = _collect(errors, parse_id, transcript.id, "id")
     agent_id = _collect(errors, parse_id, transcript.agent_id, "agent_id")

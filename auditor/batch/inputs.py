@@ -18,10 +18,11 @@ import numpy as np
 
 from auditor.conversation import Conversation
 from auditor.transcripts.decoding import LEGACY_CHINESE, UndecodableFile, decode_transcript
-from auditor.transcripts.json_files import decode_jsonl_line
-from auditor.transcripts.loaders import _load_located, find_input_files
+from auditor.transcripts.json_files import conversation_from_record, decode_jsonl_line
+from auditor.transcripts.loaders import SpeakerMap, _load_located, find_input_files
+from auditor.transcripts.options import ReadOptions
 from auditor.transcripts.problems import LoadProblem, TranscriptError
-from auditor.transcripts.records import conversation_from_mapping
+from auditor.transcripts.speaker_roles import resolve_roles
 
 _LINE_BITS = 32
 
@@ -33,8 +34,18 @@ class InputStream:
     and is corrected as those files are read.
     """
 
-    def __init__(self, inputs: Sequence[str | Path]):
+    def __init__(
+        self,
+        inputs: Sequence[str | Path],
+        speaker_map: SpeakerMap | None = None,
+        *,
+        options: ReadOptions | None = None,
+    ):
         self.files, self._path_problems = find_input_files(inputs)
+        self.options = options or ReadOptions()
+        """CSV columns, file-name ids, the run's agent (``--csv-columns``, ``--id-pattern``, ``--agent-id``)."""
+        self.speaker_map = speaker_map
+        """Speaker label -> role for every file (``--speaker-map``); a record's own ``speaker_map`` wins."""
         self.estimated_total = sum(_count_lines(file) if _is_jsonl(file) else 1 for file in self.files)
         # id -> where it was first seen, to name duplicate ids across files as load_inputs does
         self._first_seen = SeenIds()
@@ -87,20 +98,22 @@ class InputStream:
                     continue
                 found = True
                 try:
-                    conversation = conversation_from_mapping(
+                    conversation = conversation_from_record(
                         decode_jsonl_line(line), source=source, default_id=f"{path.stem}-{number}"
                     )
+                    conversation = resolve_roles(conversation, self.speaker_map)
                 except TranscriptError as error:
                     yield LoadProblem(source, number, error.reason)
                     continue
                 conversation.line = number
+                conversation.agent_id = conversation.agent_id or self.options.agent_id
                 duplicate = self._duplicate(conversation, number, index << _LINE_BITS | number)
                 yield duplicate or conversation
         if not found:
             yield LoadProblem(source, None, "no conversations found")
 
     def _whole_file(self, path: Path) -> Iterator[Conversation | LoadProblem]:
-        loaded = _load_located(path)
+        loaded = _load_located(path, self.speaker_map, options=self.options)
         self.estimated_total += len(loaded.located) - 1
         kept: list[Conversation] = []
         problems = list(loaded.problems)

@@ -13,6 +13,7 @@ from auditor.detection.hits import StepHit
 from auditor.result import Evidence, ExpectedPlace, Outcome, StepResult, StepStatus
 from auditor.sop_format import Sop, Step
 from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts
+from auditor.transcripts.speaker_roles import ROLES_UNCERTAIN_FLAG, roles_uncertain
 
 STATUS_CREDIT = {"done": 1.0, "late": 0.5, "out_of_order": 0.5, "missing": 0.0, "violated": 0.0}
 """Share of a step's weight earned by each decided status (not_applicable and uncertain steps leave the score)."""
@@ -103,6 +104,9 @@ def evaluate_checklist(
         or r.status == "violated"
     ]
     flags += [f"critical:{step_id}" for step_id in critical_failures]
+    if roles_uncertain(artifacts.conversation.metadata):  # who is the agent is a guess: a person decides
+        flags.append(ROLES_UNCERTAIN_FLAG)
+        outcome = "needs_review"
     return ChecklistOutcome(results, score, outcome == "passed", flags, outcome)
 
 

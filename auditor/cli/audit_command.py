@@ -52,9 +52,11 @@ from auditor.transcripts.limits import MAX_CONVERSATION_CHARS, MAX_TURN_CHARS, M
 if TYPE_CHECKING:
     from auditor.batch.engines import Engine
     from auditor.batch.runner import BatchOutcome
+    from auditor.conversation import Role
     from auditor.reports.summary import AuditSummary
     from auditor.settings import AuditorSettings
     from auditor.sop_format import Sop
+    from auditor.transcripts.options import ReadOptions
 
 
 class EngineName(StrEnum):
@@ -128,6 +130,35 @@ def audit(
     max_turns: Annotated[
         int, typer.Option(min=1, help="Most turns in one conversation; a longer one is named, not audited.")
     ] = MAX_TURNS,
+    speaker_map: Annotated[
+        str | None,
+        typer.Option(
+            "--speaker-map",
+            help="Roles of speaker labels, e.g. 'Speaker 1=agent,Speaker 2=customer' (overrides role names and the "
+            "roles inferred for diarized labels).",
+        ),
+    ] = None,
+    csv_columns: Annotated[
+        str | None,
+        typer.Option(
+            "--csv-columns",
+            help="CSV headers for the contract columns, e.g. 'conversation_id=通话编号,text=话术内容' (common English "
+            "and Chinese names such as 通话ID, 坐席工号, 角色, 内容 are recognised without it).",
+        ),
+    ] = None,
+    id_pattern: Annotated[
+        str | None,
+        typer.Option(
+            "--id-pattern",
+            help="Ids from the names of .vtt, .srt and .txt files, e.g. '{agent_id}_{conversation_id}' (fields: "
+            "conversation_id, agent_id, lang, started_at, any other name as metadata, {_} ignored). An id in the "
+            "file or its <name>.meta.json sidecar wins.",
+        ),
+    ] = None,
+    agent_id: Annotated[
+        str | None,
+        typer.Option("--agent-id", help="Agent of every conversation that names none (in its file, sidecar or name)."),
+    ] = None,
 ) -> None:
     """Audit transcripts; write results.jsonl, agents.csv, steps.csv, agent_steps.csv and report.html to --out.
 
@@ -146,6 +177,8 @@ def audit(
     checked_sop = resolve_sop_or_exit(sop, rules_dir)
     redaction_policy(redact, redact_kinds)  # a bad kind or band is a usage error saying how to write it
     uncertain_band_or_exit(uncertain_band)
+    speakers = _speaker_map_or_exit(speaker_map)
+    read_options = _read_options_or_exit(csv_columns, id_pattern, agent_id)
     spec = settings_or_exit(
         embedder=embedder,
         step_model=step_model,
@@ -181,6 +214,8 @@ def audit(
                 fallback_detector=lambda: lazy_anomaly_baseline(spec),
                 progress=progress,
                 limits=SizeLimits(max_turn_chars, max_conversation_chars, max_turns),
+                speaker_map=speakers,
+                read_options=read_options,
             ) as run:
                 for _ in run:  # each batch is in results.jsonl, without anomaly blocks yet
                     pass
@@ -199,6 +234,38 @@ def audit(
     if outcome.problems:
         errors.print(f"[yellow]{len(outcome.problems)} input problem(s); see above[/yellow]")
         raise typer.Exit(EXIT_INPUT_PROBLEMS)
+
+
+def _speaker_map_or_exit(text: str | None) -> dict[str, Role] | None:
+    """The ``--speaker-map`` option read, or a usage error saying how to write it."""
+    from auditor.transcripts.speaker_roles import parse_speaker_map
+
+    if text is None:
+        return None
+    try:
+        return parse_speaker_map(text)
+    except ValueError as error:
+        errors.print(f"[red]--speaker-map:[/red] {markup_safe(str(error))}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from error
+
+
+def _read_options_or_exit(csv_columns: str | None, id_pattern: str | None, agent_id: str | None) -> ReadOptions:
+    """``--csv-columns``, ``--id-pattern`` and ``--agent-id`` read, or a usage error saying how to write them."""
+    from auditor.transcripts.csv_files import parse_column_mapping
+    from auditor.transcripts.file_ids import IdPattern
+    from auditor.transcripts.options import ReadOptions
+
+    try:
+        columns = parse_column_mapping(csv_columns) if csv_columns else {}
+    except ValueError as error:
+        errors.print(f"[red]--csv-columns:[/red] {markup_safe(str(error))}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from error
+    try:
+        pattern = IdPattern(id_pattern) if id_pattern else None
+    except ValueError as error:
+        errors.print(f"[red]--id-pattern:[/red] {markup_safe(str(error))}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from error
+    return ReadOptions(csv_columns=columns, id_pattern=pattern, agent_id=(agent_id or "").strip() or None)
 
 
 def _start_engine(

@@ -22,7 +22,9 @@ from auditor.live.incremental import IncrementalScorer
 from auditor.live.progress import Alert, AlertTracker, LiveStep, live_steps
 from auditor.result import ConversationResult
 from auditor.text.artifacts import ConversationArtifacts, TurnArtifacts, is_scored, majority_lang
-from auditor.transcripts.records import turn_from_mapping
+from auditor.transcripts.problems import TranscriptError
+from auditor.transcripts.records import quoted, turn_from_mapping
+from auditor.transcripts.roles import known_role
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,11 @@ class LiveSession:
         its ``index`` must be ``next_index``."""
         if turn.index != self.next_index:
             raise ValueError(f"turn index {turn.index}, expected {self.next_index}")
+        if known_role(turn.speaker) is None:  # never drop a turn silently as an event
+            raise TranscriptError(
+                f"turns[{turn.index}].speaker: unknown speaker label {quoted(turn.speaker)}: a live turn names its "
+                "role (agent or customer, or an event label such as system); a live session cannot infer roles"
+            )
         self.turns.append(turn)
         artifacts, vectors = None, None
         if is_scored(turn):

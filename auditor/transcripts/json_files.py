@@ -1,4 +1,9 @@
-"""Read ``.jsonl`` (one conversation a line) and ``.json`` (one conversation or a list) transcripts."""
+"""Read ``.jsonl`` (one conversation a line) and ``.json`` (one conversation or a list) transcripts.
+
+An object without ``turns`` may be a vendor's transcript (Amazon Transcribe, Contact Lens, Google CCAI Insights,
+Azure speech): ``vendors`` recognises it by its content and converts it; an object that is none of them is one
+problem saying which formats are known.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,11 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from auditor.conversation import Conversation
 from auditor.transcripts.decoding import text_problem
 from auditor.transcripts.problems import FileLoad, Located, TranscriptError
 from auditor.transcripts.records import conversation_from_mapping, type_name
+from auditor.transcripts.vendors import NOT_A_TRANSCRIPT, vendor_of
 
 _SPACE = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
@@ -24,7 +31,7 @@ def read_jsonl(text: str, source: str, stem: str) -> FileLoad:
             continue
         try:
             record = decode_jsonl_line(line.removeprefix("\ufeff"))  # files joined with `cat` keep their BOMs
-            conversation = conversation_from_mapping(record, source=source, default_id=f"{stem}-{number}")
+            conversation = conversation_from_record(record, source=source, default_id=f"{stem}-{number}")
         except TranscriptError as error:
             loaded.problem(source, number, error.reason)
             continue
@@ -52,6 +59,36 @@ def read_json(text: str, source: str, stem: str) -> FileLoad:
         reason = f"must be a conversation object or a list of them, got {type_name(document)}"
         loaded.problem(source, None, reason)
     return loaded
+
+
+def conversation_from_record(record: Any, *, source: str, default_id: str) -> Conversation:
+    """Build a conversation from a contract record or a known vendor's JSON object (recognised by content)."""
+    if not isinstance(record, Mapping) or "turns" in record:
+        return conversation_from_mapping(record, source=source, default_id=default_id)
+    vendor = vendor_of(record)
+    if vendor is None:
+        try:
+            return conversation_from_mapping(record, source=source, default_id=default_id)
+        except TranscriptError as error:
+            raise TranscriptError(error.reason.replace("turns: missing", NOT_A_TRANSCRIPT, 1)) from None
+    try:
+        converted = vendor.convert(record, default_id)
+        return conversation_from_mapping(converted, source=source, default_id=default_id)
+    except TranscriptError as error:
+        raise TranscriptError(f"{vendor.name} JSON: {error.reason}") from None
+    except RecursionError:
+        raise TranscriptError(f"{vendor.name} JSON: nested too deeply") from None
+
+
+def is_vendor_json(text: str) -> bool:
+    """Whether a file's text (whatever its extension) is one JSON object of a known vendor's format."""
+    if not text.lstrip("\ufeff \t\r\n").startswith("{"):
+        return False
+    try:
+        document = json.loads(text.lstrip("\ufeff"))
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(document, Mapping) and vendor_of(document) is not None
 
 
 def decode_jsonl_line(line: str) -> Mapping[str, Any]:
@@ -123,7 +160,7 @@ def _load_item(loaded: FileLoad, record: Any, source: str, *, default_id: str, w
     """Load one conversation of a ``.json`` file; problems are prefixed with the list index."""
     prefix = where.removeprefix(source)
     try:
-        conversation = conversation_from_mapping(record, source=source, default_id=default_id)
+        conversation = conversation_from_record(record, source=source, default_id=default_id)
     except TranscriptError as error:
         loaded.problem(source, None, f"{prefix} {error.reason}".lstrip())
         return

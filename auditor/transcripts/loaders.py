@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from auditor.conversation import Conversation
+from auditor.conversation import Conversation, Role
 from auditor.transcripts.csv_files import read_csv
 from auditor.transcripts.decoding import UndecodableFile, decode_transcript, first_bad_line
-from auditor.transcripts.json_files import read_json, read_jsonl
+from auditor.transcripts.file_ids import ONE_CALL_SUFFIXES, FileIds, default_ids, is_sidecar, read_sidecar
+from auditor.transcripts.json_files import is_vendor_json, read_json, read_jsonl
+from auditor.transcripts.options import DEFAULT_READ_OPTIONS, ReadOptions
 from auditor.transcripts.plain_text import read_plain_text
 from auditor.transcripts.problems import FileLoad, LoadProblem, LoadResult, TranscriptError
 from auditor.transcripts.records import conversation_from_mapping, shown_id, value_problems
+from auditor.transcripts.speaker_roles import resolve_roles
 from auditor.transcripts.subtitles import read_srt, read_vtt
 
 __all__ = [
@@ -57,24 +61,33 @@ def find_input_files(inputs: Sequence[str | Path]) -> tuple[list[Path], list[Loa
     return files, problems
 
 
-def load_file(path: Path) -> LoadResult:
+SpeakerMap = Mapping[str, Role]
+"""Speaker label (matched without case) -> role, e.g. from ``--speaker-map``."""
+
+
+def load_file(path: Path, speaker_map: SpeakerMap | None = None, *, options: ReadOptions | None = None) -> LoadResult:
     """Load one file, dispatching on its extension; duplicate ids within the file are problems."""
-    loaded = _load_located(Path(path))
+    loaded = _load_located(Path(path), speaker_map, options=options)
     return _collect(loaded, {})
 
 
-def load_bytes(raw: bytes, source: str) -> LoadResult:
-    """Load one file's content, named ``source`` (its extension picks the format), as ``load_file`` would."""
-    return _collect(_load_located_bytes(raw, source), {})
+def load_bytes(
+    raw: bytes, source: str, speaker_map: SpeakerMap | None = None, *, options: ReadOptions | None = None
+) -> LoadResult:
+    """Load one file's content, named ``source`` (its extension picks the format), as ``load_file`` would (no
+    sidecar is looked for)."""
+    return _collect(_load_located_bytes(raw, source, speaker_map, options=options), {})
 
 
-def load_inputs(inputs: Sequence[str | Path]) -> LoadResult:
+def load_inputs(
+    inputs: Sequence[str | Path], speaker_map: SpeakerMap | None = None, *, options: ReadOptions | None = None
+) -> LoadResult:
     """Load every file under the inputs; a bad file or line never loses the good conversations."""
     files, problems = find_input_files(inputs)
     result = LoadResult(problems=problems)
     first_seen: dict[str, str] = {}
     for file in files:
-        file_result = _collect(_load_located(file), first_seen)
+        file_result = _collect(_load_located(file, speaker_map, options=options), first_seen)
         result.conversations.extend(file_result.conversations)
         result.problems.extend(file_result.problems)
     return result
@@ -85,6 +98,8 @@ def _expand(path: Path) -> tuple[list[Path], str | None]:
     if path.is_dir():
         return _files_in_folder(path), None
     if path.is_file():
+        if is_sidecar(path):  # call-17.meta.json beside call-17.vtt: ids, not a transcript
+            return [], None
         if path.suffix.lower() in SUPPORTED_EXTENSIONS:
             return [path], None
         return [], _unsupported(path)
@@ -101,6 +116,7 @@ def _files_in_folder(folder: Path) -> list[Path]:
         if file.suffix.lower() in SUPPORTED_EXTENSIONS
         and not any(part.startswith(".") for part in file.relative_to(folder).parts)
         and file.is_file()
+        and not is_sidecar(file)
     )
 
 
@@ -109,7 +125,7 @@ def _unsupported(path: Path) -> str:
     return f"unsupported file type {path.suffix or '(no extension)'!r} (supported: {supported})"
 
 
-def _load_located(path: Path) -> FileLoad:
+def _load_located(path: Path, speaker_map: SpeakerMap | None = None, *, options: ReadOptions | None = None) -> FileLoad:
     """Read one file with its format's reader; an unreadable file is one problem."""
     source = str(path)
     if path.suffix.lower() not in READERS:
@@ -118,10 +134,23 @@ def _load_located(path: Path) -> FileLoad:
         raw = path.read_bytes()
     except OSError as error:
         return FileLoad(problems=[LoadProblem(source, None, f"cannot read file: {error.strerror or error}")])
-    return _load_located_bytes(raw, source)
+    sidecar = None
+    if path.suffix.lower() in ONE_CALL_SUFFIXES:
+        try:
+            sidecar = read_sidecar(path)
+        except TranscriptError as error:
+            return FileLoad(problems=[LoadProblem(source, None, f"{error.reason}; file skipped")])
+    return _load_located_bytes(raw, source, speaker_map, options=options, sidecar=sidecar)
 
 
-def _load_located_bytes(raw: bytes, source: str) -> FileLoad:
+def _load_located_bytes(
+    raw: bytes,
+    source: str,
+    speaker_map: SpeakerMap | None = None,
+    *,
+    options: ReadOptions | None = None,
+    sidecar: FileIds | None = None,
+) -> FileLoad:
     """Decode a file's bytes and read them with its format's reader; what cannot be decoded is a problem."""
     path = Path(source)
     reader = READERS.get(path.suffix.lower())
@@ -131,11 +160,34 @@ def _load_located_bytes(raw: bytes, source: str) -> FileLoad:
         text = decode_transcript(raw).text
     except UndecodableFile as error:
         return FileLoad(problems=[LoadProblem(source, error.line, error.reason)])
-    loaded = reader(text, source, path.stem)
+    if reader is not read_json and reader is not read_jsonl and is_vendor_json(text):
+        reader = read_json  # a vendor's JSON saved as .txt (or any other name): recognised by its content
+    loaded = _read(reader, text, source, options or DEFAULT_READ_OPTIONS, sidecar)
     if first_bad_line(text) is not None:
         loaded = _without_undecodable(loaded, text, source)
+    loaded = with_roles(loaded, text, source, speaker_map)
     if not loaded.located and not loaded.problems:
         loaded.problem(source, None, "no conversations found")
+    return loaded
+
+
+def _read(reader: FormatReader, text: str, source: str, options: ReadOptions, sidecar: FileIds | None) -> FileLoad:
+    """Read with the options the format takes; the run's agent fills in conversations that name none."""
+    stem = Path(source).stem
+    if reader is read_csv:
+        loaded = read_csv(text, source, stem, columns_mapping=options.csv_columns)
+    elif reader is read_vtt or reader is read_srt or reader is read_plain_text:
+        try:
+            ids = default_ids(stem, sidecar, options.id_pattern)
+        except TranscriptError as error:
+            return FileLoad(problems=[LoadProblem(source, None, f"{error.reason}; file skipped")])
+        one_call = read_vtt if reader is read_vtt else read_srt if reader is read_srt else read_plain_text
+        loaded = one_call(text, source, stem, ids=ids)
+    else:
+        loaded = reader(text, source, stem)
+    if options.agent_id is not None:
+        for located in loaded.located:
+            located.conversation.agent_id = located.conversation.agent_id or options.agent_id
     return loaded
 
 
@@ -154,6 +206,35 @@ def _without_undecodable(loaded: FileLoad, text: str, source: str) -> FileLoad:
             line = first_bad_line(text)
         kept.problem(source, line, f"{reason} (conversation {shown_id(located.conversation.id)} skipped)")
     return kept
+
+
+def with_roles(loaded: FileLoad, text: str, source: str, speaker_map: SpeakerMap | None = None) -> FileLoad:
+    """Every conversation with its speakers' roles known (``resolve_roles``); one with a speaker label that is not
+    known, mapped nor diarized is a problem naming the label, its turn count and the line it is first on."""
+    kept = FileLoad(problems=list(loaded.problems))
+    for located in loaded.located:
+        try:
+            kept.located.append(replace(located, conversation=resolve_roles(located.conversation, speaker_map)))
+        except TranscriptError as error:
+            reason, part = error.reason, located.where.removeprefix(source)
+            if part and not part.startswith(":"):  # an item of a JSON list: batch.json[3]
+                reason = f"{part} {reason}"
+            line = located.line or _label_line(text, located.conversation, error)
+            kept.problem(source, line, f"{reason} ({shown_id(located.conversation.id)})")
+    return kept
+
+
+def _label_line(text: str, conversation: Conversation, error: TranscriptError) -> int | None:
+    """The first line (1-based) where a label the error names starts a line as a speaker (subtitles, plain text)."""
+    labels = [turn.speaker for turn in conversation.turns if repr(turn.speaker) in error.reason]
+    if not labels:
+        return None
+    for number, line in enumerate(text.split("\n"), start=1):
+        words = line.strip().lstrip("-\u2013\u2014 ")
+        for label in labels:
+            if f"<v {label}>" in words or (words.startswith(label) and words[len(label) :][:1] in (":", "\uff1a")):
+                return number
+    return None
 
 
 def _invalid_text(conversation: Conversation) -> str | None:

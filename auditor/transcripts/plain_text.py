@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.conversation import Conversation, Turn
+from auditor.transcripts.file_ids import FileIds
 from auditor.transcripts.problems import FileLoad, Located, TranscriptError
 from auditor.transcripts.records import parse_lang
 from auditor.transcripts.roles import normalise_role
 
 MAX_SPEAKER_CHARS = 32
 MAX_SPEAKER_WORDS = 3
-CONVERSATION_HEADERS = frozenset({"id", "agent_id", "lang", "started_at"})
+CONVERSATION_HEADERS = frozenset({"id", "conversation_id", "agent_id", "lang", "started_at"})
 
 _SPEAKER_PREFIX = re.compile(r"\s*([^:：]{1,64}?)\s*[:：]")
 _PREFIX_WINDOW = 256
@@ -52,8 +53,11 @@ def split_speaker_prefix(line: str) -> tuple[str, str] | None:
     return name, text.strip()
 
 
-def read_plain_text(text: str, source: str, stem: str) -> FileLoad:
-    """Load the one conversation of a ``.txt`` file; any bad line skips the file with a problem."""
+def read_plain_text(text: str, source: str, stem: str, *, ids: FileIds | None = None) -> FileLoad:
+    """Load the one conversation of a ``.txt`` file; any bad line skips the file with a problem.
+
+    Ids come from the ``# key: value`` header (``# agent_id: A-17``, ``# id:`` or ``# conversation_id:``), else
+    from ``ids`` (sidecar, file name, run); other header keys become metadata."""
     loaded = FileLoad()
     lines = [line.rstrip("\r") for line in text.split("\n")]
     try:
@@ -65,7 +69,7 @@ def read_plain_text(text: str, source: str, stem: str) -> FileLoad:
     if not pending:
         loaded.problem(source, None, "no turns found (expected lines like 'Agent: ...' or '客服：...')")
         return loaded
-    loaded.located.append(Located(_conversation(header, pending, source, stem), None, source))
+    loaded.located.append(Located(_conversation(header, pending, source, stem, ids or FileIds()), None, source))
     return loaded
 
 
@@ -140,7 +144,7 @@ def _split_timestamp(line: str) -> tuple[float | None, str]:
     return total, line[match.end() :]
 
 
-def _conversation(header: _Header, pending: list[_PendingTurn], source: str, stem: str) -> Conversation:
+def _conversation(header: _Header, pending: list[_PendingTurn], source: str, stem: str, ids: FileIds) -> Conversation:
     turns = [
         Turn(
             index=index,
@@ -153,11 +157,11 @@ def _conversation(header: _Header, pending: list[_PendingTurn], source: str, ste
     ]
     metadata: dict[str, Any] = {key: value for key, value in header.fields.items() if key not in CONVERSATION_HEADERS}
     return Conversation(
-        id=header.fields.get("id") or stem,
+        id=header.fields.get("id") or header.fields.get("conversation_id") or ids.id or stem,
         turns=turns,
-        agent_id=header.fields.get("agent_id") or None,
-        lang=header.lang,
-        started_at=header.fields.get("started_at") or None,
-        metadata=metadata,
+        agent_id=header.fields.get("agent_id") or ids.agent_id,
+        lang=header.lang or ids.lang,
+        started_at=header.fields.get("started_at") or ids.started_at,
+        metadata={**ids.metadata, **metadata},
         source=source,
     )

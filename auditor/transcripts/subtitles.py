@@ -13,6 +13,7 @@ from webvtt.errors import MalformedCaptionError, MalformedFileError
 from webvtt.models import Caption
 
 from auditor.conversation import Conversation, Turn
+from auditor.transcripts.file_ids import FileIds, HeaderError, header_ids
 from auditor.transcripts.plain_text import split_speaker_prefix
 from auditor.transcripts.problems import FileLoad, Located
 from auditor.transcripts.records import quoted
@@ -29,6 +30,7 @@ _GOOD_TIMING = {
 _BROKEN_ARROW = re.compile(r"\s*(?:\d+:)+\d+[.,]\d+\s*(?:-+|=+|\u2013|\u2014)+>?\s*(?:\d+:)+\d+[.,]\d+\s*$")
 """Two times joined by something other than ``-->`` (``->``, ``--``, ``=>``): a timing line the parser would take for
 text."""
+_NOTE_FIELD = re.compile(r"([A-Za-z_]+)\s*[:：]\s*(.*)")
 _DIALOGUE_DASHES = "-\u2013\u2014 "  # SRT dialogue lines may start with a hyphen, en dash or em dash
 _FORMAT_NAMES = {"vtt": "WebVTT", "srt": "SubRip (SRT)"}
 
@@ -41,17 +43,46 @@ class _Segment:
     lines: list[str]
 
 
-def read_vtt(text: str, source: str, stem: str) -> FileLoad:
-    """Load a WebVTT file; speakers come from ``<v Name>`` voice tags or a ``Name:`` prefix."""
-    return _read_subtitles(text, source, stem, "vtt")
+def read_vtt(text: str, source: str, stem: str, *, ids: FileIds | None = None) -> FileLoad:
+    """Load a WebVTT file; speakers come from ``<v Name>`` voice tags or a ``Name:`` prefix.
+
+    Ids come from ``NOTE key: value`` lines before the first cue (``NOTE agent_id: A-17``, or a ``NOTE`` block
+    with one ``key: value`` a line; keys as in ``file_ids.ID_KEYS``), else from ``ids`` (sidecar, file name, run).
+    """
+    loaded = FileLoad()
+    try:
+        header = header_ids(_note_fields(text))
+    except HeaderError as error:
+        loaded.problem(source, error.line, f"NOTE {error.reason}")
+        return loaded
+    return _read_subtitles(text, source, stem, "vtt", header.over(ids or FileIds()))
 
 
-def read_srt(text: str, source: str, stem: str) -> FileLoad:
-    """Load a SubRip file; speakers come from a ``Name:`` prefix in each cue."""
-    return _read_subtitles(text, source, stem, "srt")
+def read_srt(text: str, source: str, stem: str, *, ids: FileIds | None = None) -> FileLoad:
+    """Load a SubRip file; speakers come from a ``Name:`` prefix in each cue; ids only from ``ids`` (SubRip has no
+    comments)."""
+    return _read_subtitles(text, source, stem, "srt", ids or FileIds())
 
 
-def _read_subtitles(text: str, source: str, stem: str, subtitle_format: str) -> FileLoad:
+def _note_fields(text: str) -> list[tuple[int, str, str]]:
+    """``(line, key, value)`` of each ``key: value`` in the NOTE blocks before a WebVTT file's first cue."""
+    fields: list[tuple[int, str, str]] = []
+    in_note = False
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip()
+        if "-->" in line:
+            break
+        if not line:
+            in_note = False
+            continue
+        if line == "NOTE" or line.startswith(("NOTE ", "NOTE\t")):
+            in_note, line = True, line[4:].strip()
+        if in_note and (match := _NOTE_FIELD.fullmatch(line)):
+            fields.append((number, match.group(1), match.group(2).strip()))
+    return fields
+
+
+def _read_subtitles(text: str, source: str, stem: str, subtitle_format: str, ids: FileIds) -> FileLoad:
     """Turn each cue (or each speaker inside a cue) into a turn; a cue without a speaker skips the file."""
     loaded = FileLoad()
     broken = _malformed_timing(text, subtitle_format)
@@ -95,7 +126,16 @@ def _read_subtitles(text: str, source: str, stem: str, subtitle_format: str) -> 
     if not turns:
         loaded.problem(source, None, f"no cue has any text ({len(captions)} empty cues)")
         return loaded
-    loaded.located.append(Located(Conversation(id=stem, turns=turns, source=source), None, source))
+    conversation = Conversation(
+        id=ids.id or stem,
+        turns=turns,
+        agent_id=ids.agent_id,
+        lang=ids.lang,
+        started_at=ids.started_at,
+        metadata=dict(ids.metadata),
+        source=source,
+    )
+    loaded.located.append(Located(conversation, None, source))
     return loaded
 
 

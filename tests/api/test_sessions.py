@@ -187,3 +187,15 @@ def test_a_pushed_turn_is_converted_once_from_its_validated_body(client, monkeyp
     bad = client.post(f"/v1/sessions/{session['session_id']}/turns", json=blank, headers=HEADERS)
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_turn"
     assert "turns[2].speaker: empty" in bad.json()["error"]["message"]
+
+
+def test_a_live_turn_with_an_unknown_speaker_label_is_refused_not_dropped(client):
+    """A typo such as "Agnet" would otherwise become a silent event and its step would go missing."""
+    session_id = open_session(client)["session_id"]
+    typo = client.post(f"/v1/sessions/{session_id}/turns", json={"speaker": "Agnet", "text": "Hello"}, headers=HEADERS)
+    assert typo.status_code == 422 and typo.json()["error"]["code"] == "invalid_turn"
+    assert "'Agnet'" in typo.json()["error"]["message"]
+    event = client.post(f"/v1/sessions/{session_id}/turns", json={"speaker": "system", "text": "call transferred"},
+                        headers=HEADERS)
+    good = client.post(f"/v1/sessions/{session_id}/turns", json=CALL[0], headers=HEADERS)
+    assert event.status_code == 200 and good.status_code == 200 and good.json()["turn_index"] == 1

@@ -38,7 +38,7 @@ def test_two_dask_workers_on_loopback_give_the_single_process_results(tmp_path):
     )
     assert engine.client.status == "closed", "the run closes the engine and its local cluster"
     batch_audit([CORPORA], SOP, tmp_path / "local")
-    assert outcome.audited == len(read_lines(out / "results.jsonl")) == 64
+    assert outcome.audited == len(read_lines(out / "results.jsonl")) == 68  # 64 gold-labelled + 4 vendor samples
     assert read_lines(out / "results.jsonl") == read_lines(tmp_path / "local" / "results.jsonl")
     for name in ("agents.csv", "steps.csv", "agent_steps.csv"):
         assert (out / name).read_text() == (tmp_path / "local" / name).read_text()

@@ -34,7 +34,7 @@ def test_two_worker_processes_give_the_single_process_results_in_the_same_order(
         fallback_detector=load_default_detector(),
     )
     batch_audit([CORPORA], SOP, tmp_path / "one")
-    assert outcome.audited == 64
+    assert outcome.audited == 68  # 64 gold-labelled + 4 vendor samples (corpora/vendors)
     assert read_lines(tmp_path / "workers" / "results.jsonl") == read_lines(tmp_path / "one" / "results.jsonl")
     for name in ("agents.csv", "steps.csv", "agent_steps.csv"):
         assert (tmp_path / "workers" / name).read_text() == (tmp_path / "one" / name).read_text()

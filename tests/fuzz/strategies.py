@@ -24,7 +24,9 @@ import yaml
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from auditor.conversation import Role
 from auditor.transcripts.loaders import LoadResult
+from auditor.transcripts.roles import known_role
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES_VARIABLE = "AUDITOR_FUZZ_EXAMPLES"
@@ -50,6 +52,8 @@ MAX_REASON_CHARS = 2_000
 AGENT_NAMES = ["agent", "Agent", "AGENT", "rep", "staff", "客服", "坐席", "專員", "operator"]
 CUSTOMER_NAMES = ["customer", "Customer", "caller", "user", "client", "客户", "客戶", "顾客", "用户"]
 EVENT_NAMES = ["system", "action", "bot", "note"]
+DIARIZED_NAMES = ["Speaker 1", "Speaker 2", "spk_0", "spk_1", "说话人1", "A", "B", "Agnet"]
+"""Diarization labels whose roles are inferred, and a typo that must be named, never dropped (issue 20)."""
 ODD_TEXTS = [
     "",
     " ",
@@ -114,7 +118,8 @@ any_text = st.one_of(
     st.text(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), max_size=20),
 )
 speakers = st.one_of(
-    st.sampled_from(AGENT_NAMES + CUSTOMER_NAMES + EVENT_NAMES), st.text(st.characters(codec="utf-8"), max_size=12)
+    st.sampled_from(AGENT_NAMES + CUSTOMER_NAMES + EVENT_NAMES + DIARIZED_NAMES),
+    st.text(st.characters(codec="utf-8"), max_size=12),
 )
 json_scalars = st.one_of(
     st.none(),
@@ -372,6 +377,9 @@ def contract_violations(result: LoadResult, raw: bytes, source: str) -> list[str
             violations.append(f"{conversation.id}: loaded with no turns")
         if [turn.index for turn in conversation.turns] != list(range(len(conversation.turns))):
             violations.append(f"{conversation.id}: turn indexes are not their positions")
+        silent = [t.speaker for t in conversation.turns if t.role is Role.EVENT and known_role(t.speaker) is None]
+        if silent:  # a turn neither audited (agent / customer) nor a known event, nor named in a problem
+            violations.append(f"{conversation.id}: turns dropped without a message: speakers {silent[:3]!r}"[:300])
         try:
             json.dumps(_as_result(conversation), ensure_ascii=False).encode("utf-8")
         except (ValueError, RecursionError, UnicodeEncodeError) as error:
