@@ -19,7 +19,7 @@ import numpy as np
 from auditor.conversation import Conversation
 from auditor.transcripts.decoding import LEGACY_CHINESE, UndecodableFile, decode_transcript
 from auditor.transcripts.json_files import conversation_from_record, decode_jsonl_line
-from auditor.transcripts.loaders import SpeakerMap, _load_located, find_input_files
+from auditor.transcripts.loaders import _load_located, find_input_files
 from auditor.transcripts.options import ReadOptions
 from auditor.transcripts.problems import LoadProblem, TranscriptError
 from auditor.transcripts.speaker_roles import resolve_roles
@@ -37,15 +37,13 @@ class InputStream:
     def __init__(
         self,
         inputs: Sequence[str | Path],
-        speaker_map: SpeakerMap | None = None,
         *,
         options: ReadOptions | None = None,
     ):
         self.files, self._path_problems = find_input_files(inputs)
         self.options = options or ReadOptions()
-        """CSV columns, file-name ids, the run's agent (``--csv-columns``, ``--id-pattern``, ``--agent-id``)."""
-        self.speaker_map = speaker_map
-        """Speaker label -> role for every file (``--speaker-map``); a record's own ``speaker_map`` wins."""
+        """CSV columns, file-name ids, the run's agent, speaker roles (``--csv-columns``, ``--id-pattern``,
+        ``--agent-id``, ``--speaker-map``)."""
         self.estimated_total = sum(_count_lines(file) if _is_jsonl(file) else 1 for file in self.files)
         # id -> where it was first seen, to name duplicate ids across files as load_inputs does
         self._first_seen = SeenIds()
@@ -101,7 +99,7 @@ class InputStream:
                     conversation = conversation_from_record(
                         decode_jsonl_line(line), source=source, default_id=f"{path.stem}-{number}"
                     )
-                    conversation = resolve_roles(conversation, self.speaker_map)
+                    conversation = resolve_roles(conversation, self.options.speaker_map)
                 except TranscriptError as error:
                     yield LoadProblem(source, number, error.reason)
                     continue
@@ -113,7 +111,7 @@ class InputStream:
             yield LoadProblem(source, None, "no conversations found")
 
     def _whole_file(self, path: Path) -> Iterator[Conversation | LoadProblem]:
-        loaded = _load_located(path, self.speaker_map, options=self.options)
+        loaded = _load_located(path, options=self.options)
         self.estimated_total += len(loaded.located) - 1
         kept: list[Conversation] = []
         problems = list(loaded.problems)

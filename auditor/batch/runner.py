@@ -46,7 +46,6 @@ from auditor.result import ConversationResult
 from auditor.results_file import RESULTS_FILE
 from auditor.sop_format import Sop
 from auditor.transcripts.limits import SizeLimits
-from auditor.transcripts.loaders import SpeakerMap
 from auditor.transcripts.options import ReadOptions
 from auditor.transcripts.problems import LoadProblem
 
@@ -130,7 +129,6 @@ def start_batch(
     progress: BatchProgress | None = None,
     limits: SizeLimits | None = None,
     stored_id: Callable[[str], str | None] | None = None,
-    speaker_map: SpeakerMap | None = None,
     read_options: ReadOptions | None = None,
 ) -> BatchRun:
     """Open a batch audit of ``inputs`` against ``sop`` into ``out``: iterate the run to audit, then ``finish`` it.
@@ -141,8 +139,8 @@ def start_batch(
     raises is a problem naming the conversation and the error, and the others are audited and written all the same.
     ``stored_id`` gives the id results.jsonl holds for a conversation id (the redaction policy's
     ``redact_identifier``: an id holding personal data is stored as ``[PHONE]~digest``), so resume finds it.
-    ``speaker_map`` (``--speaker-map``) gives speaker labels their roles in every input; ``read_options`` the CSV
-    column mapping and the ids of subtitle and text files (``--csv-columns``, ``--id-pattern``, ``--agent-id``).
+    ``read_options``: the CSV column mapping, the ids of subtitle and text files and the roles of speaker labels in
+    every input (``--csv-columns``, ``--id-pattern``, ``--agent-id``, ``--speaker-map``).
 
     Raises ``ResumeError`` when results.jsonl cannot be resumed (corrupt, or another SOP or embedder).
     """
@@ -155,7 +153,7 @@ def start_batch(
             " Resume with the same --sop, --embedder and redaction options, or write to another --out"
         )
     progress = progress or SilentProgress()
-    stream = InputStream(inputs, speaker_map, options=read_options)
+    stream = InputStream(inputs, options=read_options)
     run = _Run(log, stream, batch_size, report_conversations, progress, limits or SizeLimits(), stored_id)
     return BatchRun(run, sop.name, start_engine, fallback_detector, out, began)
 

@@ -177,8 +177,7 @@ def audit(
     checked_sop = resolve_sop_or_exit(sop, rules_dir)
     redaction_policy(redact, redact_kinds)  # a bad kind or band is a usage error saying how to write it
     uncertain_band_or_exit(uncertain_band)
-    speakers = _speaker_map_or_exit(speaker_map)
-    read_options = _read_options_or_exit(csv_columns, id_pattern, agent_id)
+    read_options = _read_options_or_exit(csv_columns, id_pattern, agent_id, speaker_map)
     spec = settings_or_exit(
         embedder=embedder,
         step_model=step_model,
@@ -214,7 +213,6 @@ def audit(
                 fallback_detector=lambda: lazy_anomaly_baseline(spec),
                 progress=progress,
                 limits=SizeLimits(max_turn_chars, max_conversation_chars, max_turns),
-                speaker_map=speakers,
                 read_options=read_options,
             ) as run:
                 for _ in run:  # each batch is in results.jsonl, without anomaly blocks yet
@@ -249,7 +247,9 @@ def _speaker_map_or_exit(text: str | None) -> dict[str, Role] | None:
         raise typer.Exit(EXIT_USAGE) from error
 
 
-def _read_options_or_exit(csv_columns: str | None, id_pattern: str | None, agent_id: str | None) -> ReadOptions:
+def _read_options_or_exit(
+    csv_columns: str | None, id_pattern: str | None, agent_id: str | None, speaker_map: str | None
+) -> ReadOptions:
     """``--csv-columns``, ``--id-pattern`` and ``--agent-id`` read, or a usage error saying how to write them."""
     from auditor.transcripts.csv_files import parse_column_mapping
     from auditor.transcripts.file_ids import IdPattern
@@ -265,7 +265,12 @@ def _read_options_or_exit(csv_columns: str | None, id_pattern: str | None, agent
     except ValueError as error:
         errors.print(f"[red]--id-pattern:[/red] {markup_safe(str(error))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from error
-    return ReadOptions(csv_columns=columns, id_pattern=pattern, agent_id=(agent_id or "").strip() or None)
+    return ReadOptions(
+        csv_columns=columns,
+        id_pattern=pattern,
+        agent_id=(agent_id or "").strip() or None,
+        speaker_map=_speaker_map_or_exit(speaker_map),
+    )
 
 
 def _start_engine(

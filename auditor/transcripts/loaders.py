@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from auditor.conversation import Conversation, Role
+from auditor.conversation import Conversation
 from auditor.transcripts.csv_files import read_csv
 from auditor.transcripts.decoding import UndecodableFile, decode_transcript, first_bad_line
 from auditor.transcripts.file_ids import ONE_CALL_SUFFIXES, FileIds, default_ids, is_sidecar, read_sidecar
 from auditor.transcripts.json_files import is_vendor_json, read_json, read_jsonl
-from auditor.transcripts.options import DEFAULT_READ_OPTIONS, ReadOptions
+from auditor.transcripts.options import DEFAULT_READ_OPTIONS, ReadOptions, SpeakerMap
 from auditor.transcripts.plain_text import read_plain_text
 from auditor.transcripts.problems import FileLoad, LoadProblem, LoadResult, TranscriptError
 from auditor.transcripts.records import conversation_from_mapping, shown_id, value_problems
@@ -61,33 +61,29 @@ def find_input_files(inputs: Sequence[str | Path]) -> tuple[list[Path], list[Loa
     return files, problems
 
 
-SpeakerMap = Mapping[str, Role]
-"""Speaker label (matched without case) -> role, e.g. from ``--speaker-map``."""
-
-
-def load_file(path: Path, speaker_map: SpeakerMap | None = None, *, options: ReadOptions | None = None) -> LoadResult:
+def load_file(path: Path, *, options: ReadOptions | None = None) -> LoadResult:
     """Load one file, dispatching on its extension; duplicate ids within the file are problems."""
-    loaded = _load_located(Path(path), speaker_map, options=options)
+    loaded = _load_located(Path(path), options=options)
     return _collect(loaded, {})
 
 
 def load_bytes(
-    raw: bytes, source: str, speaker_map: SpeakerMap | None = None, *, options: ReadOptions | None = None
+    raw: bytes, source: str, *, options: ReadOptions | None = None
 ) -> LoadResult:
     """Load one file's content, named ``source`` (its extension picks the format), as ``load_file`` would (no
     sidecar is looked for)."""
-    return _collect(_load_located_bytes(raw, source, speaker_map, options=options), {})
+    return _collect(_load_located_bytes(raw, source, options=options), {})
 
 
 def load_inputs(
-    inputs: Sequence[str | Path], speaker_map: SpeakerMap | None = None, *, options: ReadOptions | None = None
+    inputs: Sequence[str | Path], *, options: ReadOptions | None = None
 ) -> LoadResult:
     """Load every file under the inputs; a bad file or line never loses the good conversations."""
     files, problems = find_input_files(inputs)
     result = LoadResult(problems=problems)
     first_seen: dict[str, str] = {}
     for file in files:
-        file_result = _collect(_load_located(file, speaker_map, options=options), first_seen)
+        file_result = _collect(_load_located(file, options=options), first_seen)
         result.conversations.extend(file_result.conversations)
         result.problems.extend(file_result.problems)
     return result
@@ -125,7 +121,7 @@ def _unsupported(path: Path) -> str:
     return f"unsupported file type {path.suffix or '(no extension)'!r} (supported: {supported})"
 
 
-def _load_located(path: Path, speaker_map: SpeakerMap | None = None, *, options: ReadOptions | None = None) -> FileLoad:
+def _load_located(path: Path, *, options: ReadOptions | None = None) -> FileLoad:
     """Read one file with its format's reader; an unreadable file is one problem."""
     source = str(path)
     if path.suffix.lower() not in READERS:
@@ -140,13 +136,12 @@ def _load_located(path: Path, speaker_map: SpeakerMap | None = None, *, options:
             sidecar = read_sidecar(path)
         except TranscriptError as error:
             return FileLoad(problems=[LoadProblem(source, None, f"{error.reason}; file skipped")])
-    return _load_located_bytes(raw, source, speaker_map, options=options, sidecar=sidecar)
+    return _load_located_bytes(raw, source, options=options, sidecar=sidecar)
 
 
 def _load_located_bytes(
     raw: bytes,
     source: str,
-    speaker_map: SpeakerMap | None = None,
     *,
     options: ReadOptions | None = None,
     sidecar: FileIds | None = None,
@@ -162,10 +157,11 @@ def _load_located_bytes(
         return FileLoad(problems=[LoadProblem(source, error.line, error.reason)])
     if reader is not read_json and reader is not read_jsonl and is_vendor_json(text):
         reader = read_json  # a vendor's JSON saved as .txt (or any other name): recognised by its content
-    loaded = _read(reader, text, source, options or DEFAULT_READ_OPTIONS, sidecar)
+    options = options or DEFAULT_READ_OPTIONS
+    loaded = _read(reader, text, source, options, sidecar)
     if first_bad_line(text) is not None:
         loaded = _without_undecodable(loaded, text, source)
-    loaded = with_roles(loaded, text, source, speaker_map)
+    loaded = with_roles(loaded, text, source, options.speaker_map)
     if not loaded.located and not loaded.problems:
         loaded.problem(source, None, "no conversations found")
     return loaded

@@ -15,6 +15,7 @@ from auditor.api.app import create_app
 from auditor.cli import app
 from auditor.conversation import Role
 from auditor.transcripts.loaders import load_bytes
+from auditor.transcripts.options import ReadOptions
 from auditor.transcripts.records import conversation_from_mapping
 from auditor.transcripts.speaker_roles import (
     ROLE_CONFIDENCE,
@@ -199,7 +200,8 @@ def test_an_explicit_map_overrides_inference_and_names() -> None:
     labels = {Role.AGENT: "Speaker 1", Role.CUSTOMER: "Speaker 2"}
     swapped = parse_speaker_map("speaker 1=customer, Speaker 2 = agent")
 
-    [conversation] = load_bytes(jsonl(record(EN_CALL, labels)), "c.jsonl", swapped).conversations
+    loaded = load_bytes(jsonl(record(EN_CALL, labels)), "c.jsonl", options=ReadOptions(speaker_map=swapped))
+    [conversation] = loaded.conversations
 
     assert conversation.turns[0].role is Role.CUSTOMER
     assert conversation.metadata[ROLES_CONFIDENCE] == 1.0
