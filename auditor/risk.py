@@ -51,6 +51,8 @@ def assess(result: ConversationResult) -> Risk:
     reasons = [
         f"critical forbidden step said: {step_id}"
         if statuses.get(step_id) == "violated"
+        else f"critical step out of order: {step_id}"
+        if statuses.get(step_id) == "out_of_order"
         else f"critical step missed: {step_id}"
         for step_id in critical
     ]

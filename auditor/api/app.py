@@ -18,12 +18,13 @@ from fastapi import FastAPI
 from auditor.api.errors import install_error_handlers
 from auditor.api.limits import BodyLimitMiddleware, FailureThrottle, RateLimiter
 from auditor.api.metrics import Metrics, MetricsMiddleware
-from auditor.api.routes import audits, health, review_pages, reviews, sessions, sops
+from auditor.api.routes import assignments, audits, calibration, disputes, health, review_pages, reviews, sessions, sops
 from auditor.api.security import SecurityHeadersMiddleware, install_offline_docs
 from auditor.api.settings import Settings
 from auditor.live.session import LiveSession
 from auditor.live.sessions import SessionStore
 from auditor.privacy.logs import SERVER_LOGGERS, redact_logs
+from auditor.review.people import load_people
 from auditor.service import AuditService, load_models
 from auditor.store.database import open_store
 from auditor.transcripts.records import conversation_from_mapping
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, service: AuditService | None = 
         if problem:
             raise RuntimeError(problem)
         app.state.key_hashes = set() if settings.auth_disabled else settings.key_hashes()
+        app.state.people = load_people(settings.people_file) if settings.people_file else None  # roles
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditor-model")
         app.state.executor = executor
         if service is None:
@@ -111,6 +113,9 @@ def create_app(settings: Settings | None = None, service: AuditService | None = 
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer, a 413 or a 500 too
     for router in (health.router, audits.router, sops.router, sessions.router, reviews.router, review_pages.router):
         app.include_router(router)
+    app.include_router(calibration.router)  # calibration sessions: /review/calibration, /v1/review/calibration
+    disputes.install(app)  # agents answer reviews: /review/my, /review/disputes, /v1/review/disputes
+    app.include_router(assignments.router)  # samples, assignments, dashboard: /review/assignments, /review/dashboard
     return app
 
 

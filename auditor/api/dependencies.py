@@ -22,7 +22,7 @@ from auditor.api.auth import authenticate, limit_rate
 from auditor.api.errors import ApiError
 from auditor.api.limits import FailureThrottle, RateLimiter
 from auditor.api.metrics import Metrics
-from auditor.api.review_session import COOKIE, Coach, ReviewSigner
+from auditor.api.review_session import COOKIE, Coach, NotForAgents, ReviewSigner, agent_may_open
 from auditor.api.settings import Settings
 from auditor.live.sessions import SessionStore
 from auditor.service import AuditService
@@ -182,15 +182,20 @@ async def get_review_signer(
         if getattr(state, "review_secret", None) is None:
             state.review_secret = secrets.token_bytes(32)
         secret = state.review_secret
-    return ReviewSigner(secret, settings.review_session_hours, settings.auth_disabled, key_hashes)
+    people = getattr(connection.app.state, "people", None)  # AUDITOR_PEOPLE_FILE, read at start
+    return ReviewSigner(secret, settings.review_session_hours, settings.auth_disabled, key_hashes, people=people)
 
 
 ReviewSignerDep = Annotated[ReviewSigner, Depends(get_review_signer)]
 
 
 async def current_coach(connection: HTTPConnection, signer: ReviewSignerDep) -> Coach | None:
-    """The coach signed in to the review pages, or None (the pages then send them to /review/login)."""
-    return signer.coach(connection.cookies.get(COOKIE, ""))
+    """The coach signed in to the review pages, or None (the pages then send them to /review/login). An agent asking
+    for any page but their own (``AGENT_PAGES``) raises ``NotForAgents``: they are sent to /review/my."""
+    coach = signer.coach(connection.cookies.get(COOKIE, ""))
+    if coach is not None and coach.role == "agent" and not agent_may_open(connection.url.path):
+        raise NotForAgents(connection.url.path)
+    return coach
 
 
 CoachDep = Annotated[Coach | None, Depends(current_coach)]

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
+from auditor.review.people import People, Person, Role
+
 COOKIE = "auditor_review"
 """Name of the sign-in cookie (HttpOnly, SameSite=Lax, path /review)."""
 
@@ -27,6 +29,26 @@ class Coach:
     name: str
     cookie: str
     csrf: str
+    role: Role = "coach"
+    """coach, agent or qa_lead (from the people file; everyone is a coach without one)."""
+    agent_id: str | None = None
+    """An agent's own agent id: the only conversations they see."""
+
+    @property
+    def person(self) -> Person:
+        return Person(self.name, self.role, self.agent_id)
+
+
+AGENT_PAGES = ("/review/my", "/review/logout")
+"""The only review pages an agent may open; every other page sends them to /review/my."""
+
+
+def agent_may_open(path: str) -> bool:
+    return any(path == page or path.startswith(page + "/") for page in AGENT_PAGES)
+
+
+class NotForAgents(Exception):
+    """An agent asked for a coach's page (raised by ``dependencies.current_coach``; answered by a redirect)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +60,24 @@ class ReviewSigner:
     auth_disabled: bool
     key_hashes: Collection[str]
     clock: Callable[[], float] = field(default=time.time)
+    people: People | None = None
+    """The team (``AUDITOR_PEOPLE_FILE``): only they sign in, each in their role; None: everyone is a coach."""
+
+    def person(self, name: str) -> Person | None:
+        """Who signs in under this name: from the people file, or a coach of that name without one."""
+        if self.people is None:
+            return Person(name)
+        return self.people.find(name)
+
+    def may_sign_in(self, person: Person, key_hash: str | None) -> bool:
+        """A person with their own key signs in with it; anyone else with one of the service's keys."""
+        if self.auth_disabled:
+            return True
+        if key_hash is None:
+            return False
+        if person.key_hash is not None:
+            return hmac.compare_digest(key_hash, person.key_hash)
+        return any(hmac.compare_digest(key_hash, known) for known in self.key_hashes)
 
     def sign(self, payload: bytes) -> str:
         return hmac.new(self.secret, payload, hashlib.sha256).hexdigest()
@@ -71,11 +111,15 @@ class ReviewSigner:
             return None
         if expires < self.clock():
             return None
+        person = self.person(name)
+        if person is None:  # no longer on the team
+            return None
         if not self.auth_disabled:
-            accepted = {self.key_print(known) for known in self.key_hashes}
+            own = [person.key_hash] if person.key_hash is not None else self.key_hashes
+            accepted = {self.key_print(known) for known in own}
             if not any(hmac.compare_digest(key, known) for known in accepted):
                 return None
-        return Coach(name, cookie, self.csrf(cookie))
+        return Coach(person.name, cookie, self.csrf(cookie), person.role, person.agent_id)
 
     def csrf_ok(self, coach: Coach, token: str) -> bool:
         """Whether a form's token is the coach's (compared in constant time)."""

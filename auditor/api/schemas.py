@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from auditor.live.progress import AlertKind, LiveStatus, Severity
 from auditor.result import ConversationResult, Outcome
 from auditor.review.coach_verdicts import StepVerdict
+from auditor.store.tables import storable_text
 from auditor.transcripts.records import value_problems
 
 EXAMPLE_TRANSCRIPT: Any = {
@@ -192,6 +193,10 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+def as_utc_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else as_utc(moment)
+
+
 class QueueItemOut(BaseModel):
     audit_id: int
     conversation_id: str
@@ -204,15 +209,21 @@ class QueueItemOut(BaseModel):
     score: float
     passed: bool
     outcome: Outcome = Field(
-        description="passed / failed / needs_review (audits stored before outcomes existed: from passed)."
+        description="The final outcome: passed / failed / needs_review after coach review (else the auditor's)."
     )
-    to_decide: list[str] = Field(description="Steps the auditor left uncertain: what a coach decides.")
+    to_decide: list[str] = Field(description="Steps the auditor left uncertain that no coach decided yet.")
     risk: float
     reasons: list[str]
     flags: list[str]
     reviewers: list[str]
+    automatic_score: float = Field(description="The auditor's score (score, passed and outcome are the final ones).")
+    automatic_outcome: Outcome = Field(description="The auditor's outcome, before coach review.")
+    reviewed: bool = Field(description="Coaches reviewed it: score, passed and outcome follow their verdicts.")
+    reviewed_steps: int
+    reviewed_at: datetime | None
 
     _utc = field_validator("when")(as_utc)
+    _utc_reviewed = field_validator("reviewed_at")(as_utc_or_none)
 
 
 class QueueOut(BaseModel):
@@ -245,10 +256,36 @@ class ReviewOut(BaseModel):
     _utc = field_validator("updated_at")(as_utc)
 
 
+class FinalStepOut(BaseModel):
+    step_id: str
+    automatic_status: str = Field(description="The auditor's status.")
+    final_status: str = Field(description="The coaches' status (majority, ties: the latest) when reviewed.")
+    reviewed: bool
+    critical: bool
+    required: bool
+
+
+class FinalOut(BaseModel):
+    """The conversation's final verdicts after coach review; the automatic ones (``result``) stay beside them."""
+
+    score: float
+    outcome: Outcome
+    passed: bool
+    automatic_score: float
+    automatic_outcome: Outcome
+    reviewed: bool
+    reviewed_steps: int
+    reviewed_at: datetime | None
+    steps: list[FinalStepOut]
+
+    _utc = field_validator("reviewed_at")(as_utc_or_none)
+
+
 class AuditOut(BaseModel):
     audit_id: int
     latest: bool
-    result: ConversationResult
+    result: ConversationResult = Field(description="The automatic result, as the auditor made it.")
+    final: FinalOut = Field(description="The final verdicts, score and outcome (the coaches' once reviewed).")
     turns: list[TurnOut] | None = Field(description="The transcript, or null when only the result was stored.")
     reviews: list[ReviewOut]
 
@@ -266,16 +303,6 @@ class StoreResultsIn(BaseModel):
     )
 
 
-def storable_text(value: str) -> str:
-    """Text the store can keep on every backend: PostgreSQL refuses NUL in text (SQLite would keep it), and text that
-    is not valid Unicode (an unpaired surrogate) cannot be encoded; both are refused (422) on both stores."""
-    if "\x00" in value:
-        raise ValueError("holds a NUL character, which the store cannot keep")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("is not valid Unicode text (an unpaired surrogate)") from None
-    return value
 
 
 class VerdictsIn(BaseModel):

@@ -38,6 +38,11 @@ class Settings(AuditorSettings):
         None, description="Signs coaches' login cookies on /review (default: random per process start)."
     )
     review_session_hours: float = Field(12.0, gt=0, le=720, description="How long a coach's login lasts.")
+    people_file: Path | None = Field(
+        None,
+        description="YAML list of the team (name, role coach|agent|qa_lead, agent_id, own key hash): only they sign "
+        "in to /review, each in their role. Without it everyone who signs in is a coach.",
+    )
     rate_limit_per_second: float = Field(300.0, gt=0, description="Requests a second per API key, on average.")
     rate_limit_burst: float = Field(600.0, ge=1, description="Requests a key may send at once before waiting.")
     request_timeout_seconds: float = Field(30.0, gt=0, description="Longest an audit request may take (503).")

@@ -40,7 +40,7 @@ from auditor.conversation import Conversation
 from auditor.outcome import outcome_of
 from auditor.reports.aggregates import AgentSummary, StepSummary
 from auditor.reports.files import write_agent_steps_csv, write_agents_csv, write_steps_csv
-from auditor.reports.html import ShownConversation, write_report
+from auditor.reports.html import ShownConversation, localised_step_names, write_report
 from auditor.reports.summary import AuditSummary, worst_first_key
 from auditor.result import ConversationResult
 from auditor.results_file import RESULTS_FILE
@@ -130,6 +130,7 @@ def start_batch(
     limits: SizeLimits | None = None,
     stored_id: Callable[[str], str | None] | None = None,
     read_options: ReadOptions | None = None,
+    report_lang: str = "en",
 ) -> BatchRun:
     """Open a batch audit of ``inputs`` against ``sop`` into ``out``: iterate the run to audit, then ``finish`` it.
     ``start_engine`` is called once the first batch is ready, with the number of conversations left to audit as far
@@ -140,7 +141,8 @@ def start_batch(
     ``stored_id`` gives the id results.jsonl holds for a conversation id (the redaction policy's
     ``redact_identifier``: an id holding personal data is stored as ``[PHONE]~digest``), so resume finds it.
     ``read_options``: the CSV column mapping, the ids of subtitle and text files and the roles of speaker labels in
-    every input (``--csv-columns``, ``--id-pattern``, ``--agent-id``, ``--speaker-map``).
+    every input (``--csv-columns``, ``--id-pattern``, ``--agent-id``, ``--speaker-map``). ``report_lang``: the
+    language of report.html's interface text and step names (``--report-lang``, one of ``REPORT_LANGUAGES``).
 
     Raises ``ResumeError`` when results.jsonl cannot be resumed (corrupt, or another SOP or embedder).
     """
@@ -155,7 +157,8 @@ def start_batch(
     progress = progress or SilentProgress()
     stream = InputStream(inputs, options=read_options)
     run = _Run(log, stream, batch_size, report_conversations, progress, limits or SizeLimits(), stored_id)
-    return BatchRun(run, sop.name, start_engine, fallback_detector, out, began)
+    step_names = localised_step_names(sop, report_lang) if report_lang != "en" else None
+    return BatchRun(run, sop.name, start_engine, fallback_detector, out, began, report_lang, step_names)
 
 
 def run_batch(
@@ -193,6 +196,8 @@ class BatchRun:
         fallback_detector: Fallback,
         out: Path,
         began: float,
+        report_lang: str = "en",
+        step_names: dict[str, str] | None = None,
     ):
         self.out = out
         self.finished = False
@@ -203,6 +208,8 @@ class BatchRun:
         self._start_engine = start_engine
         self._fallback = fallback_detector
         self._began = began
+        self._report_lang = report_lang
+        self._step_names = step_names
         self._batches = self._audit()
 
     def __iter__(self) -> Iterator[list[Audited]]:
@@ -264,7 +271,8 @@ class BatchRun:
         finally:
             run.log.close()
         run.progress.phase("writing reports")
-        _write_reports(outcome, shown, self._sop_name, [str(problem) for problem in run.problems])
+        problems = [str(problem) for problem in run.problems]
+        _write_reports(outcome, shown, self._sop_name, problems, self._report_lang, self._step_names)
         outcome.shown_in_report = len(shown)
         outcome.seconds = time.perf_counter() - self._began
         self.finished = True
@@ -426,6 +434,8 @@ def _write_reports(
     shown: list[ShownConversation],
     sop_name: str,
     problems: list[str],
+    report_lang: str = "en",
+    step_names: dict[str, str] | None = None,
 ) -> None:
     out, summary = outcome.out, outcome.summary
     outcome.agents = summary.agents()
@@ -443,4 +453,6 @@ def _write_reports(
         problems=problems,
         deviations=outcome.coach,
         deviation_cells=len(outcome.deviations),
+        lang=report_lang,
+        step_names=step_names,
     )

@@ -64,6 +64,14 @@ class EngineName(StrEnum):
     dask = "dask"
 
 
+class ReportLang(StrEnum):
+    """Languages of report.html (``auditor.reports.html.REPORT_LANGUAGES``)."""
+
+    en = "en"
+    zh_hans = "zh-Hans"
+    zh_hant = "zh-Hant"
+
+
 @app.command()
 def audit(
     inputs: Annotated[
@@ -159,6 +167,15 @@ def audit(
         str | None,
         typer.Option("--agent-id", help="Agent of every conversation that names none (in its file, sidecar or name)."),
     ] = None,
+    report_lang: Annotated[
+        ReportLang,
+        typer.Option(
+            "--report-lang",
+            envvar="AUDITOR_REPORT_LANG",
+            help="Language of report.html: headings, statuses, flags, chart labels and step names (from the SOP's "
+            "translations); transcripts show as written.",
+        ),
+    ] = ReportLang.en,
 ) -> None:
     """Audit transcripts; write results.jsonl, agents.csv, steps.csv, agent_steps.csv and report.html to --out.
 
@@ -214,6 +231,7 @@ def audit(
                 progress=progress,
                 limits=SizeLimits(max_turn_chars, max_conversation_chars, max_turns),
                 read_options=read_options,
+                report_lang=report_lang.value,
             ) as run:
                 for _ in run:  # each batch is in results.jsonl, without anomaly blocks yet
                     pass

@@ -17,9 +17,12 @@ from auditor.reports.terminal import cell, escape_text
 
 if TYPE_CHECKING:
     from auditor.review.agreement import Agreement
+    from auditor.review.sampling import RateEstimate
     from auditor.store.database import Store
 
-review_app = typer.Typer(help="The coach review store: import audits, list the review queue.", no_args_is_help=True)
+review_app = typer.Typer(
+    help="The coach review store: import audits, list the review queue, export reviewed results.", no_args_is_help=True
+)
 app.add_typer(review_app, name="review")
 
 DB_OPTION = typer.Option(
@@ -121,6 +124,8 @@ def show_queue(
     table.add_column("why", overflow="fold")
     for item in page.items:
         outcome = OUTCOME_LABELS[item.outcome]
+        if item.reviewed and item.automatic_outcome is not None:  # final after review; the auditor's beside it
+            outcome += f" (reviewed; auditor: {OUTCOME_LABELS[item.automatic_outcome]})"
         table.add_row(
             str(item.audit_id),
             cell(item.conversation_id),
@@ -131,6 +136,134 @@ def show_queue(
             cell("; ".join(item.reasons) or "-"),
         )
     console.print(table)
+
+
+@review_app.command("export")
+def export_reviewed(
+    db: Annotated[str | None, DB_OPTION] = None,
+    sop: Annotated[str | None, typer.Option(help="Only audits against this SOP id.")] = None,
+    agent: Annotated[str | None, typer.Option(help="Only this agent's conversations.")] = None,
+    state: Annotated[str, typer.Option(help="all, reviewed or todo (not reviewed yet).")] = "all",
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    out: Annotated[Path | None, typer.Option(help="Write to this file (default: print).")] = None,
+) -> None:
+    """The newest audit of each conversation with its final outcome, score and step verdicts (the coaches' once
+    reviewed) beside the auditor's, and whether and when it was reviewed."""
+    from auditor.review.rollups import audits_csv, exported_audits
+
+    if state not in {"all", "reviewed", "todo"} or fmt not in {"csv", "json"}:
+        errors.print("[red]--state: all, reviewed or todo; --format: csv or json[/red]", highlight=False)
+        raise typer.Exit(EXIT_USAGE)
+    store = open_store_or_exit(db)
+    try:
+        with store.session() as session:
+            audits = exported_audits(session, sop_id=sop, agent_id=agent, state=state)  # type: ignore[arg-type]
+    finally:
+        store.close()
+    text = (
+        audits_csv(audits)
+        if fmt == "csv"
+        else json.dumps([asdict(a) for a in audits], ensure_ascii=False, indent=2, default=str) + "\n"
+    )
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    reviewed = sum(a.reviewed for a in audits)
+    console.print(f"Wrote {len(audits)} audit(s), {reviewed} reviewed, to {escape_text(out)}.")
+
+
+@review_app.command("sample")
+def draw_review_sample(
+    coaches: Annotated[str, typer.Option(help="The coaches to assign the sample to, comma-separated: Mei,Ana.")],
+    size: Annotated[int, typer.Option(min=1, max=2000, help="How many audits to draw.")] = 40,
+    random_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="The share drawn uniformly at random from below the queue's top.")
+    ] = 0.3,
+    seed: Annotated[int | None, typer.Option(min=0, max=2**31 - 1, help="Reproduce a draw (default: random).")] = None,
+    by: Annotated[str, typer.Option("--by", help="Who draws the sample (recorded as assigned by).")] = "cli",
+    db: Annotated[str | None, DB_OPTION] = None,
+    sop: Annotated[str | None, typer.Option(help="Only audits against this SOP id.")] = None,
+    agent: Annotated[str | None, typer.Option(help="Only this agent's conversations.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this date (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this date, inclusive (YYYY-MM-DD).")] = None,
+) -> None:
+    """Draw audits for review from the newest audits: the top of the risk-ranked queue plus a random share of the rest
+    (so compliance estimated from the reviews is unbiased), and assign them to the coaches by load."""
+    from auditor.review.sampling import SampleError, SampleFilters, draw_sample
+
+    names = [name.strip() for name in coaches.split(",") if name.strip()]
+    filters = SampleFilters(sop, agent, _date(since, "--since"), _date(until, "--until"))
+    store = open_store_or_exit(db)
+    try:
+        with store.session() as session:
+            sample = draw_sample(
+                session, filters, size=size, random_share=random_share, coaches=names, drawn_by=by, seed=seed
+            )
+    except SampleError as error:
+        errors.print(f"[red]{escape_text(error)}[/red]", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from error
+    finally:
+        store.close()
+    console.print(
+        f"Sample {sample.sample_id}: {len(sample.assignments)} of {sample.population} audit(s), "
+        f"{sample.risk_ranked} from the top of the queue and {sample.random_drawn} at random (seed {sample.seed})."
+    )
+    table = Table(title="Assignments", title_justify="left")
+    for column in ("coach", "audit", "conversation", "agent", "SOP", "entered as", "inclusion p"):
+        table.add_column(column, no_wrap=True)
+    for item in sample.assignments:
+        table.add_row(
+            cell(item.coach),
+            str(item.audit_id),
+            cell(item.conversation_id),
+            cell(item.agent_id or "-"),
+            cell(item.sop_id),
+            item.how.replace("_", "-"),
+            f"{item.inclusion_probability:.3f}",
+        )
+    console.print(table)
+    console.print(", ".join(f"{escape_text(name)}: {count}" for name, count in sample.per_coach.items()))
+
+
+@review_app.command("estimate")
+def sample_estimate(
+    sample_id: Annotated[int | None, typer.Argument(help="The sample (default: the newest).")] = None,
+    db: Annotated[str | None, DB_OPTION] = None,
+) -> None:
+    """Compliance estimated from a sample's reviewed audits: unbiased (stratified, Horvitz-Thompson weights) with
+    95% Wilson intervals, beside the naive rate of the reviewed calls."""
+    from auditor.review.sampling import estimate, latest_sample_id
+
+    store = open_store_or_exit(db)
+    try:
+        with store.session() as session:
+            chosen = sample_id if sample_id is not None else latest_sample_id(session)
+            found = estimate(session, chosen) if chosen is not None else None
+    finally:
+        store.close()
+    if found is None:
+        errors.print("[red]No such sample: draw one with `auditor review sample`.[/red]", highlight=False)
+        raise typer.Exit(EXIT_USAGE)
+
+    def shown(rate: RateEstimate) -> str:
+        value = "-" if rate.value is None else f"{rate.value:.1%}"
+        return f"{value} (95% CI {rate.low:.1%} to {rate.high:.1%}, n={rate.n})"
+
+    sample = found.sample
+    console.print(
+        f"Sample {sample.sample_id}: {found.reviewed} of {len(sample.assignments)} reviewed "
+        f"({sample.risk_ranked} risk-ranked, {sample.random_drawn} random, of {sample.population})."
+    )
+    console.print(f"Pass rate: {shown(found.pass_rate)}")
+    console.print(f"Reviewed calls counted alike (biased): {shown(found.naive_pass_rate)}")
+    table = Table(title="Done rate per step", title_justify="left")
+    table.add_column("step")
+    table.add_column("estimate")
+    for step_id, rate in found.step_done.items():
+        table.add_row(cell(step_id), shown(rate))
+    console.print(table)
+    console.print(f"Method: {escape_text(found.pass_rate.method)}")
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""`auditor sops` (list, new, check, test, render, accept) and `auditor check-sop`: the SOP owner's commands."""
+"""`auditor sops` (list, new, check, test, render, proposals, accept) and `auditor check-sop`: the SOP owner's
+commands."""
 
 from __future__ import annotations
 
@@ -22,12 +23,16 @@ from auditor.cli.common import (
     resolve_sop_or_exit,
     settings_or_exit,
 )
+from auditor.cli.review_commands import DB_OPTION, open_store_or_exit
 from auditor.reports.terminal import escape_text as escape
 from auditor.sop.loading import SopError, SopProblem, builtin_sop_paths, load_sop, sop_from_text
 from auditor.sop.review_due import review_status
+from auditor.sop_format import Sop
 
 if TYPE_CHECKING:
     from auditor.embeddings.base import CachedEmbedder
+    from auditor.insights.suggestion_files import Revision
+    from auditor.review.proposals import Proposals
     from auditor.sop.authoring import Draft, DraftStep
     from auditor.sop.trial import TrialTurn
 
@@ -437,44 +442,167 @@ def render(
         console.print(f"[yellow]{checked.id}: {escape(status.message)}[/yellow]")
 
 
+@sops_app.command("proposals")
+def proposals(
+    sop: Annotated[str, typer.Argument(help="SOP file, or a built-in SOP id, whose reviewed conversations to read.")],
+    db: Annotated[str | None, DB_OPTION] = None,
+    embedder: Annotated[
+        str,
+        typer.Option(
+            help="Embedder that picks a turn's best sentence and drops near-duplicates: use-m (default), minilm, "
+            "hashing, or none (longest sentence, exact duplicates only)."
+        ),
+    ] = "use-m",
+    per_step: Annotated[
+        int | None, typer.Option(min=1, help="At most this many proposals per step (best supported first).")
+    ] = None,
+) -> None:
+    """Example phrasings proposed from confirmed evidence: turns coaches confirmed perform a step (numbered)."""
+    checked = resolve_sop_or_exit(sop)
+    found = _proposals_or_exit(checked, db, embedder, per_step)
+    table = Table(title=f"Proposed examples for {checked.id} v{checked.version}", title_justify="left")
+    for column in ("#", "step", "proposed example", "convs", "nearest example (cosine)"):
+        table.add_column(column, overflow="fold", justify="right" if column in ("#", "convs") else "left")
+    for item in found.proposals:
+        nearest = f"{escape(item.nearest_example)} ({item.similarity:.2f})" if item.nearest_example else "-"
+        table.add_row(str(item.number), item.step_id, escape(item.text), str(item.support), nearest)
+    console.print(table)
+    for reason, count in found.skipped.most_common():
+        console.print(f"[dim]{count} confirmed turn(s) proposed nothing: {escape(reason)}[/dim]")
+    if found.proposals:
+        where = sop if Path(sop).exists() else "YOUR-SOP.yaml"
+        console.print(
+            f"Accept with `auditor sops accept --sop {escape(where)} --proposal N [--proposal M ...]` (same --db and "
+            "--embedder), or `--step STEP --example TEXT`: it writes a new SOP version."
+        )
+    else:
+        console.print("No proposals: review conversations of this SOP first (confirm steps at a turn).")
+
+
+def _proposals_or_exit(sop: Sop, db: str | None, embedder: str, per_step: int | None) -> Proposals:
+    from auditor.review.examples import review_examples
+    from auditor.review.proposals import ProposalOptions, evidence_from_reviews, propose_examples
+
+    store = open_store_or_exit(db)
+    try:
+        with store.session() as session:
+            evidence = evidence_from_reviews(review_examples(session, sop.id))
+    finally:
+        store.close()
+    embedding = None if embedder == "none" else _embedder_or_exit(embedder)
+    return propose_examples(sop, evidence, embedding, ProposalOptions(per_step=per_step))
+
+
 @sops_app.command("accept")
 def accept(
-    suggestions: Annotated[Path, typer.Argument(help="suggestions.yaml from `auditor insights --out`, reviewed.")],
-    sop: Annotated[Path, typer.Option("--sop", help="The SOP file to revise (it is not changed).")],
+    suggestions: Annotated[
+        Path | None,
+        typer.Argument(
+            help="suggestions.yaml from `auditor insights --out`, reviewed; omit it with --proposal or --step and "
+            "--example."
+        ),
+    ] = None,
+    sop: Annotated[Path | None, typer.Option("--sop", help="The SOP file to revise.")] = None,
+    proposal: Annotated[
+        list[int] | None,
+        typer.Option("--proposal", help="Number of a proposal `auditor sops proposals` listed (repeatable)."),
+    ] = None,
+    step: Annotated[str | None, typer.Option("--step", help="Step to add --example to.")] = None,
+    example: Annotated[
+        list[str] | None, typer.Option("--example", help="Example phrasing to add to --step (repeatable).")
+    ] = None,
+    db: Annotated[str | None, DB_OPTION] = None,
+    embedder: Annotated[
+        str, typer.Option(help="With --proposal: the embedder `auditor sops proposals` used (same numbers).")
+    ] = "use-m",
     out: Annotated[
         Path | None, typer.Option("--out", help="File for the new version (default: NAME.vVERSION.yaml beside it).")
     ] = None,
+    in_place: Annotated[
+        bool, typer.Option("--in-place", help="Write the new version over the SOP file (its # comments are lost).")
+    ] = False,
     force: Annotated[bool, typer.Option(help="Overwrite --out if it exists.")] = False,
 ) -> None:
-    """Add the suggestions marked `accept: true` to an SOP as examples, written as a new SOP version."""
+    """Add examples to an SOP as a new version (version + 1): suggestions marked `accept: true`, proposals from
+    confirmed evidence (--proposal N), or your own (--step S --example TEXT)."""
     from auditor.insights.suggestion_files import SuggestionFileError, apply_accepted, read_accepted
-    from auditor.sop.writing import sop_to_yaml
 
-    try:
-        accepted = read_accepted(suggestions)
-    except SuggestionFileError as error:
-        errors.print(f"[red]{escape(str(error))}[/red]")
-        raise typer.Exit(EXIT_USAGE) from error
+    sources = sum([suggestions is not None, bool(proposal), bool(step or example)])
+    if sop is None or sources != 1 or bool(step) != bool(example):
+        errors.print(
+            "[red]give --sop and one of: a suggestions file, --proposal N, or --step STEP --example TEXT[/red]"
+        )
+        raise typer.Exit(EXIT_USAGE)
+    if in_place and out is not None:
+        errors.print("[red]--in-place writes over --sop; leave out --out[/red]")
+        raise typer.Exit(EXIT_USAGE)
     try:
         current = load_sop(sop)
     except SopError as error:
         print_problems(error.problems)
         raise typer.Exit(EXIT_USAGE) from error
-    mine = [item for item in accepted if item.sop_id == current.id]
-    if not mine:
-        others = sorted({item.sop_id for item in accepted})
-        hint = (
-            f" (accepted ones are for: {', '.join(others)})" if others else " (set accept: true on the ones you want)"
+    if suggestions is None:
+        revision = _accept_examples_or_exit(current, proposal or [], step, example or [], db, embedder)
+        origin = f"proposals {', '.join(map(str, proposal))}" if proposal else "the command line"
+    else:
+        try:
+            accepted = read_accepted(suggestions)
+        except SuggestionFileError as error:
+            errors.print(f"[red]{escape(str(error))}[/red]")
+            raise typer.Exit(EXIT_USAGE) from error
+        mine = [item for item in accepted if item.sop_id == current.id]
+        if not mine:
+            others = sorted({item.sop_id for item in accepted})
+            hint = (
+                f" (accepted ones are for: {', '.join(others)})"
+                if others
+                else " (set accept: true on the ones you want)"
+            )
+            errors.print(f"[red]{escape(str(suggestions))}: no accepted suggestion for SOP {current.id!r}{hint}[/red]")
+            raise typer.Exit(EXIT_USAGE)
+        stale = sorted(
+            {item.sop_version for item in mine if item.sop_version and item.sop_version != str(current.version)}
         )
-        errors.print(f"[red]{escape(str(suggestions))}: no accepted suggestion for SOP {current.id!r}{hint}[/red]")
-        raise typer.Exit(EXIT_USAGE)
-    stale = sorted({item.sop_version for item in mine if item.sop_version and item.sop_version != str(current.version)})
-    if stale:
-        console.print(
-            f"[yellow]suggestions were mined against version {', '.join(stale)}; {current.id} is now "
-            f"v{current.version}: check they still fit[/yellow]"
-        )
-    revision = apply_accepted(current, mine)
+        if stale:
+            console.print(
+                f"[yellow]suggestions were mined against version {', '.join(stale)}; {current.id} is now "
+                f"v{current.version}: check they still fit[/yellow]"
+            )
+        revision = apply_accepted(current, mine)
+        origin = suggestions.name
+    _write_revision(current, revision, sop, out, in_place, force, origin)
+
+
+def _accept_examples_or_exit(
+    current: Sop, numbers: list[int], step: str | None, examples: list[str], db: str | None, embedder: str
+) -> Revision:
+    from auditor.review.proposals import accept_examples
+
+    if numbers:
+        found = _proposals_or_exit(current, db, embedder, None)
+        known = {item.number: item for item in found.proposals}
+        unknown = [number for number in numbers if number not in known]
+        if unknown:
+            errors.print(
+                f"[red]no proposal {', '.join(map(str, unknown))} for {current.id} v{current.version} "
+                f"({len(known)} proposal(s); list them with `auditor sops proposals`)[/red]"
+            )
+            raise typer.Exit(EXIT_USAGE)
+        pairs = [(known[number].step_id, known[number].text) for number in numbers]
+    else:
+        pairs = [(step or "", text) for text in examples if text.strip()]
+        if not pairs:
+            errors.print("[red]--example must not be empty[/red]")
+            raise typer.Exit(EXIT_USAGE)
+    return accept_examples(current, pairs)
+
+
+def _write_revision(
+    current: Sop, revision: Revision, sop: Path, out: Path | None, in_place: bool, force: bool, origin: str
+) -> None:
+    """Report what the revision adds, then write it as a new version (checked to load first)."""
+    from auditor.sop.writing import sop_to_yaml
+
     for item in revision.unknown_steps:
         errors.print(f"[yellow]step {item.step_id!r} is not in {current.id}; skipped {item.example!r}[/yellow]")
     for item in revision.already_there:
@@ -482,13 +610,13 @@ def accept(
     if not revision.added:
         errors.print("[red]nothing new to add; no new version written[/red]")
         raise typer.Exit(EXIT_USAGE)
-    target = out or sop.with_name(f"{sop.stem}.v{revision.sop.version}{sop.suffix or '.yaml'}")
-    if target.exists() and not force:
+    target = sop if in_place else out or sop.with_name(f"{sop.stem}.v{revision.sop.version}{sop.suffix or '.yaml'}")
+    if target.exists() and not force and not in_place:
         errors.print(f"[red]{escape(str(target))} exists; choose another --out or add --force[/red]")
         raise typer.Exit(EXIT_USAGE)
     header = (
         f"Version {revision.sop.version} of {current.id}: {len(revision.added)} example(s) accepted from "
-        f"{suggestions.name} on {date.today().isoformat()}."
+        f"{origin} on {date.today().isoformat()}."
     )
     text = sop_to_yaml(revision.sop, header=header)
     try:  # an accepted example may repeat a counter-example: never write a version that does not load
@@ -500,7 +628,8 @@ def accept(
     target.write_text(text, encoding="utf-8")
     for item in revision.added:
         console.print(f"[green]+[/green] {item.step_id}: {escape(item.example)}")
+    kept = "it was replaced" if in_place else f"{escape(str(sop))} is unchanged"
     console.print(
         f"Wrote [bold]{escape(str(target))}[/bold]: {current.id} v{current.version} -> v{revision.sop.version} "
-        f"({len(revision.added)} new example(s)); {escape(str(sop))} is unchanged."
+        f"({len(revision.added)} new example(s)); {kept}."
     )

@@ -9,7 +9,7 @@ dates, and lists the flagged conversations.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -154,16 +154,39 @@ class Charts:
     total: int
 
 
-def render_charts(data: ChartData) -> Charts:
+@dataclass(frozen=True)
+class ChartText:
+    """The words of the charts in the report's language: ``texts`` the interface text (report_text.yaml keys; the
+    English ones when empty), ``steps`` the label of a step by id (its id when absent)."""
+
+    texts: Mapping[str, str] = field(default_factory=dict)
+    steps: Mapping[str, str] = field(default_factory=dict)
+
+    def __call__(self, key: str, english: str) -> str:
+        return self.texts.get(key, english)
+
+    def step(self, step_id: str) -> str:
+        return self.steps.get(step_id, step_id)
+
+    def status(self, status: str) -> str:
+        return self.texts.get(f"status_{status}", STATUS_NAMES[status])
+
+    def outcome(self, outcome: str) -> str:
+        return self.texts.get(f"outcome_{outcome}", OUTCOME_LABELS[outcome])
+
+
+def render_charts(data: ChartData, words: ChartText | None = None) -> Charts:
+    """The charts of ``data``, labelled in ``words`` (English, steps by id, when None)."""
+    words = words or ChartText()
     agents = sorted(data.agent_conversations, key=lambda a: (data.agent_score_sum[a] / data.agent_conversations[a], a))
     shown_agents = agents[:MAX_AGENTS]
-    trend, unit = _trend(data)
+    trend, unit = _trend(data, words)
     worst_first = sorted(data.flagged, key=lambda f: (f.score, f.conversation_id))
     return Charts(
-        steps=_step_bars(data),
-        heatmap=_heatmap(data, shown_agents),
-        scores=_histogram(data),
-        mood=_scatter(data) if data.points else None,
+        steps=_step_bars(data, words),
+        heatmap=_heatmap(data, shown_agents, words),
+        scores=_histogram(data, words),
+        mood=_scatter(data, words) if data.points else None,
         trend=trend,
         trend_unit=unit,
         flagged=worst_first,
@@ -204,7 +227,7 @@ def _clip(text: str, length: int) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
-def _step_bars(data: ChartData) -> Markup:
+def _step_bars(data: ChartData, words: ChartText) -> Markup:
     """One stacked bar per step: the share of conversations in each status, SOP order."""
     left, width, row = 230.0, 470.0, 26
     steps = list(data.step_names)
@@ -213,14 +236,16 @@ def _step_bars(data: ChartData) -> Markup:
     for offset, status in enumerate(STATUS_ORDER):
         legend_x = 8 + offset * 98
         body.append(f'<rect x="{legend_x}" y="4" width="11" height="11" fill="{STATUS_COLOURS[status]}"/>')
-        body.append(_text(legend_x + 15, 14, STATUS_NAMES[status]))
+        body.append(_text(legend_x + 15, 14, words.status(status)))
     for number, step_id in enumerate(steps):
         y = 28 + number * row
         counts = data.step_counts[step_id]
         total = sum(counts.values()) or 1
         forbidden = step_id in data.forbidden_steps
-        label = ("⊘ " if forbidden else "") + step_id + (" ★" if step_id in data.critical_steps else "")
-        name = data.step_names[step_id] + (" (forbidden: done = never said)" if forbidden else "")
+        label = ("⊘ " if forbidden else "") + words.step(step_id) + (" ★" if step_id in data.critical_steps else "")
+        name = data.step_names[step_id] + (
+            words("chart_forbidden", " (forbidden: done = never said)") if forbidden else ""
+        )
         body.append(
             f'<text x="{left - 8}" y="{y + 14}" text-anchor="end" font-weight="600">{escape(_clip(label, 30))}'
             f"<title>{escape(name)}</title></text>"
@@ -231,17 +256,19 @@ def _step_bars(data: ChartData) -> Markup:
             if not share:
                 continue
             span = share * width
-            said = "never said" if forbidden and status == "done" else STATUS_NAMES[status]
-            title = f"{step_id}: {said} {counts[status]} of {total} ({share:.0%})"
+            said = words("never_said", "never said") if forbidden and status == "done" else words.status(status)
+            title = f"{words.step(step_id)}: {said} {counts[status]} {words('of', 'of')} {total} ({share:.0%})"
             body.append(
                 f'<rect x="{x:.1f}" y="{y}" width="{span:.1f}" height="{row - 6}" fill="{STATUS_COLOURS[status]}">'
                 f"<title>{escape(title)}</title></rect>"
             )
             if status == "done" and span > 34:
-                shown = f"{share:.0%} never said" if forbidden and span > 110 else f"{share:.0%}"
+                shown = (
+                    f"{share:.0%} {words('never_said', 'never said')}" if forbidden and span > 110 else f"{share:.0%}"
+                )
                 body.append(_text(x + 5, y + 14, shown, extra='fill="#fff" font-weight="600"'))
             x += span
-    return _svg(left + width + 10, height, "Step completion per step", body)
+    return _svg(left + width + 10, height, words("chart_steps", "Step completion per step"), body)
 
 
 def _rate_colour(rate: float) -> str:
@@ -253,7 +280,7 @@ def _rate_colour(rate: float) -> str:
     return f"rgb({red},{green},{int(46 + 32 * rate)})"
 
 
-def _heatmap(data: ChartData, agents: list[str]) -> Markup:
+def _heatmap(data: ChartData, agents: list[str], words: ChartText) -> Markup:
     """Agents (worst mean score first) x steps: the share of applicable conversations where the step was done."""
     steps = list(data.step_names)
     left, top, cell_w, cell_h = 150, 96, max(44, min(70, 700 // max(len(steps), 1))), 24
@@ -261,8 +288,9 @@ def _heatmap(data: ChartData, agents: list[str]) -> Markup:
     body = []
     for column, step_id in enumerate(steps):
         x = left + column * cell_w + cell_w / 2
+        shown_id = escape(_clip(words.step(step_id), 16))
         body.append(
-            f'<text transform="translate({x:.1f},{top - 6}) rotate(-40)" font-size="11">{escape(_clip(step_id, 16))}'
+            f'<text transform="translate({x:.1f},{top - 6}) rotate(-40)" font-size="11">{shown_id}'
             f"<title>{escape(data.step_names[step_id])}</title></text>"
         )
     for row, agent in enumerate(agents):
@@ -271,16 +299,22 @@ def _heatmap(data: ChartData, agents: list[str]) -> Markup:
         for column, step_id in enumerate(steps):
             x = left + column * cell_w
             applicable, done, uncertain = data.agent_steps.get((agent, step_id), [0, 0, 0])
-            unsure = f"; {uncertain} more uncertain (a person decides; not counted)" if uncertain else ""
+            more = words("more_uncertain", "more uncertain (a person decides; not counted)")
+            unsure = f"; {uncertain} {more}" if uncertain else ""
+            label = f"{agent} · {words.step(step_id)}: "
             if not applicable:
-                title = f"{agent} · {step_id}: " + (f"never decided{unsure}" if uncertain else "never applicable")
+                title = label + (
+                    f"{words('never_decided', 'never decided')}{unsure}"
+                    if uncertain
+                    else words("never_applicable", "never applicable")
+                )
                 body.append(
                     f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="#eff2f5">'
                     f"<title>{escape(title)}</title></rect>"
                 )
                 continue
             rate = done / applicable
-            title = f"{agent} · {step_id}: done {done} of {applicable} ({rate:.0%}){unsure}"
+            title = f"{label}{words.status('done')} {done} {words('of', 'of')} {applicable} ({rate:.0%}){unsure}"
             body.append(
                 f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{_rate_colour(rate)}">'
                 f"<title>{escape(title)}</title></rect>"
@@ -294,10 +328,10 @@ def _heatmap(data: ChartData, agents: list[str]) -> Markup:
                     'fill="#fff" font-size="11" font-weight="600"',
                 )
             )
-    return _svg(width, height, "Done rate per agent and step", body)
+    return _svg(width, height, words("chart_heatmap", "Done rate per agent and step"), body)
 
 
-def _histogram(data: ChartData) -> Markup:
+def _histogram(data: ChartData, words: ChartText) -> Markup:
     """Conversations per score band, passed, needing review and failed stacked."""
     left, bottom, width, height = 40, 180, 440, 150
     counts = [sum(data.score_bins[outcome][i] for outcome in OUTCOME_ORDER) for i in range(BINS)]
@@ -314,7 +348,7 @@ def _histogram(data: ChartData) -> Markup:
             span = count / peak * height
             y -= span
             colour = OUTCOME_COLOURS[outcome]
-            title = f"score {i / BINS:.1f}–{(i + 1) / BINS:.1f}: {count} {OUTCOME_LABELS[outcome]}"
+            title = f"{words('score', 'score')} {i / BINS:.1f}–{(i + 1) / BINS:.1f}: {count} {words.outcome(outcome)}"
             body.append(
                 f'<rect x="{x + 2:.1f}" y="{y:.1f}" width="{bar - 4:.1f}" height="{span:.1f}" fill="{colour}">'
                 f"<title>{escape(title)}</title></rect>"
@@ -323,17 +357,19 @@ def _histogram(data: ChartData) -> Markup:
             body.append(_text(x + bar / 2, y - 4, counts[i], "middle", 'font-size="11"'))
         body.append(_text(x, bottom + 15, f"{i / BINS:.1f}", "middle", 'font-size="11" fill="#59636e"'))
     body.append(_text(left + width, bottom + 15, "1.0", "middle", 'font-size="11" fill="#59636e"'))
-    body.append(_text(left + width / 2, bottom + 32, "compliance score", "middle", 'fill="#59636e"'))
+    body.append(
+        _text(left + width / 2, bottom + 32, words("compliance_score", "compliance score"), "middle", 'fill="#59636e"')
+    )
     for number, outcome in enumerate(("passed", "failed", "needs_review")):
         x = left + 8 + number * 70
         body.append(
             f'<rect x="{x}" y="6" width="11" height="11" fill="{OUTCOME_COLOURS[outcome]}"/>'
-            + _text(x + 15, 16, OUTCOME_LABELS[outcome])
+            + _text(x + 15, 16, words.outcome(outcome))
         )
-    return _svg(left + width + 20, bottom + 40, "Distribution of compliance scores", body)
+    return _svg(left + width + 20, bottom + 40, words("chart_scores", "Distribution of compliance scores"), body)
 
 
-def _scatter(data: ChartData) -> Markup:
+def _scatter(data: ChartData, words: ChartText) -> Markup:
     """Each conversation at (compliance score, customer dissatisfaction); a point links to its transcript."""
     left, top, size = 48, 14, 300
     body = [
@@ -347,24 +383,31 @@ def _scatter(data: ChartData) -> Markup:
         body.append(
             _text(left - 6, top + size - tick * size + 4, f"{tick:.1f}", "end", 'font-size="11" fill="#59636e"')
         )
-    body.append(_text(left + size / 2, top + size + 32, "compliance score", "middle", 'fill="#59636e"'))
+    body.append(
+        _text(
+            left + size / 2, top + size + 32, words("compliance_score", "compliance score"), "middle", 'fill="#59636e"'
+        )
+    )
     body.append(
         f'<text transform="translate(14,{top + size / 2}) rotate(-90)" text-anchor="middle" fill="#59636e">'
-        "customer dissatisfaction</text>"
+        f"{escape(words('customer_dissatisfaction', 'customer dissatisfaction'))}</text>"
     )
     for score, unhappy, conversation_id, outcome, flagged in data.points:
         x, y = left + score * size, top + size - unhappy * size
         colour = "#8250df" if flagged else OUTCOME_COLOURS[outcome]
-        title = f"{conversation_id}: score {score:.2f}, dissatisfaction {unhappy:.2f}"
+        title = (
+            f"{conversation_id}: {words('score', 'score')} {score:.2f},"
+            f" {words('dissatisfaction', 'dissatisfaction')} {unhappy:.2f}"
+        )
         body.append(
             f'<a href="#c-{escape(conversation_id)}"><circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{colour}" '
             f'fill-opacity=".75" stroke="#fff" stroke-width=".8"><title>{escape(title)}</title></circle></a>'
         )
     legend = [
-        (OUTCOME_COLOURS["passed"], "passed"),
-        (OUTCOME_COLOURS["failed"], "failed"),
-        (OUTCOME_COLOURS["needs_review"], "needs review"),
-        ("#8250df", "dissatisfied (flagged)"),
+        (OUTCOME_COLOURS["passed"], words.outcome("passed")),
+        (OUTCOME_COLOURS["failed"], words.outcome("failed")),
+        (OUTCOME_COLOURS["needs_review"], words.outcome("needs_review")),
+        ("#8250df", words("dissatisfied_flagged", "dissatisfied (flagged)")),
     ]
     for number, (colour, name) in enumerate(legend):
         y = top + 10 + number * 18
@@ -372,12 +415,18 @@ def _scatter(data: ChartData) -> Markup:
             f'<circle cx="{left + size + 20}" cy="{y}" r="5" fill="{colour}"/>' + _text(left + size + 30, y + 4, name)
         )
     body.append(
-        _text(left + 6, top + size * 0.5 - 6, "low score, unhappy customer", extra='font-size="11" fill="#cf222e"')
+        _text(
+            left + 6,
+            top + size * 0.5 - 6,
+            words("low_score_unhappy", "low score, unhappy customer"),
+            extra='font-size="11" fill="#cf222e"',
+        )
     )
-    return _svg(left + size + 170, top + size + 40, "Customer dissatisfaction against compliance score", body)
+    label = words("chart_mood", "Customer dissatisfaction against compliance score")
+    return _svg(left + size + 170, top + size + 40, label, body)
 
 
-def _trend(data: ChartData) -> tuple[Markup | None, str]:
+def _trend(data: ChartData, words: ChartText) -> tuple[Markup | None, str]:
     """Mean score, pass rate and dissatisfied share per day (per week past 60 days); None under two periods."""
     if len(data.days) < 2:
         return None, ""
@@ -407,16 +456,17 @@ def _trend(data: ChartData) -> tuple[Markup | None, str]:
         body.append(f'<line x1="{left}" y1="{y}" x2="{left + width}" y2="{y}" stroke="#eff2f5"/>')
         body.append(_text(left - 6, y + 4, f"{tick:.0%}" if tick else "0", "end", 'font-size="11" fill="#59636e"'))
     series = [
-        ("mean score", "#0969da", lambda p: p.score_sum / p.conversations),
-        ("pass rate", "#2da44e", lambda p: p.passed / p.decided if p.decided else 0.0),
-        ("dissatisfied", "#8250df", lambda p: p.dissatisfied / p.conversations),
+        (words("trend_mean_score", "mean score"), "#0969da", lambda p: p.score_sum / p.conversations),
+        (words("trend_pass_rate", "pass rate"), "#2da44e", lambda p: p.passed / p.decided if p.decided else 0.0),
+        (words("trend_dissatisfied", "dissatisfied"), "#8250df", lambda p: p.dissatisfied / p.conversations),
     ]
     for number, (name, colour, value) in enumerate(series):
         coordinates = [(x_of(k), top + height - value(periods[k]) * height) for k in keys]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coordinates)
         body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
         for key, (x, y) in zip(keys, coordinates, strict=True):
-            title = f"{key.isoformat()}: {name} {value(periods[key]):.0%} ({periods[key].conversations} conversations)"
+            counted = f"{periods[key].conversations} {words('conversations', 'conversations')}"
+            title = f"{key.isoformat()}: {name} {value(periods[key]):.0%} ({counted})"
             body.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{escape(title)}</title></circle>'
             )
@@ -427,4 +477,5 @@ def _trend(data: ChartData) -> tuple[Markup | None, str]:
         body.append(
             _text(x_of(key), top + height + 15, key.strftime("%m-%d"), "middle", 'font-size="11" fill="#59636e"')
         )
-    return _svg(left + width + 16, top + height + 24, "Compliance over time", body), "week" if weekly else "day"
+    unit = "week" if weekly else "day"
+    return _svg(left + width + 16, top + height + 24, words("chart_trend", "Compliance over time"), body), unit

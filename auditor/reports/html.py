@@ -10,22 +10,25 @@ conversations, with a note saying so. ``render_report`` is the same page as text
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import overload
 
 from jinja2 import Environment, PackageLoader
+from markupsafe import Markup
 
 from auditor.anomaly.agent_steps import AgentStepDeviation
 from auditor.conversation import Conversation
 from auditor.outcome import OUTCOME_LABELS, act_note, outcome_of
 from auditor.privacy.policy import RedactionPolicy, redact_for_result, redacted_result
 from auditor.reports.aggregates import AgentSummary, StepSummary, most_flagged
-from auditor.reports.charts import render_charts
+from auditor.reports.charts import ChartText, render_charts
 from auditor.reports.summary import ISSUES, MARKED, TOP_FLAGGED, AuditSummary, summarise, worst_first_key
 from auditor.result import ConversationResult, ExpectedPlace, StepResult, TurnSignal
+from auditor.sop_format import Sop
+from auditor.text.interface import interface_texts, to_traditional
 from auditor.text.normalise import VARIANTS, has_han, to_simplified
 
 STATUS_LABELS = {
@@ -47,6 +50,37 @@ STATUS_MEANINGS = {
     "not_applicable": "the step's condition did not hold in this conversation",
     "violated": "a forbidden step: the agent said what the SOP forbids",
 }
+
+REPORT_LANGUAGES = ("en", "zh-Hans", "zh-Hant")
+"""Languages of the report's interface text (``--report-lang``); transcripts and SOP text show as written."""
+TEXT_FILE = Path(__file__).resolve().parent / "templates" / "report_text.yaml"
+
+
+def report_texts(lang: str) -> dict[str, Markup]:
+    """The report's interface text in ``lang`` (one of ``REPORT_LANGUAGES``), as trusted markup: report_text.yaml is
+    ours, and ``Markup.format`` escapes what fills it in."""
+    if lang not in REPORT_LANGUAGES:
+        raise ValueError(f"unknown report language {lang!r}: choose one of {', '.join(REPORT_LANGUAGES)}")
+    texts = interface_texts(TEXT_FILE)["zh" if lang == "zh-Hans" else lang]
+    return {key: Markup(value) for key, value in texts.items()}
+
+
+def localised_step_names(sop: Sop, lang: str) -> dict[str, str]:
+    """Each step's name in ``lang``: the SOP's own name in English, else its ``translations`` (``zh-Hant`` or ``zh``
+    converted to traditional characters; ``zh-Hans`` or ``zh``), else its English name."""
+    names = {}
+    for step in sop.steps:
+        name = step.name
+        if lang != "en":
+            own = step.translations.get(lang)
+            simplified = step.translations.get("zh-Hans") or step.translations.get("zh")
+            if own is not None and own.name:
+                name = own.name
+            elif simplified is not None and simplified.name:
+                name = to_traditional(simplified.name) if lang == "zh-Hant" else simplified.name
+        names[step.id] = name
+    return names
+
 
 @dataclass(frozen=True)
 class StepTag:
@@ -158,10 +192,13 @@ def write_report(
     problems: Sequence[str] = (),
     deviations: Sequence[AgentStepDeviation] = (),
     deviation_cells: int = 0,
+    lang: str = "en",
+    step_names: Mapping[str, str] | None = None,
 ) -> None:
     """Write report.html: figures from ``summary``, transcripts of ``shown`` (worst first); the page is streamed to
-    the file."""
-    views = _LazyViews(sorted(shown, key=lambda item: item.key))
+    the file. ``lang`` is the interface language (``REPORT_LANGUAGES``); ``step_names`` the steps' names in it
+    (``localised_step_names``), shown in its place of ids outside English."""
+    views = _LazyViews(sorted(shown, key=lambda item: item.key), lang)
     chunks = _generate(
         summary,
         views,
@@ -171,6 +208,8 @@ def write_report(
         problems=problems,
         deviations=deviations,
         deviation_cells=deviation_cells,
+        lang=lang,
+        step_names=step_names,
     )
     with path.open("w", encoding="utf-8") as handle:
         handle.writelines(chunks)
@@ -187,6 +226,8 @@ def render_report(
     deviations: Sequence[AgentStepDeviation] = (),
     deviation_cells: int = 0,
     top: int = TOP_FLAGGED,
+    lang: str = "en",
+    step_names: Mapping[str, str] | None = None,
 ) -> str:
     """HTML text of the report of ``results`` (in results.jsonl order), every one shown; conversations are looked up
     by id to show their transcripts.
@@ -201,7 +242,7 @@ def render_report(
         zip(results, transcripts, strict=True),
         key=lambda pair: worst_first_key(outcome_of(pair[0]), pair[0].score, pair[0].conversation_id),
     )
-    views = [_conversation_view(result, transcript) for result, transcript in ordered]
+    views = [_conversation_view(result, transcript, lang) for result, transcript in ordered]
     return "".join(
         _generate(
             summary,
@@ -212,6 +253,8 @@ def render_report(
             problems=problems,
             deviations=deviations,
             deviation_cells=deviation_cells,
+            lang=lang,
+            step_names=step_names,
         )
     )
 
@@ -226,8 +269,18 @@ def _generate(
     problems: Sequence[str],
     deviations: Sequence[AgentStepDeviation],
     deviation_cells: int,
+    lang: str = "en",
+    step_names: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
-    """The page in chunks: the template filled from the whole audit's ``summary`` and the ``views`` shown."""
+    """The page in chunks: the template filled from the whole audit's ``summary`` and the ``views`` shown, its
+    interface text in ``lang``."""
+    t = report_texts(lang)
+    english = lang == "en"
+    names = dict(step_names or {}) if not english else {}
+    statuses = STATUS_LABELS if english else {status: str(t[f"status_{status}"]) for status in STATUS_LABELS}
+    meanings = STATUS_MEANINGS if english else {status: str(t[f"meaning_{status}"]) for status in STATUS_MEANINGS}
+    outcomes = OUTCOME_LABELS if english else {outcome: str(t[f"outcome_{outcome}"]) for outcome in OUTCOME_LABELS}
+    words = ChartText() if english else ChartText({key: str(value) for key, value in t.items()}, names)
     return (
         _environment()
         .get_template("report.html.j2")
@@ -253,17 +306,21 @@ def _generate(
             critical_steps=summary.critical_steps,
             conversations=views,
             problems=problems,
-            status_labels=STATUS_LABELS,
-            status_meanings=STATUS_MEANINGS,
-            outcome_labels=OUTCOME_LABELS,
+            status_labels=statuses,
+            status_meanings=meanings,
+            outcome_labels=outcomes,
+            t=t,
+            lang=lang,
+            step_label=(lambda step_id: step_id) if english else (lambda step_id: names.get(step_id, step_id)),
+            step_name=lambda step_id, name: names.get(step_id, name),
+            flag_label=_flag_labeller(t, names, english),
             deviations=deviations,
             deviation_cells=deviation_cells,
             most_dissatisfied=most_flagged(summary.flagged("dissatisfaction"), "dissatisfaction", summary.top),
             most_anomalous=most_flagged(summary.flagged("anomaly"), "anomaly", summary.top),
-            charts=render_charts(summary.charts),
+            charts=render_charts(summary.charts, words),
             shown_note=(
-                f"Showing the {len(views):,} lowest-scoring of {summary.total:,} conversations; "
-                "results.jsonl has every one; the filters below apply to those shown."
+                t["shown_note"].format(shown=f"{len(views):,}", total=f"{summary.total:,}")
                 if len(views) < summary.total
                 else ""
             ),
@@ -271,12 +328,29 @@ def _generate(
     )
 
 
+def _flag_labeller(t: Mapping[str, Markup], names: Mapping[str, str], english: bool) -> Callable[[str], str]:
+    """A flag (``missing:listen``, ``dissatisfied``) as the report shows it: as written in English, else in words
+    with the step's name."""
+
+    def label(flag: str) -> str:
+        if english:
+            return flag
+        kind, _, step_id = flag.partition(":")
+        text = t.get(f"flag_{kind}")
+        if text is None:
+            return flag
+        return text.format(step=names.get(step_id, step_id)) if step_id else text  # markup: not escaped twice
+
+    return label
+
+
 class _LazyViews(Sequence[ConversationView]):
     """The shown conversations' views, each built when the template reaches it (and built again if it comes back),
     so the page never holds a thousand parsed results and transcripts at once."""
 
-    def __init__(self, shown: Sequence[ShownConversation]):
+    def __init__(self, shown: Sequence[ShownConversation], lang: str = "en"):
         self._shown = shown
+        self._lang = lang
 
     def __len__(self) -> int:
         return len(self._shown)
@@ -289,15 +363,15 @@ class _LazyViews(Sequence[ConversationView]):
 
     def __getitem__(self, index: int | slice) -> ConversationView | list[ConversationView]:
         if isinstance(index, slice):
-            return [self._view(item) for item in self._shown[index]]
-        return self._view(self._shown[index])
+            return [self._view(item, self._lang) for item in self._shown[index]]
+        return self._view(self._shown[index], self._lang)
 
     def __iter__(self) -> Iterator[ConversationView]:
-        return (self._view(item) for item in self._shown)
+        return (self._view(item, self._lang) for item in self._shown)
 
     @staticmethod
-    def _view(item: ShownConversation) -> ConversationView:
-        return _conversation_view(ConversationResult.model_validate_json(item.result_json), item.conversation)
+    def _view(item: ShownConversation, lang: str) -> ConversationView:
+        return _conversation_view(ConversationResult.model_validate_json(item.result_json), item.conversation, lang)
 
 
 def _transcript_of(result: ConversationResult, conversations: dict[str, Conversation]) -> Conversation | None:
@@ -325,7 +399,9 @@ def expected_anchor(expected: ExpectedPlace) -> int:
     return 0
 
 
-def _conversation_view(result: ConversationResult, conversation: Conversation | None) -> ConversationView:
+def _conversation_view(
+    result: ConversationResult, conversation: Conversation | None, lang: str = "en"
+) -> ConversationView:
     """Transcript rows annotated with the steps each turn performs and the missing steps expected there.
 
     The transcript is redacted with the policy the result records (``models["redaction"]``; the default one when it
@@ -350,7 +426,7 @@ def _conversation_view(result: ConversationResult, conversation: Conversation | 
     by_step: dict[str, PlaceMarker] = {}
     for step in result.steps:
         if step.status in MARKED and step.expected is not None:
-            by_step[step.step_id] = _marker(step, step.expected)
+            by_step[step.step_id] = _marker(step, step.expected, lang)
             markers.setdefault(expected_anchor(step.expected), []).append(by_step[step.step_id])
     unhappy = {t.turn_index: t for t in result.dissatisfaction.turns} if result.dissatisfaction else {}
     turns = []
@@ -380,19 +456,20 @@ def _conversation_view(result: ConversationResult, conversation: Conversation | 
     )
 
 
-def _marker(step: StepResult, expected: ExpectedPlace) -> PlaceMarker:
+def _marker(step: StepResult, expected: ExpectedPlace, lang: str = "en") -> PlaceMarker:
     after, before = expected.after_turn, expected.before_turn
+    t = report_texts(lang)
     if after is not None and before is not None and before > after:
-        window = f"after turn {after}, before turn {before}"
+        window = t["window_between"].format(after=after, before=before)
     elif before is not None:
-        window = f"before turn {before}"
+        window = t["window_before"].format(before=before)
     elif after is not None:
-        window = f"after turn {after}"
+        window = t["window_after"].format(after=after)
     else:
-        window = "anywhere"
+        window = t["window_anywhere"]
     done_at = step.evidence[0].turn_index if step.evidence else None
     return PlaceMarker(
-        step.step_id, step.name or step.step_id, step.status, step.critical, window, expected.reason, done_at
+        step.step_id, step.name or step.step_id, step.status, step.critical, str(window), expected.reason, done_at
     )
 
 

@@ -1,5 +1,7 @@
 """Agreement on step statuses: the auditor against coaches, and coaches against each other (calibration).
 
+Several coaches at once (a calibration session) are measured with Fleiss' kappa, ``fleiss_kappa``.
+
 Labels are the decided step statuses. A step the auditor left ``uncertain`` is an abstention, not a label: it is left
 out of the auditor's pairs and counted in ``undecided`` (how many the coaches decided, and what). Accuracy is the
 share of identical labels; Cohen's kappa corrects it for the agreement two raters with those label frequencies would
@@ -31,6 +33,32 @@ def cohens_kappa(pairs: Sequence[tuple[str, str]]) -> float | None:
     observed = sum(a == b for a, b in pairs) / n
     first, second = Counter(a for a, _ in pairs), Counter(b for _, b in pairs)
     expected = sum(first[label] * second[label] for label in first) / (n * n)
+    if expected >= 1.0:
+        return None
+    return round((observed - expected) / (1.0 - expected), 4)
+
+
+def fleiss_kappa(items: Sequence[Sequence[str]]) -> float | None:
+    """Fleiss' kappa of several raters: each item is the labels its raters gave (one per rater); None when undefined.
+
+    Items rated by fewer than two raters are left out. With the same number of raters on every item this is Fleiss
+    (1971); with different numbers, each item's agreement is over its own rater pairs and the label shares are over
+    all the labels given (the usual generalisation). Chance agreement is the sum of squared label shares; kappa is
+    undefined when every label given is the same one (chance agreement 1).
+    """
+    rated = [Counter(labels) for labels in items if len(labels) >= 2]
+    if not rated:
+        return None
+    per_item = []
+    for counts in rated:
+        raters = sum(counts.values())
+        per_item.append(sum(c * (c - 1) for c in counts.values()) / (raters * (raters - 1)))
+    observed = sum(per_item) / len(per_item)
+    totals: Counter[str] = Counter()
+    for counts in rated:
+        totals.update(counts)
+    given = sum(totals.values())
+    expected = sum((count / given) ** 2 for count in totals.values())
     if expected >= 1.0:
         return None
     return round((observed - expected) / (1.0 - expected), 4)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auditor.result import StepStatus
+from auditor.store.final_results import refresh_finals
 from auditor.store.tables import AuditRow, StepReviewRow, audit_row, utc_now
 
 Decision = Literal["confirm", "overturn"]
@@ -93,7 +94,8 @@ def check_reviewer(reviewer: str) -> str:
 def record_verdicts(
     session: Session, audit_id: int, reviewer: str, verdicts: Sequence[StepVerdict]
 ) -> list[RecordedVerdict]:
-    """Store a coach's verdicts on an audit; a coach who reviews a step again replaces their earlier verdict.
+    """Store a coach's verdicts on an audit; a coach who reviews a step again replaces their earlier verdict. The
+    final verdicts, score and outcome of the conversation's audits against this SOP are refreshed with them.
 
     Every verdict is checked before any is stored: an unknown step, a confirm that names another status, an
     overturn to the same status, or a turn outside the transcript is reported with its position in the list.
@@ -161,6 +163,8 @@ def record_verdicts(
         raise VerdictError(problems)
     for item in checked:
         _upsert(session, audit, name, item)
+    session.flush()
+    refresh_finals(session, audit.conversation_pk, audit.sop_id)  # the final verdicts change in the same transaction
     session.flush()
     return checked
 

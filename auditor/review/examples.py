@@ -10,7 +10,7 @@ left out.
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from auditor.conversation import Conversation, Role
 from auditor.review.coach_verdicts import AT_A_TURN
 from auditor.store.audits import stored_conversation
+from auditor.store.final_results import consensus
 from auditor.store.tables import ConversationRow, StepReviewRow
 
 
@@ -69,7 +70,7 @@ def review_examples(session: Session, sop_id: str | None = None) -> ReviewExampl
         labels: dict[str, str] = {}
         gold: dict[int, list[str]] = defaultdict(list)
         for step_id, reviews in steps.items():
-            status, turn = _consensus(reviews)
+            status, turn = consensus(reviews)
             if status == "not_applicable":
                 continue
             if status in AT_A_TURN:  # performed, or a forbidden step said: the turn says the step
@@ -86,13 +87,3 @@ def review_examples(session: Session, sop_id: str | None = None) -> ReviewExampl
         ]
         examples.conversations.append(ReviewedConversation(dataclasses.replace(conversation, turns=turns), sop, labels))
     return examples
-
-
-def _consensus(reviews: list[StepReviewRow]) -> tuple[str, int | None]:
-    """Majority status (ties: the latest), and the turn the latest coach with that status named."""
-    counts = Counter(review.coach_status for review in reviews)
-    top = max(counts.values())
-    latest_first = list(reversed(reviews))
-    status = next(review.coach_status for review in latest_first if counts[review.coach_status] == top)
-    turn = next((r.turn_index for r in latest_first if r.coach_status == status and r.turn_index is not None), None)
-    return status, turn

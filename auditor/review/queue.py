@@ -1,5 +1,6 @@
 """The review queue: the newest audit of each conversation, those that need review first (a person must decide
-them), then riskiest first; filtered by agent, SOP, step, date."""
+them), then riskiest first; filtered by agent, SOP, step, date. Each item shows its final outcome and score (the
+coaches' once reviewed, ``auditor.store.final_results``) beside the auditor's."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from auditor.outcome import read_outcome, uncertain_steps
+from auditor.outcome import UNCERTAIN
 from auditor.result import ConversationResult, Outcome
 from auditor.risk import FLAGGED_STATUSES, UNCERTAIN_BELOW, assess
+from auditor.store.final_results import stored_final
 from auditor.store.tables import AuditRow, AuditStepRow, ConversationRow, StepReviewRow
 
 ReviewState = Literal["todo", "reviewed", "all"]
@@ -52,9 +54,15 @@ class QueueItem:
     flags: tuple[str, ...]
     reviewers: tuple[str, ...]
     outcome: Outcome = "failed"
-    """passed / failed / needs_review (read from ``passed`` for audits stored before outcomes existed)."""
+    """The final outcome: the coaches' when reviewed, else the auditor's (``score`` and ``passed`` likewise)."""
     to_decide: tuple[str, ...] = ()
-    """The steps the auditor left ``uncertain``: what the coach decides."""
+    """The steps the auditor left ``uncertain`` and no coach decided yet."""
+    automatic_score: float | None = None
+    automatic_outcome: Outcome | None = None
+    """The auditor's score and outcome, kept beside the final ones."""
+    reviewed: bool = False
+    reviewed_steps: int = 0
+    reviewed_at: datetime | None = None
 
 
 @dataclass
@@ -117,18 +125,20 @@ def review_queue(session: Session, filters: QueueFilters, *, limit: int = 50, of
         .join(ConversationRow, ConversationRow.id == AuditRow.conversation_pk)
         .where(*conditions)
         .order_by(
-            case((AuditRow.outcome == "needs_review", 0), else_=1),
+            case((AuditRow.final_outcome == "needs_review", 0), else_=1),
             AuditRow.risk.desc(),
             func.coalesce(AuditRow.conversation_date, AuditRow.audited_at).desc(),
         )
         .order_by(AuditRow.id)
         .limit(limit)
         .offset(max(offset, 0))
+        .options(selectinload(AuditRow.steps))
     ).all()
     reviewers = _reviewers(session, [(audit.conversation_pk, audit.sop_id) for audit, _, _ in rows])
     items = []
     for audit, conversation_id, lang in rows:
         result = ConversationResult.model_validate(audit.result)
+        final = stored_final(audit)
         items.append(
             QueueItem(
                 audit_id=audit.id,
@@ -139,14 +149,19 @@ def review_queue(session: Session, filters: QueueFilters, *, limit: int = 50, of
                 lang=lang or result.lang,
                 when=audit.conversation_date or audit.audited_at,
                 dated=audit.conversation_date is not None,
-                score=audit.score,
-                passed=audit.passed,
+                score=final.score,
+                passed=final.passed,
                 risk=audit.risk,
                 reasons=assess(result).reasons,
                 flags=tuple(audit.flags),
                 reviewers=tuple(reviewers.get((audit.conversation_pk, audit.sop_id), ())),
-                outcome=read_outcome(audit.outcome, audit.passed),
-                to_decide=tuple(uncertain_steps(result)),
+                outcome=final.outcome,
+                to_decide=tuple(step.step_id for step in final.steps if step.final == UNCERTAIN),
+                automatic_score=final.automatic_score,
+                automatic_outcome=final.automatic_outcome,
+                reviewed=final.reviewed,
+                reviewed_steps=final.reviewed_steps,
+                reviewed_at=final.reviewed_at,
             )
         )
     return QueuePage(items, total, offset, limit)

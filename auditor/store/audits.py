@@ -18,6 +18,7 @@ from auditor.outcome import outcome_of, with_outcome
 from auditor.privacy.policy import POLICY_KEY, RedactionPolicy, redact_for_result, redacted_result
 from auditor.result import ConversationResult
 from auditor.risk import assess
+from auditor.store.final_results import refresh_final
 from auditor.store.tables import AuditRow, AuditStepRow, ConversationRow, utc_now
 from auditor.transcripts.problems import TranscriptError
 from auditor.transcripts.records import conversation_from_mapping, value_problems
@@ -96,6 +97,7 @@ def save_result(
     audit.score = result.score
     audit.passed = result.passed
     audit.outcome = outcome_of(result)
+    audit.final_score, audit.final_outcome = audit.score, audit.outcome  # until refresh_final reads the reviews
     audit.risk = risk.score
     audit.critical_misses = len(risk.critical_misses)
     audit.dissatisfaction = result.dissatisfaction.score if result.dissatisfaction else None
@@ -114,9 +116,12 @@ def save_result(
             confidence=step.confidence,
             critical=step.critical,
             required=step.required,
+            final_status=step.status,
+            reviewed=False,
         )
         for position, step in enumerate(result.steps)
     ]
+    refresh_final(session, audit)  # coaches' verdicts on this conversation and SOP apply to a re-audit too
     session.flush()
     session.execute(
         update(AuditRow)

@@ -67,6 +67,14 @@ class AuditRow(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
     latest: Mapped[bool] = mapped_column(Boolean, default=True)
     audited_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+    final_score: Mapped[float] = mapped_column(Float)
+    """The score after coach review (``auditor.store.final_results``); the automatic ``score`` when not reviewed."""
+    final_outcome: Mapped[str] = mapped_column(String(20))
+    """The outcome after coach review; the automatic ``outcome`` when not reviewed."""
+    reviewed_steps: Mapped[int] = mapped_column(Integer, default=0)
+    """How many of its steps coaches reviewed (0: not reviewed)."""
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """When the last coach verdict on it was given."""
 
     conversation: Mapped[ConversationRow] = relationship(back_populates="audits")
     steps: Mapped[list[AuditStepRow]] = relationship(
@@ -88,6 +96,9 @@ class AuditStepRow(Base):
     confidence: Mapped[float] = mapped_column(Float)
     critical: Mapped[bool] = mapped_column(Boolean, default=False)
     required: Mapped[bool] = mapped_column(Boolean, default=True)
+    final_status: Mapped[str] = mapped_column(String(20))
+    """The coaches' status when reviewed (majority, ties the latest), else ``status``."""
+    reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     audit: Mapped[AuditRow] = relationship(back_populates="steps")
 
@@ -120,8 +131,165 @@ class StepReviewRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
 
 
+class CalibrationSessionRow(Base):
+    """A calibration session: several coaches review the same conversations blind, then compare.
+
+    Its verdicts are kept in ``calibration_verdicts``, apart from the everyday ``step_reviews``: they never change a
+    conversation's result, the agreement report or retraining. ``created_by`` is the session's lead (sees the results
+    at any time, closes it); the others see the results once it is closed. ``hide_auditor`` hides the automatic
+    verdicts from the coaches while it is open.
+    """
+
+    __tablename__ = "calibration_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    hide_auditor: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    conversations: Mapped[list[CalibrationConversationRow]] = relationship(
+        cascade="all, delete-orphan", order_by="CalibrationConversationRow.position"
+    )
+    coaches: Mapped[list[CalibrationCoachRow]] = relationship(
+        cascade="all, delete-orphan", order_by="CalibrationCoachRow.position"
+    )
+
+
+class CalibrationConversationRow(Base):
+    """A conversation of a calibration session: the audit every coach of the session reviews."""
+
+    __tablename__ = "calibration_conversations"
+    __table_args__ = (UniqueConstraint("session_id", "audit_id", name="uq_calibration_conversation"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("calibration_sessions.id", ondelete="CASCADE"), index=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class CalibrationCoachRow(Base):
+    """A coach named in a calibration session (by the name they sign in with)."""
+
+    __tablename__ = "calibration_coaches"
+    __table_args__ = (UniqueConstraint("session_id", "coach", name="uq_calibration_coach"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("calibration_sessions.id", ondelete="CASCADE"), index=True)
+    coach: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class CalibrationVerdictRow(Base):
+    """A coach's status for one step of one conversation within a calibration session (one row per coach and step;
+    reviewing again replaces it). ``auditor_status`` is the automatic verdict at the time, for the comparison."""
+
+    __tablename__ = "calibration_verdicts"
+    __table_args__ = (UniqueConstraint("session_id", "audit_id", "step_id", "coach", name="uq_calibration_verdict"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("calibration_sessions.id", ondelete="CASCADE"), index=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"))
+    step_id: Mapped[str] = mapped_column(String(100))
+    coach: Mapped[str] = mapped_column(String(100))
+    auditor_status: Mapped[str] = mapped_column(String(20))
+    coach_status: Mapped[str] = mapped_column(String(20))
+    turn_index: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+
+
+class ReviewEventRow(Base):
+    """A change of state of a reviewed step, kept for good: an agent acknowledged or disputed the verdict, another
+    reviewer upheld or overturned the dispute. Who (``actor`` and their ``role``), when (``at``), whose verdict was
+    answered (``reviewer``) and the status it gave (``status``; an overturn's new status)."""
+
+    __tablename__ = "review_events"
+    __table_args__ = (Index("ix_review_events_step", "conversation_pk", "sop_id", "step_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_pk: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"), index=True)
+    sop_id: Mapped[str] = mapped_column(String(100))
+    step_id: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    """acknowledged / disputed / upheld / overturned"""
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    reviewer: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+
+
+class ReviewSampleRow(Base):
+    """A sample of audits drawn for review (auditor/review/sampling.py): of the ``population`` latest audits matching
+    ``filters`` when drawn, the ``risk_ranked`` top of the risk-ranked queue (each taken for sure) and ``random_drawn``
+    uniformly at random from the rest (``seed`` reproduces the draw), so estimates from its reviews can be weighted."""
+
+    __tablename__ = "review_samples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    drawn_by: Mapped[str] = mapped_column(String(100))
+    drawn_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    seed: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    random_share: Mapped[float] = mapped_column(Float)
+    population: Mapped[int] = mapped_column(Integer)
+    risk_ranked: Mapped[int] = mapped_column(Integer)
+    random_drawn: Mapped[int] = mapped_column(Integer)
+
+    assignments: Mapped[list[AssignmentRow]] = relationship(
+        cascade="all, delete-orphan", order_by="AssignmentRow.position"
+    )
+
+
+class AssignmentRow(Base):
+    """An audit of a sample assigned to a coach: by whom and when, how it entered the sample (``risk_ranked`` or
+    ``random``) with its inclusion probability, and when the coach reviewed it (``done_at``, None while open)."""
+
+    __tablename__ = "review_assignments"
+    __table_args__ = (UniqueConstraint("sample_id", "audit_id", name="uq_review_assignment"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("review_samples.id", ondelete="CASCADE"), index=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    coach: Mapped[str] = mapped_column(String(100), index=True)
+    assigned_by: Mapped[str] = mapped_column(String(100))
+    assigned_at: Mapped[datetime] = mapped_column(DateTime, default=utc_now)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+    how: Mapped[str] = mapped_column(String(20))
+    """risk_ranked (from the top of the queue, probability 1) or random (from the rest)"""
+    inclusion_probability: Mapped[float] = mapped_column(Float)
+
+
 MAX_ROW_ID = 2**31 - 1
 """The largest id an ``Integer`` primary key holds on every backend (PostgreSQL's ``integer`` is 32 bits)."""
+
+
+def storable_text(value: str) -> str:
+    """Text the store can keep on every backend: PostgreSQL refuses NUL in text (SQLite would keep it), and text that
+    is not valid Unicode (an unpaired surrogate) cannot be encoded; both are refused (422) on both stores."""
+    if "\x00" in value:
+        raise ValueError("holds a NUL character, which the store cannot keep")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("is not valid Unicode text (an unpaired surrogate)") from None
+    return value
+
+
+def storable_texts(value: Any) -> Any:
+    """``storable_text`` for a text, or each text of a list; None as it is (for optional and list fields)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [storable_text(item) if isinstance(item, str) else item for item in value]
+    return storable_text(value) if isinstance(value, str) else value
 
 
 def audit_row(session: Session, audit_id: int) -> AuditRow | None:

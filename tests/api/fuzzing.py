@@ -268,6 +268,11 @@ class ApiFuzzer:
         body = case.body if isinstance(case.body, dict) else None
         if body is not None and "sop_id" in body and real("real body sop_id"):
             body["sop_id"] = data.draw(st.sampled_from(self.sop_ids))
+        turns = body.get("turns") if body is not None else None
+        if isinstance(turns, list) and real("real speakers"):  # a made-up label is refused (never a silent event)
+            for turn in turns:
+                if isinstance(turn, dict) and "speaker" in turn:
+                    turn["speaker"] = data.draw(st.sampled_from(["agent", "customer"]), label="speaker")
         verdicts = body.get("verdicts") if body is not None else None
         if isinstance(verdicts, list) and real("real step ids"):
             del verdicts[len(STEP_IDS) :]  # one verdict per step, each naming a different step of the SOP

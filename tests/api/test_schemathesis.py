@@ -15,6 +15,20 @@ from tests.api.fuzzing import ApiFuzzer, OperationTally
 
 pytestmark = pytest.mark.process
 
+NEEDS_WORKFLOW_STATE = {
+    "GET /v1/review/calibration/{session_id}",
+    "GET /v1/review/calibration/{session_id}/results",
+    "GET /v1/review/calibration/{session_id}/verdicts",
+    "POST /v1/review/calibration",
+    "POST /v1/review/calibration/{session_id}/close",
+    "POST /v1/review/calibration/{session_id}/verdicts",
+    "POST /v1/review/disputes/answers",
+    "POST /v1/review/disputes/resolutions",
+}
+"""Operations whose success needs state the fuzzer does not build (an open calibration session named by the lead
+with real coaches; a people file with agents whose conversations were reviewed): they are fuzzed for server errors
+and undocumented answers like every other, but not required to answer 2xx; tests/review covers their success."""
+
 EXAMPLES = {GenerationMode.POSITIVE: 15, GenerationMode.NEGATIVE: 10}
 """About 25 generated requests per operation (derandomized: the same ones every run)."""
 
@@ -54,7 +68,8 @@ def test_every_operation_in_the_schema_is_exercised(fuzzed):
     served = {label for label, tally in tallies.items() if any(200 <= status < 300 for status in tally.statuses)}
     # each operation also answered a generated request successfully (if not, the generated requests no longer reach
     # its handler: see the real-name substitution in tests/api/fuzzing.py, or raise EXAMPLES)
-    assert served == set(operations)
+    unserved = set(operations) - served - NEEDS_WORKFLOW_STATE
+    assert not unserved, ", ".join(sorted(unserved))
 
 
 def test_no_server_error_and_every_answer_as_documented(fuzzed):

@@ -117,6 +117,21 @@ def test_chinese_interface(client: TestClient, audit_ids: dict[str, int]) -> Non
     assert "保存复核结论" in client.get(f"/review/audits/{audit_ids['en-good']}").text  # the choice is remembered
 
 
+def test_traditional_chinese_interface_from_the_browser_language(client: TestClient, audit_ids: dict[str, int]) -> None:
+    """A browser asking for zh-TW gets traditional Chinese (characters and Taiwan wording), zh-CN simplified, and the
+    language link cycles English -> simplified -> traditional; transcripts show as written."""
+    login(client)
+    url = f"/review/audits/{audit_ids['zh-call']}"
+    taiwan = client.get(url, headers={"accept-language": "zh-TW,zh;q=0.9,en;q=0.8"}).text
+    assert 'lang="zh-Hant"' in taiwan and "儲存複核結論" in taiwan and "保存复核结论" not in taiwan
+    assert "我要投诉" in taiwan, "the transcript is shown as written, not converted"
+    mainland = client.get(url, headers={"accept-language": "zh-CN,zh;q=0.9"}).text
+    assert 'lang="zh-Hans"' in mainland and "保存复核结论" in mainland
+    english = client.get(url, headers={"accept-language": "en-GB,zh-TW;q=0.5"}).text
+    assert 'lang="en"' in english and "?ui=zh" in english and "简体中文" in english
+    assert "ui=zh-Hant" in mainland and "繁體中文" in mainland
+
+
 def test_verdict_from_the_page_is_stored(client: TestClient, settings, audit_ids) -> None:  # type: ignore[no-untyped-def]
     login(client, name="Ana")
     audit_id = audit_ids["zh-call"]

@@ -10,7 +10,7 @@ from auditor.review.agreement import agreement_report
 from auditor.review.coach_verdicts import StepVerdict, record_verdicts
 from auditor.review.queue import QueueFilters, review_queue
 from auditor.store.audits import save_results
-from auditor.store.database import current_revision, open_store
+from auditor.store.database import current_revision, head_revision, open_store
 from auditor.store.tables import AuditRow
 from tests.pg import PostgresCluster
 from tests.review.factories import audited
@@ -25,7 +25,7 @@ def postgres_url(postgres: PostgresCluster) -> str:
 def test_the_store_works_on_postgresql(postgres_url: str) -> None:
     results, conversations = audited()
     store = open_store(postgres_url)
-    assert current_revision(store.engine) == "0002"
+    assert current_revision(store.engine) == head_revision() == "0006"
     with store.session() as session:
         first = save_results(session, results, conversations)
     with store.session() as session:

@@ -9,14 +9,12 @@ signing secret is ``AUDITOR_REVIEW_SECRET``, or a random one per process (everyo
 
 from __future__ import annotations
 
-import hmac
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
@@ -43,7 +41,9 @@ from auditor.review.queue import QueueFilters, queue_choices, review_queue
 from auditor.risk import assess
 from auditor.store.audits import audit_result, stored_conversation
 from auditor.store.database import Store
+from auditor.store.final_results import stored_final
 from auditor.store.tables import MAX_ROW_ID, audit_row
+from auditor.text.interface import interface_texts
 
 router = APIRouter(prefix="/review", tags=["review pages"], include_in_schema=False)
 UI_COOKIE = "auditor_ui"
@@ -67,22 +67,31 @@ def _environment() -> Environment:
     return env
 
 
-@lru_cache(maxsize=1)
 def _texts() -> dict[str, dict[str, str]]:
-    raw = yaml.safe_load(TEXT_FILE.read_text(encoding="utf-8"))
-    return {"en": {k: v["en"] for k, v in raw.items()}, "zh": {k: v["zh"] for k, v in raw.items()}}
+    """The interface text by language: English, simplified Chinese (``zh``) as written in review_text.yaml, and
+    traditional Chinese (``zh-Hant``): a key's own ``zh-Hant`` text where it has one, else its simplified text
+    converted by OpenCC (``s2twp``: characters and Taiwan phrasing, e.g. 登录 -> 登入)."""
+    return interface_texts(TEXT_FILE)
+
+
+UI_LANGUAGES = ("en", "zh", "zh-Hant")
+"""Interface languages, in the order the language link cycles through them."""
+TRADITIONAL_TAGS = ("zh-tw", "zh-hk", "zh-mo", "zh-hant")
 
 
 def _ui(request: Request) -> str:
     chosen = request.query_params.get("ui") or request.cookies.get(UI_COOKIE)
-    if chosen in {"en", "zh"}:
+    if chosen in UI_LANGUAGES:
         return chosen
-    return "zh" if request.headers.get("accept-language", "").lower().startswith("zh") else "en"
+    first = request.headers.get("accept-language", "").split(",")[0].split(";")[0].strip().lower()
+    if first.startswith(TRADITIONAL_TAGS):
+        return "zh-Hant"
+    return "zh" if first.startswith("zh") else "en"
 
 
 def _render(request: Request, template: str, status: int = 200, coach: Coach | None = None, **values: Any) -> Response:
     ui = _ui(request)
-    other = "en" if ui == "zh" else "zh"
+    other = UI_LANGUAGES[(UI_LANGUAGES.index(ui) + 1) % len(UI_LANGUAGES)]
     query = dict(request.query_params) | {"ui": other}
     context = {
         "t": _texts()[ui],
@@ -90,11 +99,12 @@ def _render(request: Request, template: str, status: int = 200, coach: Coach | N
         "ui_query": f"?ui={ui}",
         "switch_ui_url": f"{request.url.path}?{urlencode(query)}",
         "reviewer": coach.name if coach else None,
+        "role": coach.role if coach else None,
         "csrf": coach.csrf if coach else "",
         "page_name": "",
     } | values
     response = HTMLResponse(_environment().get_template(template).render(context), status_code=status)
-    if request.query_params.get("ui") in {"en", "zh"}:
+    if request.query_params.get("ui") in UI_LANGUAGES:
         response.set_cookie(UI_COOKIE, ui, max_age=365 * 86400, samesite="lax", httponly=True)
     return response
 
@@ -151,11 +161,15 @@ async def login(
         error, status, headers = texts["login_throttled"].format(seconds=max(1, round(wait))), 429, retry_after(wait)
     elif not name:
         error = texts["name_needed"]
-    elif key_hash is not None and not any(hmac.compare_digest(key_hash, known) for known in key_hashes):
-        error = texts["login_failed"]
-        throttle.failed(address)
+    elif (person := signer.person(name)) is None or not signer.may_sign_in(person, key_hash):
+        error = texts["login_failed"]  # with a people file: only the people in it, each with their own key if any
+        if key_hash is not None:
+            throttle.failed(address)
     elif key_hash is not None:
+        name = person.name
         throttle.succeeded(address)
+    else:
+        name = person.name
     if error:
         page = _render(
             request,
@@ -316,6 +330,7 @@ def _conversation(
         result = audit_result(audit, policy)  # the server's policy wins
         conversation = stored_conversation(audit.conversation)
         reviews = reviews_of(session, audit)
+        final = stored_final(audit)
     mine = {r.step_id: r for r in reviews if r.reviewer == coach.name}
     others: dict[str, int] = {}
     for review in reviews:
@@ -329,6 +344,8 @@ def _conversation(
         audit_id=audit_id,
         view=_conversation_view(result, conversation),
         risk=assess(result),
+        final=final,
+        optional_steps={s.step_id for s in result.steps if not s.required and not s.critical},
         my_reviews=mine,
         others=others,
         statuses=STATUSES,

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -15,6 +16,8 @@ from auditor.api.errors import ApiError, problem_details
 from auditor.api.schemas import (
     AuditAndStoreOut,
     AuditOut,
+    FinalOut,
+    FinalStepOut,
     QueueItemOut,
     QueueOut,
     ReviewOut,
@@ -24,7 +27,6 @@ from auditor.api.schemas import (
     TurnOut,
     VerdictsIn,
     error_responses,
-    storable_text,
 )
 from auditor.api.transcripts import conversation_from_body, conversation_from_transcript
 from auditor.conversation import Conversation
@@ -33,8 +35,10 @@ from auditor.privacy.policy import redact_for_result
 from auditor.review.agreement import agreement_report
 from auditor.review.coach_verdicts import UnknownAuditError, record_verdicts, reviews_of
 from auditor.review.queue import QueueFilters, review_queue
+from auditor.review.rollups import audits_csv, exported_audits, rollup
 from auditor.store.audits import audit_result, save_result, storable_problems, stored_conversation
-from auditor.store.tables import AuditRow, audit_row
+from auditor.store.final_results import FinalResult, stored_final
+from auditor.store.tables import AuditRow, audit_row, storable_text
 
 router = APIRouter(
     prefix="/v1/review",
@@ -93,6 +97,7 @@ def get_audit(audit_id: AuditId, store: StoreDep, settings: SettingsDep) -> Audi
             audit_id=audit.id,
             latest=audit.latest,
             result=result,
+            final=final_out(stored_final(audit)),
             turns=_turns(redact_for_result(conversation, result)),  # rows stored before redaction existed too
             reviews=[_review_out(row) for row in reviews_of(session, audit)],
         )
@@ -172,6 +177,66 @@ def get_agreement(store: StoreDep, sop: str | None = None) -> dict[str, Any]:
     """Cohen's kappa and accuracy per step; kappa is null when undefined (both sides always gave one status)."""
     with store.session() as session:
         return asdict(agreement_report(session, sop))
+
+
+@router.get("/rollup", summary="Per agent and per step, from the final (reviewed) verdicts")
+def get_rollup(store: StoreDep, sop: str | None = None) -> dict[str, Any]:
+    """Newest audit of each conversation: per agent, final outcomes (and how many were reviewed, and passed before
+    review); per step, the final done rate over decided verdicts, how many were reviewed and overturned."""
+    with store.session() as session:
+        report = rollup(session, sop)
+    return {
+        "conversations": report.conversations,
+        "reviewed": report.reviewed,
+        "agents": [asdict(a) | {"mean_score": a.mean_score, "pass_rate": a.pass_rate} for a in report.agents],
+        "steps": [asdict(s) | {"done_rate": s.done_rate} for s in report.steps],
+    }
+
+
+@router.get(
+    "/export",
+    summary="The newest audits with their final and automatic verdicts (JSON or CSV)",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def export(
+    store: StoreDep,
+    sop: str | None = None,
+    agent: str | None = None,
+    state: Literal["all", "reviewed", "todo"] = "all",
+    format: Literal["json", "csv"] = "json",
+) -> Any:
+    """One row per conversation and SOP: the final outcome and score (the coaches' once reviewed), the automatic
+    ones, whether and when it was reviewed, and each step's final and automatic status."""
+    with store.session() as session:
+        audits = exported_audits(session, sop_id=sop, agent_id=agent, state=state)
+    if format == "csv":
+        headers = {"Content-Disposition": 'attachment; filename="reviewed-audits.csv"'}
+        return Response(audits_csv(audits), media_type="text/csv; charset=utf-8", headers=headers)
+    return {"audits": [asdict(audit) for audit in audits]}
+
+
+def final_out(final: FinalResult) -> FinalOut:
+    return FinalOut(
+        score=final.score,
+        outcome=final.outcome,
+        passed=final.passed,
+        automatic_score=final.automatic_score,
+        automatic_outcome=final.automatic_outcome,
+        reviewed=final.reviewed,
+        reviewed_steps=final.reviewed_steps,
+        reviewed_at=final.reviewed_at,
+        steps=[
+            FinalStepOut(
+                step_id=s.step_id,
+                automatic_status=s.automatic,
+                final_status=s.final,
+                reviewed=s.reviewed,
+                critical=s.critical,
+                required=s.required,
+            )
+            for s in final.steps
+        ],
+    )
 
 
 def _turns(conversation: Conversation | None) -> list[TurnOut] | None:
