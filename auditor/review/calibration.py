@@ -279,6 +279,8 @@ def own_verdicts(
     session: Session, session_id: int, coach: str, audit_id: int | None = None
 ) -> list[CalibrationVerdictRow]:
     """One coach's verdicts in a session (what the blind review shows them): never another coach's."""
+    if not 1 <= session_id <= MAX_ROW_ID:
+        return []
     query = select(CalibrationVerdictRow).where(
         CalibrationVerdictRow.session_id == session_id, CalibrationVerdictRow.coach == coach
     )

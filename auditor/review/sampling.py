@@ -391,6 +391,8 @@ def assignments(
     if coach is not None:
         conditions.append(AssignmentRow.coach == coach)
     if sample_id is not None:
+        if not 1 <= sample_id <= MAX_ROW_ID:
+            return []  # no sample has an id the store's integer cannot hold (a database error on PostgreSQL)
         conditions.append(AssignmentRow.sample_id == sample_id)
     if open_only:
         conditions.append(AssignmentRow.done_at.is_(None))

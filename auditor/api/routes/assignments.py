@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from auditor.api.dependencies import CoachDep, OptionalStoreDep, ReviewSignerDep, StoreDep, require_key
 from auditor.api.errors import ApiError, problem_details
 from auditor.api.review_session import Coach, ReviewSigner
-from auditor.api.routes.review_pages import _date, _printable, _render, _texts, _to_login, _ui
+from auditor.api.routes.review_pages import _date, _no_store, _printable, _render, _texts, _to_login, _ui
 from auditor.api.schemas import as_utc_or_none, error_responses
 from auditor.review.dashboard import DashboardFilters, Period, compliance_dashboard
 from auditor.review.queue import queue_choices
@@ -36,7 +36,7 @@ from auditor.review.sampling import (
     samples,
 )
 from auditor.store.database import Store
-from auditor.store.tables import MAX_ROW_ID, storable_text, storable_texts
+from auditor.store.tables import storable_text, storable_texts
 
 LARGEST_ID = 2**63 - 1
 SampleId = Annotated[int, Path(ge=1, le=LARGEST_ID, description="A sample's id.")]
@@ -108,10 +108,6 @@ def _sample_out(view: Any) -> SampleOut:
     return SampleOut(**asdict(view))
 
 
-def _sample_id(value: int) -> int:
-    return min(value, MAX_ROW_ID + 1)
-
-
 @api.post("/samples", response_model=SampleOut, summary="Draw a sample for review and assign it to coaches")
 def post_sample(body: SampleIn, store: StoreDep) -> SampleOut:
     """The top of the risk-ranked queue plus a uniformly random share of the rest, assigned by load."""
@@ -138,7 +134,7 @@ def post_sample(body: SampleIn, store: StoreDep) -> SampleOut:
 @api.get("/samples/{sample_id}", response_model=SampleOut, responses=error_responses(404), summary="One sample")
 def get_sample(sample_id: SampleId, store: StoreDep) -> SampleOut:
     with store.session() as session:
-        view = sample_view(session, _sample_id(sample_id))
+        view = sample_view(session, sample_id)
         if view is None:
             raise ApiError(404, "not_found", f"no sample {sample_id}")
         return _sample_out(view)
@@ -154,7 +150,7 @@ def get_estimate(sample_id: SampleId, store: StoreDep) -> dict[str, Any]:
     ``naive_pass_rate`` counts every reviewed call alike, for comparison. ``value`` is null until both shares have
     reviewed calls."""
     with store.session() as session:
-        found = estimate(session, _sample_id(sample_id))
+        found = estimate(session, sample_id)
         if found is None:
             raise ApiError(404, "not_found", f"no sample {sample_id}")
     result = asdict(found)
@@ -169,15 +165,13 @@ def get_assignments(
     sample: Annotated[int | None, Query(ge=1, le=LARGEST_ID)] = None,
     open_only: Annotated[bool, Query(alias="open")] = False,
 ) -> list[AssignmentOut]:
-    if sample is not None and sample > MAX_ROW_ID:
-        return []  # no stored sample has an id the store's integer cannot hold
     if coach is not None:
         try:
             storable_text(coach)
         except ValueError as error:
             raise ApiError(422, "invalid_request", f"coach: {error}") from error
     with store.session() as session:
-        rows = assignments(session, coach, _sample_id(sample) if sample else None, open_only)
+        rows = assignments(session, coach, sample, open_only)
     return [AssignmentOut(**asdict(row)) for row in rows]
 
 
@@ -193,7 +187,7 @@ def get_dashboard(
 ) -> dict[str, Any]:
     with store.session() as session:
         board = compliance_dashboard(
-            session, DashboardFilters(sop, agent, since, until, period), _sample_id(sample) if sample else None
+            session, DashboardFilters(sop, agent, since, until, period), sample
         )
     result = asdict(board)
     if result["estimate"] is not None:
@@ -207,10 +201,6 @@ def get_dashboard(
 def may_draw(coach: Coach, signer: ReviewSigner) -> bool:
     """A QA lead draws samples; without a people file everyone is a coach, and any coach may."""
     return coach.role == "qa_lead" or (signer.people is None and coach.role == "coach")
-
-
-def _no_store(request: Request, coach: Coach) -> Response:
-    return _render(request, "review_error.html.j2", 503, coach, heading="503", message="The review store is not open.")
 
 
 @pages.get("/assignments", response_class=HTMLResponse)
@@ -232,7 +222,7 @@ def _assignments(
 ) -> Response:
     params = request.query_params
     sample_text = params.get("sample") or ""
-    sample = _sample_id(int(sample_text)) if sample_text.isascii() and sample_text.isdigit() and sample_text else None
+    sample = int(sample_text) if sample_text.isascii() and sample_text.isdigit() else None
     who = params.get("coach")
     shown = None if who == "*" or sample else _printable(who) if who else coach.name
     with store.session() as session:
@@ -314,7 +304,7 @@ def dashboard_page(request: Request, coach: CoachDep, store: OptionalStoreDep) -
     params = request.query_params
     period: Period = "day" if params.get("period") == "day" else "week"
     sample_text = params.get("sample") or ""
-    sample = _sample_id(int(sample_text)) if sample_text.isascii() and sample_text.isdigit() and sample_text else None
+    sample = int(sample_text) if sample_text.isascii() and sample_text.isdigit() else None
     filters = DashboardFilters(
         sop_id=_printable(params.get("sop") or "") or None,
         agent_id=_printable(params.get("agent") or "") or None,

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from auditor.api.dependencies import CoachDep, OptionalStoreDep, ReviewSignerDep, SettingsDep, StoreDep, require_key
 from auditor.api.errors import ApiError, problem_details
 from auditor.api.review_session import Coach
-from auditor.api.routes.review_pages import STATUSES, _printable, _render, _texts, _to_login, _ui
+from auditor.api.routes.review_pages import STATUSES, _no_store, _printable, _render, _texts, _to_login, _ui
 from auditor.api.schemas import ErrorOut, error_responses
 from auditor.reports.html import _conversation_view
 from auditor.review.calibration import (
@@ -47,7 +47,7 @@ from auditor.review.calibration import (
 from auditor.review.queue import QueueFilters, review_queue
 from auditor.store.audits import audit_result, stored_conversation
 from auditor.store.database import Store
-from auditor.store.tables import MAX_ROW_ID, AuditRow, storable_texts
+from auditor.store.tables import AuditRow, storable_texts
 
 LARGEST_ID = 2**63 - 1
 SessionId = Annotated[int, Path(ge=1, le=LARGEST_ID, description="A calibration session's id.")]
@@ -131,7 +131,7 @@ def create_session(body: NewCalibration, store: StoreDep) -> dict[str, Any]:
 
 @api.get("/{session_id}", summary="One calibration session and each coach's progress")
 def get_session(session_id: SessionId, store: StoreDep) -> dict[str, Any]:
-    return _call(store, lambda session: asdict(summary(session, calibration(session, min(session_id, MAX_ROW_ID + 1)))))
+    return _call(store, lambda session: asdict(summary(session, calibration(session, session_id))))
 
 
 @api.get("/{session_id}/verdicts", summary="One coach's own verdicts in the session (blind: never the others')")
@@ -139,7 +139,7 @@ def get_own_verdicts(
     session_id: SessionId, store: StoreDep, coach: Annotated[str, Query(min_length=1, max_length=100)]
 ) -> list[dict[str, Any]]:
     def read(session: Session) -> list[dict[str, Any]]:
-        calibration(session, min(session_id, MAX_ROW_ID + 1))
+        calibration(session, session_id)
         return [_verdict_out(row) for row in own_verdicts(session, session_id, " ".join(coach.split()))]
 
     return _call(store, read)
@@ -150,9 +150,9 @@ def post_verdicts(session_id: SessionId, body: CalibrationVerdictsIn, store: Sto
     """Only the session's coaches, while it is open; answers that coach's verdicts on that audit (not the others')."""
 
     def record(session: Session) -> list[dict[str, Any]]:
-        sid = min(session_id, MAX_ROW_ID + 1)
-        record_calibration_verdicts(session, sid, body.audit_id, body.coach, body.verdicts)
-        return [_verdict_out(row) for row in own_verdicts(session, sid, " ".join(body.coach.split()), body.audit_id)]
+        record_calibration_verdicts(session, session_id, body.audit_id, body.coach, body.verdicts)
+        coach = " ".join(body.coach.split())
+        return [_verdict_out(row) for row in own_verdicts(session, session_id, coach, body.audit_id)]
 
     return _call(store, record)
 
@@ -162,7 +162,7 @@ def close_session(session_id: SessionId, body: CloseIn, store: StoreDep) -> dict
     return _call(
         store,
         lambda session: asdict(
-            summary(session, close_calibration(session, min(session_id, MAX_ROW_ID + 1), body.coach))
+            summary(session, close_calibration(session, session_id, body.coach))
         ),
     )
 
@@ -176,7 +176,7 @@ def get_results(
     (409 ``session_open`` otherwise). Kappa is null when undefined."""
 
     def read(session: Session) -> dict[str, Any]:
-        row = calibration(session, min(session_id, MAX_ROW_ID + 1))
+        row = calibration(session, session_id)
         if not may_see_results(row, " ".join(coach.split())):
             raise ApiError(409, "session_open", f"the results show once the lead ({row.created_by}) closes the session")
         return asdict(calibration_report(session, row.id))
@@ -187,10 +187,6 @@ def get_results(
 # --- pages --------------------------------------------------------------------------------------------------------
 
 
-def _no_store(request: Request, coach: Coach) -> Response:
-    return _render(request, "review_error.html.j2", 503, coach, heading="503", message="The review store is not open.")
-
-
 def _error(request: Request, coach: Coach, status: int, message: str) -> Response:
     heading = _texts()[_ui(request)]["not_found"] if status == 404 else str(status)
     return _render(request, "review_error.html.j2", status, coach, heading=heading, message=message)
@@ -199,10 +195,6 @@ def _error(request: Request, coach: Coach, status: int, message: str) -> Respons
 def _qa_lead(coach: Coach) -> bool:
     """A QA lead (role from the people file) sees any session's results and closes it, like its own lead."""
     return coach.role == "qa_lead"
-
-
-def _session_id(value: int) -> int:
-    return min(value, MAX_ROW_ID + 1)
 
 
 @pages.get("", response_class=HTMLResponse)
@@ -270,7 +262,7 @@ def session_page(request: Request, session_id: int, coach: CoachDep, store: Opti
         return _no_store(request, coach)
     with store.session() as session:
         try:
-            row = calibration(session, _session_id(session_id))
+            row = calibration(session, session_id)
         except UnknownCalibrationError as error:
             return _error(request, coach, 404, str(error))
         info = summary(session, row)
@@ -331,7 +323,7 @@ def _review(
         return _no_store(request, coach)
     with store.session() as session:
         try:
-            row = calibration(session, _session_id(session_id))
+            row = calibration(session, session_id)
         except UnknownCalibrationError as error:
             return _error(request, coach, 404, str(error))
         if audit_id not in audit_ids_of(row):
@@ -388,7 +380,7 @@ async def post_review(
     if not problems and verdicts:
 
         def save(session: Session) -> None:
-            record_calibration_verdicts(session, _session_id(session_id), audit_id, coach.name, verdicts)
+            record_calibration_verdicts(session, session_id, audit_id, coach.name, verdicts)
 
         try:
             await run_in_threadpool(store.write, save)
@@ -445,7 +437,7 @@ async def close_page(
     try:
         lead = _qa_lead(coach)
         await run_in_threadpool(
-            store.write, lambda session: close_calibration(session, _session_id(session_id), coach.name, lead)
+            store.write, lambda session: close_calibration(session, session_id, coach.name, lead)
         )
     except UnknownCalibrationError as error:
         return _error(request, coach, 404, str(error))
@@ -462,7 +454,7 @@ def results_page(request: Request, session_id: int, coach: CoachDep, store: Opti
         return _no_store(request, coach)
     with store.session() as session:
         try:
-            row = calibration(session, _session_id(session_id))
+            row = calibration(session, session_id)
         except UnknownCalibrationError as error:
             return _error(request, coach, 404, str(error))
         if not may_see_results(row, coach.name, _qa_lead(coach)):
