@@ -62,4 +62,6 @@ def act_note(act: str | None, reason: str | None) -> str | None:
     if act is None or act == "performed":
         return None
     label = act.replace("_", " ")
+    if reason and reason.startswith(f"{label}: "):
+        return reason  # the act's own reason names it already ("refused: 'can't' in '…'")
     return f"{label}: '{reason}'" if reason else label

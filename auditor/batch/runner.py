@@ -40,7 +40,7 @@ from auditor.conversation import Conversation
 from auditor.outcome import outcome_of
 from auditor.reports.aggregates import AgentSummary, StepSummary
 from auditor.reports.files import write_agent_steps_csv, write_agents_csv, write_steps_csv
-from auditor.reports.html import ShownConversation, localised_step_names, write_report
+from auditor.reports.html import ShownConversation, localised_sop_name, localised_step_names, write_report
 from auditor.reports.summary import AuditSummary, worst_first_key
 from auditor.result import ConversationResult
 from auditor.results_file import RESULTS_FILE
@@ -158,7 +158,9 @@ def start_batch(
     stream = InputStream(inputs, options=read_options)
     run = _Run(log, stream, batch_size, report_conversations, progress, limits or SizeLimits(), stored_id)
     step_names = localised_step_names(sop, report_lang) if report_lang != "en" else None
-    return BatchRun(run, sop.name, start_engine, fallback_detector, out, began, report_lang, step_names)
+    return BatchRun(
+        run, localised_sop_name(sop, report_lang), start_engine, fallback_detector, out, began, report_lang, step_names
+    )
 
 
 def run_batch(

@@ -14,17 +14,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import overload
+from typing import Any, overload
 
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
 from auditor.anomaly.agent_steps import AgentStepDeviation
 from auditor.conversation import Conversation
-from auditor.outcome import OUTCOME_LABELS, act_note, outcome_of
+from auditor.outcome import OUTCOME_LABELS, outcome_of
 from auditor.privacy.policy import RedactionPolicy, redact_for_result, redacted_result
 from auditor.reports.aggregates import AgentSummary, StepSummary, most_flagged
 from auditor.reports.charts import ChartText, render_charts
+from auditor.reports.reasons import ReasonText
 from auditor.reports.summary import ISSUES, MARKED, TOP_FLAGGED, AuditSummary, summarise, worst_first_key
 from auditor.result import ConversationResult, ExpectedPlace, StepResult, TurnSignal
 from auditor.sop_format import Sop
@@ -68,18 +69,24 @@ def report_texts(lang: str) -> dict[str, Markup]:
 def localised_step_names(sop: Sop, lang: str) -> dict[str, str]:
     """Each step's name in ``lang``: the SOP's own name in English, else its ``translations`` (``zh-Hant`` or ``zh``
     converted to traditional characters; ``zh-Hans`` or ``zh``), else its English name."""
-    names = {}
-    for step in sop.steps:
-        name = step.name
-        if lang != "en":
-            own = step.translations.get(lang)
-            simplified = step.translations.get("zh-Hans") or step.translations.get("zh")
-            if own is not None and own.name:
-                name = own.name
-            elif simplified is not None and simplified.name:
-                name = to_traditional(simplified.name) if lang == "zh-Hant" else simplified.name
-        names[step.id] = name
-    return names
+    return {step.id: _localised_name(step.name, step.translations, lang) for step in sop.steps}
+
+
+def localised_sop_name(sop: Sop, lang: str) -> str:
+    """The SOP's name in ``lang``, as ``localised_step_names`` finds a step's."""
+    return _localised_name(sop.name, sop.translations, lang)
+
+
+def _localised_name(name: str, translations: Mapping[str, Any], lang: str) -> str:
+    if lang == "en":
+        return name
+    own = translations.get(lang)
+    simplified = translations.get("zh-Hans") or translations.get("zh")
+    if own is not None and own.name:
+        return str(own.name)
+    if simplified is not None and simplified.name:
+        return to_traditional(simplified.name) if lang == "zh-Hant" else str(simplified.name)
+    return name
 
 
 @dataclass(frozen=True)
@@ -167,7 +174,6 @@ def _environment() -> Environment:
     env.filters["pct"] = lambda value: f"{value * 100:.0f}%"
     env.filters["clip"] = _clip
     env.filters["level"] = _level
-    env.filters["act"] = lambda evidence: act_note(evidence.act, evidence.act_reason)
     return env
 
 
@@ -311,6 +317,7 @@ def _generate(
             outcome_labels=outcomes,
             t=t,
             lang=lang,
+            say=ReasonText(lang, names),
             step_label=(lambda step_id: step_id) if english else (lambda step_id: names.get(step_id, step_id)),
             step_name=lambda step_id, name: names.get(step_id, name),
             flag_label=_flag_labeller(t, names, english),
@@ -409,6 +416,7 @@ def _conversation_view(
     """
     result = redacted_result(result)
     conversation = redact_for_result(conversation, result)
+    say = ReasonText(lang)
     tags: dict[int, list[StepTag]] = {}
     for step in result.steps:
         for rank, evidence in enumerate(step.evidence):
@@ -419,7 +427,7 @@ def _conversation_view(
                     rank == 0,
                     evidence.score,
                     evidence.method,
-                    act_note(evidence.act, evidence.act_reason),
+                    say.act_note(evidence.act, evidence.act_reason),
                 )
             )
     markers: dict[int, list[PlaceMarker]] = {}

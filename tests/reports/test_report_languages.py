@@ -10,9 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from auditor.reports.html import REPORT_LANGUAGES, localised_step_names, report_texts
+from auditor.reports.html import REPORT_LANGUAGES, localised_sop_name, localised_step_names, report_texts
 from auditor.sop.loading import load_sop
 from auditor.text.interface import to_traditional
+from auditor.text.normalise import has_han
 from tests.conftest import REPO
 
 runner = CliRunner()
@@ -89,7 +90,19 @@ def test_step_names_come_from_translations_else_the_sop() -> None:
     assert localised_step_names(sop, "en")["promise_guarantee"] == sop.step("promise_guarantee").name
     assert localised_step_names(sop, "zh-Hans")["promise_guarantee"] == FORBIDDEN_NAME
     assert localised_step_names(sop, "zh-Hant")["promise_guarantee"] == to_traditional(FORBIDDEN_NAME)
-    assert localised_step_names(sop, "zh-Hans")["greet"] == sop.step("greet").name  # no translation: as written
+    untranslated = sop.model_copy(
+        update={"steps": [step.model_copy(update={"translations": {}}) for step in sop.steps], "translations": {}}
+    )
+    assert localised_step_names(untranslated, "zh-Hans")["greet"] == sop.step("greet").name  # as written
+    assert localised_sop_name(untranslated, "zh-Hant") == sop.name
+
+
+def test_every_built_in_sop_and_step_has_a_chinese_name() -> None:
+    for path in sorted((REPO / "auditor" / "rules").glob("*.yaml")):
+        sop = load_sop(path)
+        assert has_han(localised_sop_name(sop, "zh-Hans")), path.name
+        for step_id, name in localised_step_names(sop, "zh-Hant").items():
+            assert has_han(name) and to_traditional(name) == name, (path.name, step_id)
 
 
 def test_unknown_report_language_is_a_usage_error(tmp_path: Path) -> None:

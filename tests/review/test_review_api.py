@@ -227,3 +227,15 @@ def test_concurrent_stores_of_one_conversation_store_it_once(settings) -> None: 
         assert sum(answer.json()[0]["created"] for answer in answers) == 1
         queue = client.get("/v1/review/queue?state=all", headers=HEADERS).json()
         assert [item["conversation_id"] for item in queue["items"]] == ["twice-at-once"]
+
+
+def test_chinese_pages_say_the_auditors_reasons_in_chinese(client: TestClient, audit_ids: dict[str, int]) -> None:
+    """Queue reasons, step reasons, order windows and speakers follow the page's language; English stays as written."""
+    login(client)
+    queue = client.get("/review?ui=zh").text
+    assert "关键步骤缺失：「Verify identity」" in queue and "critical step missed" not in queue
+    page = client.get(f"/review/audits/{audit_ids['en-no-verify']}?ui=zh-Hant").text
+    assert "沒有任何一輪執行此步驟" in page and "no turn performs this step" not in page
+    assert "關鍵步驟缺失" in page and ">坐席<" in page.replace(" ", "")
+    english = client.get(f"/review/audits/{audit_ids['en-no-verify']}?ui=en").text
+    assert "no turn performs this step" in english and "critical step missed: verify" in english

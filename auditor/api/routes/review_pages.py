@@ -32,9 +32,9 @@ from auditor.api.dependencies import (
 from auditor.api.limits import retry_after
 from auditor.api.review_session import COOKIE, Coach
 from auditor.api.settings import hash_key
-from auditor.outcome import act_note
 from auditor.privacy.policy import RedactionPolicy
-from auditor.reports.html import _clip, _conversation_view
+from auditor.reports.html import _clip, _conversation_view, localised_step_names
+from auditor.reports.reasons import ReasonText
 from auditor.review.agreement import ALL_STEPS, agreement_report
 from auditor.review.coach_verdicts import StepVerdict, VerdictError, overturned_status, record_verdicts, reviews_of
 from auditor.review.queue import QueueFilters, queue_choices, review_queue
@@ -63,7 +63,6 @@ def _environment() -> Environment:
     env.filters["clip"] = _clip
     env.globals["reason_class"] = _reason_class
     env.globals["default_overturn"] = overturned_status
-    env.globals["act_of"] = lambda evidence: act_note(evidence.act, evidence.act_reason)
     return env
 
 
@@ -96,6 +95,7 @@ def _render(request: Request, template: str, status: int = 200, coach: Coach | N
     context = {
         "t": _texts()[ui],
         "ui": ui,
+        "say": ReasonText(ui, _step_names(request, ui, values.get("sop_id"))),
         "ui_query": f"?ui={ui}",
         "switch_ui_url": f"{request.url.path}?{urlencode(query)}",
         "reviewer": coach.name if coach else None,
@@ -107,6 +107,24 @@ def _render(request: Request, template: str, status: int = 200, coach: Coach | N
     if request.query_params.get("ui") in UI_LANGUAGES:
         response.set_cookie(UI_COOKIE, ui, max_age=365 * 86400, samesite="lax", httponly=True)
     return response
+
+
+def _step_names(request: Request, ui: str, sop_id: object = None) -> dict[str, str]:
+    """Step names in the page's language, from the SOPs the server loaded: ``sop_id``'s, else every SOP's (a queue
+    mixes SOPs); empty in English (results carry the English names) or before the models are loaded."""
+    service = getattr(request.app.state, "service", None) if ui != "en" else None
+    if service is None:
+        return {}
+    lang = "zh-Hans" if ui == "zh" else ui
+    sops = [service.sops[sop_id]] if isinstance(sop_id, str) and sop_id in service.sops else service.sops.values()
+    names: dict[str, str] = {}
+    for sop in sops:
+        names.update(localised_step_names(sop, lang))
+    return names
+
+
+def _report_lang(ui: str) -> str:
+    return "zh-Hans" if ui == "zh" else ui
 
 
 # --- sign-in (review_session.py signs the cookie and the form tokens) ----------------------------------------
@@ -342,7 +360,8 @@ def _conversation(
         status,
         coach,
         audit_id=audit_id,
-        view=_conversation_view(result, conversation),
+        view=_conversation_view(result, conversation, _report_lang(_ui(request))),
+        sop_id=result.sop_id,
         risk=assess(result),
         final=final,
         optional_steps={s.step_id for s in result.steps if not s.required and not s.critical},
