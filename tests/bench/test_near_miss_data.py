@@ -115,9 +115,11 @@ def test_sop_language_variants_keep_one_script() -> None:
         assert zh_step.name == step.translations["zh"].name and has_han(zh_step.description)
         assert (en_step.critical, en_step.within_first_turns) == (step.critical, step.within_first_turns)
     assert chinese.languages == ["zh"] and has_han(chinese.name)
-    # a built-in SOP without step translations keeps its English names in the Chinese variant
+    # a step without a translation keeps its English name in the Chinese variant; one with it takes the Chinese
     bank = sop_by_id("bank-phone-service")
-    assert sop_in_language(bank, "zh").steps[0].name == bank.steps[0].name
+    untranslated = bank.model_copy(update={"steps": [bank.steps[0].model_copy(update={"translations": {}})]})
+    assert sop_in_language(untranslated, "zh").steps[0].name == bank.steps[0].name
+    assert sop_in_language(bank, "zh").steps[0].name == bank.steps[0].translations["zh"].name
 
 
 def _labelled(conversation: Conversation, gold: list[tuple[str, ...] | None]) -> Conversation:
