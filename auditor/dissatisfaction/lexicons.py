@@ -38,6 +38,27 @@ COMPLAINT_EN = (
     r"unbelievable",
     r"furious",
     r"angry",
+    # anger as accusation, without swear words or emotion words (version 2)
+    r"how (?:could|can|did|do|does|would) (?:you|your \w+|they|this)\b.{0,30}\b(?:let|allow|happen|miss)",
+    r"how (?:is|was|does|did) (?:this|that|it) (?:even )?(?:possible|allowed|acceptable|happen)",
+    r"you people",
+    r"(?:your|you're|you are) (?:fault|to blame|responsible for this)",
+    r"what kind of (?:a )?(?:bank|company|service|business|airline|hotel|shop|store|provider|operation|clinic)",
+    r"(?:this|that) is how you treat",
+    r"(?:is|was) (?:this|that) how you treat",
+    r"\b(?:stole|stolen|swindled|defrauded|robbed)\b",
+    r"(?:gone|missing|vanished|disappeared) from my",
+    r"without (?:even )?(?:asking|telling|warning|any warning|notice|my (?:permission|consent|approval))",
+    r"(?:nobody|no one|you) (?:even )?(?:noticed|caught|flagged|stopped|warned|told|bothered)",
+    r"who (?:approved|authori[sz]ed|agreed to|signed off on) (?:this|that)",
+    r"(?:great|wonderful|fantastic|lovely|brilliant|perfect)[.!,]* just (?:great"
+    r"|wonderful|fantastic|lovely|brilliant|perfect)",
+    r"(?:charged|billed|debited|took) (?:me |my \w+ )?(?:twice|two times|double)",
+    r"double[- ]charged",
+    r"charged .{0,40}\btwice",
+    r"and your answer is",
+    r"i paid for .{0,40}\b(?:and|but) (?:got|received|ended up)",
+    r"(?:lied|misled|tricked|cheated)",
 )
 COMPLAINT_ZH = (
     r"太差",
@@ -78,6 +99,26 @@ COMPLAINT_ZH = (
     r"推来推去",
     r"踢皮球",
     r"没人(?:管|理|处理|回复)",
+    # anger as accusation, without swear words or emotion words (version 2)
+    r"怎么搞的",
+    r"怎么(?:做|办)事",
+    r"搞什么",
+    r"凭什么",
+    r"谁(?:同意|允许|批准|让)(?:的|你们)",
+    r"抢钱",
+    r"就这么(?:对待|处理|打发)",
+    r"这么对(?:待)?(?:我|客户|老客户)",
+    r"(?:一点|根本|完全|居然)(?:都|也)?(?:没|不)(?:察觉|发现|核实|管|通知|提醒)",
+    r"(?:都|也)不(?:核实|核对|检查|管|问|通知)一下",
+    r"盗刷",
+    r"被盗",
+    r"冒用",
+    r"被骗",
+    r"诈骗",
+    r"(?:钱|积分|余额|存款)(?:就|全|都)?(?:没了|清零|不见了?|被扣光)",
+    r"你们(?:银行|公司|平台|这边)?(?:是)?(?:怎么|干什么|干嘛)",
+    r"你们的(?:责任|问题|错)",
+    r"好啊[，,。.!！\s]*真好",
 )
 ESCALATION_EN = (
     r"(?:speak|talk|put me through|transfer me|get me|want|need|see|call)\b[^.?!]{0,20}\b(?:manager|supervisor|boss)",
@@ -96,6 +137,16 @@ ESCALATION_EN = (
     r"legal action",
     r"better business bureau",
     r"(?:post|put) (?:this|it) (?:on|all over) (?:social media|twitter|facebook)",
+    # version 2
+    r"(?:post|posting|put|putting|share|sharing|write|writing)\b.{0,40}\b(?:online"
+    r"|social media|the internet|a review|reviews)",
+    r"(?:the )?(?:local )?(?:news|media|press|journalists?|reporters?)",
+    r"who(?:'s| is|ever is) (?:above|over) you",
+    r"(?:someone|somebody|the person|whoever) (?:is )?(?:above|over|in charge of) you",
+    r"(?:higher|more senior) (?:up|person|manager)",
+    r"(?:report|reporting) (?:you|this|it|your \w+) to",
+    r"(?:financial|banking|telecom|insurance|trade|consumer) (?:regulator|ombudsman|authority|commission|standards)",
+    r"(?:dispute|complaint) with (?:the|my) (?:regulator|ombudsman|bank|card issuer)",
 )
 ESCALATION_ZH = (
     r"投诉",
@@ -119,6 +170,21 @@ ESCALATION_ZH = (
     r"起诉",
     r"律师",
     r"法院",
+    # version 2 (traditional text is matched after conversion: 金管會 -> 金管会)
+    r"监管",
+    r"银保监",
+    r"金管会",
+    r"消基会",
+    r"消委会",
+    r"消保官",
+    r"(?<![a-z])ncc(?![a-z])",
+    r"工商",
+    r"反映",
+    r"(?:发|贴|放)(?:到|在|上)?(?:网上|网络|微博|抖音|朋友圈|社团|论坛)",
+    r"投书",
+    r"检举",
+    r"存证信函",
+    r"(?:找|叫|要)(?:你们)?(?:的)?(?:上级|上司|主管|经理|领导|老板)",
 )
 CHURN_EN = (
     r"cancel (?:my |the |our )?(?:account|subscription|membership|contract|service|plan|policy|card)",
@@ -132,6 +198,20 @@ CHURN_EN = (
     r"port (?:my )?number",
     r"leav(?:e|ing) (?:your|this) (?:bank|company|network|service)",
     r"done with (?:you|your company|this company)",
+    # version 2
+    r"cancel (?:it all|all of it|everything|every\w*)",
+    r"close (?:all|every|both) (?:of )?(?:my |the |our )?(?:accounts?|cards?|lines?)",
+    r"(?:move|moving|transfer|transferring|take|taking|pull|pulling) (?:all )?(?:of )?(?:my |our )?(?:money"
+    r"|savings|business|accounts?|everything)\b.{0,40}\b(?:another|other|different|elsewhere|competitor)",
+    r"(?:going|switch|switching|move|moving|join|joining|sign up with|signing up with|go with|going with"
+    r"|over to)\b.{0,30}\b(?:another|a different|other|competitor|elsewhere|across the street|down the road)",
+    r"(?:finding|find|found|looking for|shopping for) (?:a )?(?:new|another"
+    r"|different) (?:bank|provider|carrier|clinic|doctor|gym|insurer|company|airline|hotel)",
+    r"port(?:ing)? (?:my |our )?(?:number|line)s?",
+    r"(?:i'm|i am|we're|we are) (?:done|finished|through) with",
+    r"(?:last|final) (?:time|month|order|booking|payment|flight|stay) with you",
+    r"(?:last|final) (?:straw)",
+    r"(?:i'll|i will|we'll|we will) (?:be )?(?:leaving|going elsewhere|taking)",
 )
 CHURN_ZH = (
     r"退订",
@@ -152,6 +232,24 @@ CHURN_ZH = (
     r"不用你们",
     r"不用了(?![,，。!！\s]*(?:谢|好|没))",
     r"取消(?:会员|账号|账户|套餐|合约)",
+    # version 2 (traditional text is matched after conversion: 攜碼 -> 携码, 別家 -> 别家)
+    r"换(?:一|别|其他|其它)?(?:家|个)(?:银行|公司|运营商|平台|医院|诊所|健身房|航空|保险)?",
+    r"(?:别|其他|其它)(?:的|家)(?:银行|公司|运营商|电信|平台|医院|诊所|健身房|航空|保险|班机)",
+    r"(?:转|搬|移)(?:到|去)(?:别|其他|其它)",
+    r"(?:钱|存款|工资|账户|帐户)\w{0,4}(?:全部|都)?转走",
+    r"(?:全部|所有|统统|通通|一起)\w{0,4}(?:退|取消|注销|销|停)",
+    r"退(?:会员|会|租)",
+    r"携码",
+    r"携号",
+    r"攜出",
+    r"携出",
+    r"不(?:跟|和)你们",
+    r"最后一次(?:用|买|来|坐|订)",
+    r"去(?:对面|隔壁|别家)",
+    r"(?:以后|今后|下次)(?:都|再)?(?:不会?|别想)(?:再)?(?:用|来|买|坐|订|找)",
+    r"宁(?:愿|可)\w{0,10}(?:别家|别的|其他)",
+    r"(?:考虑|打算|准备)(?:换|转|去别)",
+    r"(?:直接|马上|今天)?(?:结清|清户)",
 )
 FRUSTRATION_EN = (
     r"(?:yet|once) again",
@@ -173,6 +271,23 @@ FRUSTRATION_EN = (
     r"seriously",
     r"come on",
     r"for (?:hours|days|weeks|months)",
+    # waits, transfers, repeated contacts and broken promises (version 2)
+    r"on hold (?:for|since)",
+    r"(?:\d+|an?|one|two|three|four|five|six|ten|twenty|thirty|forty|forty-five|fifty|sixty|ninety)"
+    r" (?:more )?(?:minutes|hours|days|weeks|months)\b.{0,40}\b(?:on hold"
+    r"|waiting|wait|still|now|already|later|ago|just to)",
+    r"(?:kept|keep|keeps|been) (?:me )?(?:waiting|on hold|transferring|passing|bouncing)",
+    r"transferr?(?:ed|ing) (?:me )?(?:around|again|back|from|to \w+ (?:different|other))",
+    r"(?:passed|bounced|pushed) (?:around|from|between)",
+    r"every (?:single )?(?:day|time|week)",
+    r"(?:called|phoned|rang|emailed|written|chatted|come in)\b.{0,25}\b(?:times"
+    r"|every day|twice|three|four|five|all week)",
+    r"(?:whole|entire|all) (?:week|day|morning|afternoon|month)\b.{0,30}\b(?:phone|calling|waiting|on hold|with you)",
+    r"(?:never|still (?:haven't|hasn't|didn't)|nobody|no one) (?:called|rang|got|emailed|wrote|came)(?: me)? back",
+    r"(?:was|were) (?:supposed|promised|meant) to",
+    r"(?:explain|tell|repeat|go through)\b.{0,20}\b(?:again|from the (?:start|beginning|top))",
+    r"(?:that|which) was (?:last|two|three|a) \w+",
+    r"(?:days|weeks|months) (?:later|ago) and",
 )
 FRUSTRATION_ZH = (
     r"还是没(?:有)?(?:解决|好|修好|到|处理|回复)",
@@ -194,6 +309,22 @@ FRUSTRATION_ZH = (
     r"什么时候才",
     r"还要等",
     r"等了(?:\d+|[一二三四五六七八九十两几半]+)",
+    # waits, transfers, repeated contacts, double charges and broken promises (version 2)
+    r"(?:扣|收|刷|付)了?(?:我)?(?:两|二|2)(?:次|遍|笔|回)",
+    r"(?:两|二|2)(?:次|笔)(?:都|扣|钱)",
+    r"重复(?:扣|收|刷)",
+    r"多扣",
+    r"(?:等|排|听)了?(?:\d+|[一二三四五六七八九十两几半]+)(?:多)?(?:个)?(?:小时|分钟|分|钟头|天|周|星期|个月)",
+    r"(?:\d+|[一二三四五六七八九十两几半]+)(?:多)?(?:个)?(?:小时|分钟|钟头|天|周|星期|个月)(?:了|都|还|过去)",
+    r"转来转去",
+    r"推给",
+    r"(?:一直|老是|总是|每次都)(?:转|让我|叫我|要我|是)",
+    r"(?:说好|答应|承诺|保证|约好)(?:的|了)?.{0,12}(?:没|不|又|还)",
+    r"(?:每天|天天|整天|一整周|一星期|一周|这周)(?:都)?(?:在)?(?:打|来|跑|等|跟你们)",
+    r"(?:跑|打|来)了?(?:好几|几|\d+|[一二三四五六七八九十两]+)(?:趟|次|通)",
+    r"别再让我",
+    r"(?:已经|都)(?:寄|交|提供|传|发|打|来)了?(?:好几|几|\d+|[一二三四五六七八九十两]+)次",
+    r"(?:从头|重新)(?:说|讲|解释)",
 )
 APOLOGY_EN = (
     r"sorry",
@@ -300,3 +431,50 @@ RETRY_ZH = (
     r"改(?:成|为|到)",
 )
 STARTS_WITH_NO = r"^(?:no\b|nope\b|not\b|不(?:是|用|要|行|对)|没有)"
+
+# Calm declines and routine closings of one product (version 2). A turn that declines an offer ("不用了", "no
+# thanks", "not now") or closes a spare card or line calmly is not churn and not negative, unless it also complains:
+# the churn list and the negativity model's signal both stand down for it (signals.py, ``calm_decline``).
+DECLINE_EN = (
+    r"^(?:(?:um|uh|oh|well|ok|okay|hmm)[, ]+)*(?:no|nope|nah)\b",
+    r"no,? thanks?",
+    r"no,? thank you",
+    r"not (?:right )?now",
+    r"not (?:today|at the moment|this time|for now)",
+    r"maybe (?:later|next time|another time)",
+    r"i'?ll pass",
+    r"not (?:interested|necessary|needed)",
+    r"(?:i|we) (?:don'?t|do not|won'?t|will not) (?:really )?(?:need|want)",
+    r"i'?d rather not",
+    r"that'?s (?:all|it|everything)",
+    r"i'?m (?:good|fine|ok|okay|all set)",
+    r"don'?t (?:worry|bother)",
+    r"no need",
+    r"i won'?t (?:be )?need",
+    r"(?:skip|leave) (?:it|that|the \w+)",
+)
+DECLINE_ZH = (
+    r"^(?:嗯|哦|喔|那个|呃|好|行)?[，,\s]*(?:不用|不需要|不要|不了|暂时不|先不|不必|没有了|没了|没有别的|算了吧|就不)",
+    r"不用了",
+    r"不需要",
+    r"(?:暂时|先|现在|今天)(?:还)?(?:不|不太)(?:用|需要|要|办|考虑|方便|换)",
+    r"就不(?:办|买|开|报|保|要|用|加|订|转|设定?|寄)了?",
+    r"(?:以后|下次|改天|回头)再(?:说|看|考虑)",
+    r"没有(?:别的|其他|其它)(?:问题|事|要问)",
+    r"不用(?:帮我|给我|麻烦|寄|转|加)",
+    r"唔使",
+    r"够用",
+    r"不必",
+)
+ROUTINE_CLOSE_EN = (
+    r"(?:extra|spare|second|secondary|old|unused|additional|supplementary|other) (?:card|line|sim|account|number)",
+    r"(?:don'?t|do not|no longer|never) (?:use|need)\b",
+    r"(?:fee|charge|cost|how much|how long|how do i|what do i need)\b.{0,30}\b(?:clos|cancel)",
+)
+ROUTINE_CLOSE_ZH = (
+    r"副卡",
+    r"附卡",
+    r"(?:不用|用不着|用不到|很少用|不常用|多余|多出来)的",
+    r"用不(?:着|到|上)",
+    r"(?:手续费|费用|要收|收费|多少钱|怎么|需要什么|流程)",
+)

@@ -24,6 +24,7 @@ from auditor.dissatisfaction.features import (
     TurnRows,
     conversation_features,
     conversation_row,
+    turn_alerts,
     turn_rows,
 )
 from auditor.dissatisfaction.signals import (
@@ -49,6 +50,7 @@ from auditor.result import Dissatisfaction, TurnSignal
 from auditor.text.artifacts import ConversationArtifacts
 
 ESTIMATORS = ("negativity", "turn", "conversation")
+
 
 TRUSTED_TYPES = [
     "sklearn.pipeline.Pipeline",
@@ -100,9 +102,10 @@ class DissatisfactionScorer:
     """Scores conversations from their shared artifacts; load once, reuse for many conversations."""
 
     name = "dissatisfaction-scorer"
-    version = "2"
+    version = "3"
     """2: the turn model reads the exchange with the agent (context features, four embedding blocks) and learns
-    the share of annotators; a model folder made for version 1 is refused (its turn features differ)."""
+    the share of annotators; a model folder made for version 1 is refused (its turn features differ). 3: a turn's
+    score is the higher of the turn model's and the square of its plain-dissatisfaction reading (``turn_alerts``)."""
 
     def __init__(
         self, estimators: dict[str, Any] | None, metadata: DissatisfactionMetadata, *, folder: ModelFolder | None = None
@@ -205,22 +208,21 @@ class DissatisfactionScorer:
     ) -> DissatisfactionOutcome:
         """The outcome from the signal context, every signal hit, the turn rows and the agent's apology turns (what
         ``score`` computes from the artifacts; a live session keeps them as turns arrive)."""
-        turn_scores = self._probabilities("turn", rows.matrix) if len(rows.matrix) else np.zeros(0)
-        path = trajectory(
-            list(zip(rows.turn_indices, turn_scores.tolist(), strict=True)),
-            apologies,
-            self.metadata.trajectory_margin,
-        )
+        turn_scores = self.turn_model_scores(rows)
+        margin = self.metadata.trajectory_margin
+        modelled = trajectory(list(zip(rows.turn_indices, turn_scores.tolist(), strict=True)), apologies, margin)
         row = conversation_row(
             context,
             hits,
             turn_scores,
-            path.delta,
+            modelled.delta,
             self.metadata.negative_threshold,
             pooled=self.metadata.pooled_embeddings,
             apologies=len(apologies),
         )
         score = float(self._probabilities("conversation", row[None, :])[0])
+        shown = np.maximum(turn_scores, turn_alerts(context, hits, rows.turn_indices) ** 2)
+        path = trajectory(list(zip(rows.turn_indices, shown.tolist(), strict=True)), apologies, margin)
         block = Dissatisfaction(
             score=round(score, 4),
             flagged=score >= self.metadata.threshold,
@@ -228,6 +230,10 @@ class DissatisfactionScorer:
         )
         features = conversation_features(row) | {"dissatisfaction.score": round(score, 4)}
         return DissatisfactionOutcome(block, path, features, list(hits))
+
+    def turn_model_scores(self, rows: TurnRows) -> np.ndarray:
+        """The turn model's P(dissatisfied) of each turn row (before ``turn_alerts`` raise what results show)."""
+        return self._probabilities("turn", rows.matrix) if len(rows.matrix) else np.zeros(0)
 
     def score_many(self, artifacts: Sequence[ConversationArtifacts]) -> list[DissatisfactionOutcome]:
         return [self.score(item) for item in artifacts]

@@ -109,7 +109,8 @@ def first_match(patterns: Sequence[re.Pattern[str]], text: str) -> str | None:
 class PhraseSignal:
     """A customer-turn signal fired by an English or Chinese phrase list (regular expressions)."""
 
-    version = "1"
+    version = "2"
+    """2: anger as accusation, money lost, double charges, waits, transfers, churn and escalation wording added."""
 
     def __init__(self, signal: str, english: Sequence[str], chinese: Sequence[str]):
         self.signal = signal
@@ -144,7 +145,7 @@ def shouting(text: str) -> str | None:
 class FrustrationSignal(PhraseSignal):
     """Repeated-failure wording ("again", 还是没解决, 第三次, 又), shouting in capitals, and "!!!" / "?!"."""
 
-    version = "1"
+    version = "2"
 
     def __init__(self) -> None:
         super().__init__("frustration", lexicons.FRUSTRATION_EN, lexicons.FRUSTRATION_ZH)
@@ -159,6 +160,53 @@ class FrustrationSignal(PhraseSignal):
             if evidence:
                 hits.append(SignalHit(turn.turn.index, self.signal, 1.0, f"{self.name}@{self.version}", evidence))
         return hits
+
+
+_UPSET = tuple(
+    pattern
+    for english, chinese in (
+        (lexicons.COMPLAINT_EN, lexicons.COMPLAINT_ZH),
+        (lexicons.ESCALATION_EN, lexicons.ESCALATION_ZH),
+        (lexicons.FRUSTRATION_EN, lexicons.FRUSTRATION_ZH),
+    )
+    for pattern in (_english(english), _chinese(chinese))
+)
+_DECLINE = (_english(lexicons.DECLINE_EN), _chinese(lexicons.DECLINE_ZH))
+_ROUTINE_CLOSE = (_english(lexicons.ROUTINE_CLOSE_EN), _chinese(lexicons.ROUTINE_CLOSE_ZH))
+
+
+def upset(text: str) -> str | None:
+    """The complaint, escalation or frustration words of a normalised turn, if any."""
+    return first_match(_UPSET, matching_text(text))
+
+
+def calm_decline(text: str) -> str | None:
+    """The words that decline an offer ("不用了", "no thanks", "not now") in a turn that does not also complain."""
+    matched = first_match(_DECLINE, matching_text(text))
+    return matched if matched and not upset(text) else None
+
+
+def routine_close(text: str) -> str | None:
+    """The words that make closing or cancelling routine (a spare card, "how much does closing cost") in a turn that
+    does not also complain."""
+    matched = first_match(_ROUTINE_CLOSE, matching_text(text))
+    return matched if matched and not upset(text) else None
+
+
+class ChurnSignal(PhraseSignal):
+    """Threats to leave (close every account, switch provider, 销户, 不用你们了); not a calm decline of an offer
+    ("不用了") nor a routine closing of one product ("注销一张不用的副卡")."""
+
+    def __init__(self) -> None:
+        super().__init__("churn", lexicons.CHURN_EN, lexicons.CHURN_ZH)
+
+    def detect(self, context: SignalContext) -> list[SignalHit]:
+        calm = {
+            turn.turn.index
+            for turn in context.customer_turns
+            if calm_decline(turn.normalised) or routine_close(turn.normalised)
+        }
+        return [hit for hit in super().detect(context) if hit.turn_index not in calm]
 
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -231,17 +279,19 @@ class NegativeSignal:
     """A customer turn whose negativity (the model's P(unhappy stance)) reaches a threshold."""
 
     name = "negative-model"
-    version = "1"
+    version = "2"
+    """2: a calm decline of an offer ("不用了", "no thanks") does not fire it, whatever the model reads."""
     signal = "negative"
 
     def __init__(self, threshold: float = 0.5):
         self.threshold = threshold
 
     def detect(self, context: SignalContext) -> list[SignalHit]:
+        calm = {turn.turn.index for turn in context.customer_turns if calm_decline(turn.normalised)}
         return [
             SignalHit(index, self.signal, value, f"{self.name}@{self.version}", f"negativity {value:.2f}")
             for index, value in sorted(context.negativity.items())
-            if value >= self.threshold
+            if value >= self.threshold and index not in calm
         ]
 
 
@@ -340,7 +390,7 @@ def builtin_signal_detectors(
         NegativeSignal(negative_threshold),
         PhraseSignal("complaint", lexicons.COMPLAINT_EN, lexicons.COMPLAINT_ZH),
         PhraseSignal("escalation", lexicons.ESCALATION_EN, lexicons.ESCALATION_ZH),
-        PhraseSignal("churn", lexicons.CHURN_EN, lexicons.CHURN_ZH),
+        ChurnSignal(),
         FrustrationSignal(),
         RepetitionSignal(repetition_threshold),
         InterruptionSignal(),

@@ -65,6 +65,8 @@ NEGATIVITY_C = (0.3, 1.0, 3.0, 10.0)
 MAX_GAP_SECONDS = 10.0
 FLAG_BETA = 0.5
 FORBIDDEN_SOURCES = ("stc3",)
+ANGRY_LABELS = ("angry", "frustrated", "churn", "escalation")
+"""Labels of a labelled-turn file that mean the customer is unhappy with the service."""
 
 
 class TrainingPlanError(ValueError):
@@ -93,6 +95,9 @@ class TrainingPlan:
     sets: list[LabelledSet]
     embedder: str = "use-m"
     text: str = ""
+    labelled_turns: list[Path] = field(default_factory=list)
+    """Files of labelled customer turns (``text``, ``label``) added to the seeds: labels in ``ANGRY_LABELS`` are
+    negative, the rest other (the project's development turn set)."""
 
 
 @dataclass
@@ -104,14 +109,20 @@ class SeedUtterances:
     repetition_pairs: list[tuple[str, str, bool]]
 
     @classmethod
-    def load(cls, path: Path) -> SeedUtterances:
+    def load(cls, path: Path, labelled_turns: Sequence[Path] = ()) -> SeedUtterances:
         document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         pairs = [(p["earlier"], p["later"], bool(p["repeat"])) for p in document.get("repetition_pairs", [])]
-        return cls(
+        seeds = cls(
             negative=[t for texts in document["negative"].values() for t in texts],
             other=[t for texts in document["other"].values() for t in texts],
             repetition_pairs=pairs,
         )
+        for turns in labelled_turns:
+            for position, entry in enumerate(yaml.safe_load(Path(turns).read_text(encoding="utf-8")) or []):
+                if not isinstance(entry, dict) or not entry.get("text") or not entry.get("label"):
+                    raise TrainingPlanError(f"{turns}: entry {position}: needs text and label")
+                (seeds.negative if entry["label"] in ANGRY_LABELS else seeds.other).append(str(entry["text"]))
+        return seeds
 
 
 def is_held_out(conversation_id: str, folds: int = HELD_OUT_FOLDS) -> bool:
@@ -162,6 +173,15 @@ def load_plan(path: Path) -> TrainingPlan:
         )
     if not document.get("seeds"):
         problems.append(f"{path}: seeds: missing (the seed utterances file)")
+    labelled_turns = [(base / name).resolve() for name in document.get("labelled_turns") or []]
+    problems += [
+        f"{path}: labelled_turns: {turns} does not exist" for turns in labelled_turns if not turns.is_file()
+    ]
+    problems += [
+        f"{path}: labelled_turns: {turns} is a held-out test set, never for training"
+        for turns in labelled_turns
+        if "test" in turns.parts
+    ]
     if problems:
         raise TrainingPlanError("\n".join(problems))
     return TrainingPlan(
@@ -169,6 +189,7 @@ def load_plan(path: Path) -> TrainingPlan:
         sets=sets,
         embedder=document.get("embedder", "use-m"),
         text=path.read_text(encoding="utf-8"),
+        labelled_turns=labelled_turns,
     )
 
 
@@ -516,7 +537,7 @@ def train_dissatisfaction(
     """Fit negativity on the seeds, the turn model on rated turns, the conversation model on labelled conversations."""
     say = progress or (lambda _text: None)
     say("seed utterances")
-    seeds = SeedUtterances.load(plan.seeds)
+    seeds = SeedUtterances.load(plan.seeds, plan.labelled_turns)
     seed_vectors = embedder.encode([normalise_text(t) for t in seeds.negative + seeds.other])
     seed_labels = np.asarray([1] * len(seeds.negative) + [0] * len(seeds.other))
     negativity, negativity_metrics = fit_negativity(seed_vectors, seed_labels)

@@ -130,7 +130,7 @@ def test_outcome_fills_the_result_block_with_signals_trajectory_and_features(tra
     assert outcome.features["dissatisfaction.holds"] > 0
     calm = scorer.score(builder.build(make_conversation([("agent", "Hi"), ("customer", "Great, thank you, goodbye.")])))
     assert calm.block.score < outcome.block.score
-    assert scorer.models["dissatisfaction"].startswith("dissatisfaction-scorer@2")
+    assert scorer.models["dissatisfaction"].startswith("dissatisfaction-scorer@3")
     assert "repetition-semantic@1" in scorer.models["dissatisfaction_signals"]
 
 
@@ -201,3 +201,18 @@ def test_conversations_without_customer_turns_still_score(trained, builder):
     assert 0 <= outcome.block.score <= 1
     assert outcome.trajectory.kind == "flat" and outcome.trajectory.curve == []
     assert [t.signals for t in outcome.block.turns] == [["hold"]]
+
+
+def test_a_turns_plain_reading_is_cut_for_a_calm_decline_and_raised_by_named_phrases(builder):
+    from auditor.dissatisfaction.features import ALERT_DECLINE_FACTOR, turn_alerts
+    from auditor.dissatisfaction.signals import SignalContext, SignalHit
+
+    call = make_conversation(
+        [("agent", "Text alerts?"), ("customer", "不用了，谢谢"), ("agent", "OK."), ("customer", "I want to close it")]
+    )
+    context = SignalContext.build(builder.build(call), {1: 0.8, 3: 0.3})
+    plain = turn_alerts(context, [], [1, 3])
+    assert plain[0] == pytest.approx(0.8 * ALERT_DECLINE_FACTOR) and plain[1] == pytest.approx(0.3)
+    churn = SignalHit(3, "churn", 1.0, "churn-phrases@2", "close it")
+    raised = turn_alerts(context, [churn], [1, 3])
+    assert raised[1] > 0.8 and raised[0] == plain[0]

@@ -53,6 +53,33 @@ PHRASES = [
     ("又断网了。", "frustration", True),
     ("這都第三次了，還是沒解決。", "frustration", True),
     ("好的，谢谢。", "frustration", False),
+    # version 2: anger without swear words, money lost, waits and transfers, churn threats vs calm declines
+    ("Someone just stole three thousand dollars off my card, how did you people let this happen?", "complaint", True),
+    ("They moved my flight without even asking me.", "complaint", True),
+    ("Could you move my flight to Thursday?", "complaint", False),
+    ("我的卡被人盗刷了三千多块你们怎么搞的", "complaint", True),
+    ("有人冒用我的名字辦信用卡，銀行居然一點都沒察覺？", "complaint", True),
+    ("我的信用卡丢了，麻烦帮我挂失。", "complaint", False),
+    ("I've been on hold for forty minutes just to ask one question.", "frustration", True),
+    ("You charged me twice for the same order.", "complaint", True),
+    ("同一笔订单扣了我两次钱", "frustration", True),
+    ("我已经等了四十分钟了", "frustration", True),
+    ("等候音樂我已經聽了四十五分鐘。", "frustration", True),
+    ("你们别再把我转来转去了", "frustration", True),
+    ("Can I wait for the engineer at home?", "frustration", False),
+    ("I'm done with this bank, I want to close every account today.", "churn", True),
+    ("I'm porting my number out to another carrier this weekend.", "churn", True),
+    ("我要把工资卡转到别的银行去", "churn", True),
+    ("再這樣我就把存款全部轉走，直接攜碼到別家", "churn", True),
+    ("不用了，短信提醒我不需要。", "churn", False),
+    ("暂时不用，以后再说吧", "churn", False),
+    ("No thanks, I don't need the insurance.", "churn", False),
+    ("我想注销一张不用的副卡", "churn", False),
+    ("How much does it cost to close the savings account?", "churn", False),
+    ("I want to talk to whoever is above you.", "escalation", True),
+    ("这件事我会向金融监管局反映的", "escalation", True),
+    ("我會寫信到金管會檢舉你們", "escalation", True),
+    ("I'll be posting this whole conversation online.", "escalation", True),
 ]
 
 
@@ -102,6 +129,22 @@ def test_repetition_is_a_semantic_match_to_an_earlier_customer_turn(builder, ear
 def test_negative_signal_reads_the_models_negativity(builder):
     conversation = make_conversation([("customer", "fine"), ("customer", "awful")])
     context = SignalContext.build(builder.build(conversation), {0: 0.2, 1: 0.9})
+    assert [hit.turn_index for hit in NegativeSignal(threshold=0.5).detect(context)] == [1]
+
+
+DECLINES = ["不用了，短信提醒我不需要。", "暂时不用，以后再说吧", "No thanks, not right now.", "先不用喔"]
+
+
+@pytest.mark.parametrize("text", DECLINES)
+def test_a_calm_decline_is_not_negative_whatever_the_model_reads(builder, text):
+    conversation = make_conversation([("agent", "Would you like text alerts?"), ("customer", text)])
+    context = SignalContext.build(builder.build(conversation), {1: 0.95})
+    assert NegativeSignal(threshold=0.5).detect(context) == []
+
+
+def test_a_decline_that_complains_stays_negative(builder):
+    conversation = make_conversation([("agent", "Anything else?"), ("customer", "不用了，你们这服务太差了")])
+    context = SignalContext.build(builder.build(conversation), {1: 0.95})
     assert [hit.turn_index for hit in NegativeSignal(threshold=0.5).detect(context)] == [1]
 
 
