@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from auditor.cli.common import EXIT_INPUT_PROBLEMS, EXIT_USAGE, app, console, errors
+from auditor.cli.common import EXIT_INPUT_PROBLEMS, EXIT_USAGE, app, console, errors, resolve_sop_or_exit
 from auditor.reports.terminal import cell, escape_text
 
 if TYPE_CHECKING:
@@ -57,6 +57,14 @@ def import_results(
             "--transcripts", help="Transcript files or folders (default: the files the results name as their source)."
         ),
     ] = None,
+    sop: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sop",
+            help="SOPs the results were audited against (built-in id or file; repeat for several): their step weights "
+            "and pass score score the reviewed verdicts (default: a built-in SOP's, else weight 1 and pass score 0.8).",
+        ),
+    ] = None,
     db: Annotated[str | None, DB_OPTION] = None,
 ) -> None:
     """Load audit results and their transcripts into the review store; importing the same audit again is a no-op."""
@@ -67,13 +75,14 @@ def import_results(
         if not path.is_file():
             errors.print(f"[red]{escape_text(path)}: no such file[/red]", highlight=False)
             raise typer.Exit(EXIT_USAGE)
+    sops = {found.id: found for found in (resolve_sop_or_exit(reference) for reference in sop or [])}
     batch = load_for_import(results, transcripts or [])
     for problem in batch.problems:
         errors.print(f"[red]skipped[/red] {escape_text(problem)}", highlight=False)
     store = open_store_or_exit(db)
     try:
         with store.session() as session:
-            saved = save_results(session, batch.results, batch.conversations)
+            saved = save_results(session, batch.results, batch.conversations, sops=sops)
     finally:
         store.close()
     created = sum(item.created for item in saved)

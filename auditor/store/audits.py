@@ -18,7 +18,8 @@ from auditor.outcome import outcome_of, with_outcome
 from auditor.privacy.policy import POLICY_KEY, RedactionPolicy, redact_for_result, redacted_result
 from auditor.result import ConversationResult
 from auditor.risk import assess
-from auditor.store.final_results import refresh_final
+from auditor.sop_format import Sop
+from auditor.store.final_results import refresh_final, scoring_rules
 from auditor.store.tables import AuditRow, AuditStepRow, ConversationRow, utc_now
 from auditor.transcripts.problems import TranscriptError
 from auditor.transcripts.records import conversation_from_mapping, value_problems
@@ -67,6 +68,7 @@ def save_result(
     result: ConversationResult,
     conversation: Conversation | None = None,
     policy: RedactionPolicy | None = None,
+    sop: Sop | None = None,
 ) -> Saved:
     """Store one result (and its transcript when given); the same conversation, SOP version and models again
     replace the earlier row's result instead of adding one, and the coaches' reviews stay attached.
@@ -74,6 +76,9 @@ def save_result(
     What is stored is redacted: the result and transcript with the policy the result records, a result that records
     none (made before redaction existed) with the default policy; ``policy`` (the server's) wins over a result that
     hides less (see ``enforced_result``).
+
+    ``sop``: the SOP the result was audited against, when known; its weights and pass score are recorded so reviewed
+    verdicts are scored by its rules (ignored unless its id and version are the result's).
     """
     result = enforced_result(result, policy)
     stored = _conversation_row(session, result, redact_for_result(conversation, result))
@@ -104,6 +109,8 @@ def save_result(
     audit.anomaly = result.anomaly.score if result.anomaly else None
     audit.flags = list(result.flags)
     audit.result = result.model_dump(mode="json")
+    if sop is not None and sop.id == result.sop_id and str(sop.version) == version:
+        audit.scoring = scoring_rules(sop)
     audit.audited_at = utc_now()
     if audit.steps:
         audit.steps.clear()
@@ -189,10 +196,15 @@ def save_results(
     results: Iterable[ConversationResult],
     conversations: Mapping[str, Conversation] | None = None,
     policy: RedactionPolicy | None = None,
+    sops: Mapping[str, Sop] | None = None,
 ) -> list[Saved]:
-    """Store many results; ``conversations`` (by id) supplies the transcripts that are known."""
-    known = conversations or {}
-    return [save_result(session, result, known.get(result.conversation_id), policy) for result in results]
+    """Store many results; ``conversations`` (by id) supplies the transcripts that are known, ``sops`` (by id) the
+    SOPs whose scoring rules are recorded with their audits."""
+    known, rules = conversations or {}, sops or {}
+    return [
+        save_result(session, result, known.get(result.conversation_id), policy, rules.get(result.sop_id))
+        for result in results
+    ]
 
 
 def audit_result(audit: AuditRow, policy: RedactionPolicy | None = None) -> ConversationResult:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -112,10 +112,19 @@ def _builtin_rules(sop_id: str, version: str) -> tuple[tuple[tuple[str, float], 
     return tuple((step.id, step.weight) for step in sop.steps), sop.pass_score
 
 
-def scoring_sop(result: ConversationResult) -> Sop:
-    """The SOP's weights and pass score as an (unvalidated) Sop for the checklist's rules: the built-in SOP of this
-    id and version, else weight 1 per step and pass score 0.8."""
-    found = _builtin_rules(result.sop_id, str(result.sop_version))
+def scoring_rules(sop: Sop) -> dict[str, Any]:
+    """What an audit records of its SOP to score reviewed verdicts later: each step's weight and the pass score."""
+    return {"weights": {step.id: step.weight for step in sop.steps}, "pass_score": sop.pass_score}
+
+
+def scoring_sop(result: ConversationResult, recorded: Mapping[str, Any] | None = None) -> Sop:
+    """The SOP's weights and pass score as an (unvalidated) Sop for the checklist's rules: those ``recorded`` with the
+    audit (``scoring_rules``), else the built-in SOP's of this id and version, else weight 1 per step and pass score
+    0.8."""
+    if recorded:
+        found: tuple[Any, float] | None = (tuple(recorded["weights"].items()), float(recorded["pass_score"]))
+    else:
+        found = _builtin_rules(result.sop_id, str(result.sop_version))
     weights = dict(found[0]) if found else {}
     pass_score = found[1] if found else DEFAULT_PASS_SCORE
     steps = [
@@ -126,7 +135,10 @@ def scoring_sop(result: ConversationResult) -> Sop:
 
 
 def final_result(
-    result: ConversationResult, decided: Mapping[str, str], reviewed_at: datetime | None = None
+    result: ConversationResult,
+    decided: Mapping[str, str],
+    reviewed_at: datetime | None = None,
+    scoring: Mapping[str, Any] | None = None,
 ) -> FinalResult:
     """The result's final verdicts given the coaches' status of each reviewed step (``decided``: step id -> status;
     steps not in the result are ignored). Nothing reviewed: the automatic score and outcome, unchanged."""
@@ -150,7 +162,7 @@ def final_result(
         step.model_copy(update={"status": reviewed[step.step_id]}) if step.step_id in reviewed else step
         for step in result.steps
     ]
-    sop = scoring_sop(result)
+    sop = scoring_sop(result, scoring)
     # a person reviewed the call: the steps decide, not the automatic "who is the agent is a guess" flag
     return FinalResult(
         weighted_score(sop, final_steps),
@@ -198,7 +210,7 @@ def refresh_final(session: Session, audit: AuditRow) -> FinalResult:
     ).all()
     decided, reviewed_at = coach_statuses(reviews)
     decided |= settled_disputes(session, audit)
-    final = final_result(ConversationResult.model_validate(audit.result), decided, reviewed_at)
+    final = final_result(ConversationResult.model_validate(audit.result), decided, reviewed_at, audit.scoring)
     audit.final_score = final.score
     audit.final_outcome = final.outcome
     audit.reviewed_steps = final.reviewed_steps

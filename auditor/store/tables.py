@@ -75,6 +75,9 @@ class AuditRow(Base):
     """How many of its steps coaches reviewed (0: not reviewed)."""
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
     """When the last coach verdict on it was given."""
+    scoring: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """The SOP's rules for scoring reviewed verdicts, when the SOP was known at saving: ``{"weights": {step: w},
+    "pass_score": p}`` (``auditor.store.final_results.scoring_rules``); None: a built-in SOP's, else weight 1 each."""
 
     conversation: Mapped[ConversationRow] = relationship(back_populates="audits")
     steps: Mapped[list[AuditStepRow]] = relationship(

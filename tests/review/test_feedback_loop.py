@@ -91,9 +91,14 @@ def test_retraining_from_verdicts_changes_the_next_audit(tmp_path: Path) -> None
     results.write_text("".join(r.model_dump_json() + "\n" for r in before), encoding="utf-8")
     transcripts.write_text("".join(json.dumps(c) + "\n" for c in calls), encoding="utf-8")
     db = f"sqlite:///{tmp_path / 'audits.db'}"
-    imported = runner.invoke(app, ["review", "import", str(results), "--transcripts", str(transcripts), "--db", db])
+    custom = str(sops / "card-security.yaml")
+    imported = runner.invoke(
+        app, ["review", "import", str(results), "--transcripts", str(transcripts), "--sop", custom, "--db", db]
+    )
     assert imported.exit_code == 0, imported.output
     assert "3 new" in imported.output and "3 with their transcript" in imported.output
+    with open_store(db).session() as session:  # the custom SOP's rules score the reviewed verdicts below
+        assert all(row.scoring and row.scoring["pass_score"] == 0.8 for row in session.query(AuditRow))
 
     store = open_store(db)
     with store.session() as session:

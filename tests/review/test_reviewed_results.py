@@ -251,3 +251,33 @@ def test_the_export_command_writes_final_and_automatic_results(tmp_path: Path) -
     ]
     queue = CliRunner(env={"COLUMNS": "250"}).invoke(cli, ["review", "queue", "--db", db, "--state", "reviewed"])
     assert "passed (reviewed; auditor: failed)" in " ".join(queue.output.split())
+
+
+WEIGHTED_SOP = (
+    CARD_SOP.replace("id: card-check", "id: card-weighted")
+    .replace("name: Discuss the card\n", "name: Discuss the card\n    weight: 6\n")
+    .replace("languages: [en, zh]\n", "languages: [en, zh]\npass_score: 0.9\n")
+)
+
+
+def test_a_custom_sop_scores_reviewed_verdicts_with_its_own_weights(tmp_path: Path) -> None:
+    """An SOP that is not built in: the store records its weights and pass score with the audit, so an overturned
+    step costs its own weight (discuss weighs 6 of 9), not one step in four; without the SOP, weight 1 each."""
+    sop = sop_from_text(WEIGHTED_SOP)
+    results, conversations = audited(sop)
+    store = open_store(f"sqlite:///{tmp_path / 'w.db'}")
+    with store.session() as session:
+        saved = save_results(session, results, conversations, sops={sop.id: sop})
+        audit_id = next(s.audit_id for s in saved if s.conversation_id == "en-good")
+        overturn = StepVerdict(step_id="discuss", verdict="overturn", status="missing")
+        record_verdicts(session, audit_id, "Mei", [overturn])
+        audit = session.get_one(AuditRow, audit_id)
+        weights = {"greet": 1.0, "verify": 1.0, "discuss": 6.0, "close": 1.0}
+        assert audit.scoring == {"weights": weights, "pass_score": 0.9}
+        assert (audit.final_score, audit.final_outcome) == (round(3 / 9, 4), "failed")
+    good = next(r for r in results if r.conversation_id == "en-good")
+    unrecorded = final_result(good, {"discuss": "missing"})
+    assert (unrecorded.score, unrecorded.outcome) == (0.75, "failed")  # weight 1 each, pass score 0.8
+    rules = {"weights": {"close": 1.0, "discuss": 6.0}, "pass_score": 0.8}
+    near = final_result(good, {"close": "missing"}, scoring=rules)
+    assert near.outcome == "passed"  # close weighs 1 of 9 here (0.89 >= 0.8), where 1 of 4 would fail the call

@@ -25,7 +25,7 @@ def postgres_url(postgres: PostgresCluster) -> str:
 def test_the_store_works_on_postgresql(postgres_url: str) -> None:
     results, conversations = audited()
     store = open_store(postgres_url)
-    assert current_revision(store.engine) == head_revision() == "0006"
+    assert current_revision(store.engine) == head_revision() == "0007"
     with store.session() as session:
         first = save_results(session, results, conversations)
     with store.session() as session:

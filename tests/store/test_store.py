@@ -25,7 +25,7 @@ def audits():  # type: ignore[no-untyped-def]
 def test_migrations_create_exactly_the_tables_the_models_describe(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'new' / 'audits.db'}")
     assert (tmp_path / "new" / "audits.db").exists()
-    assert current_revision(store.engine) == head_revision() == "0006"
+    assert current_revision(store.engine) == head_revision() == "0007"
     with store.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []  # a model change without a migration fails here

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -36,6 +36,7 @@ from auditor.review.agreement import agreement_report
 from auditor.review.coach_verdicts import UnknownAuditError, record_verdicts, reviews_of
 from auditor.review.queue import QueueFilters, review_queue
 from auditor.review.rollups import audits_csv, exported_audits, rollup
+from auditor.sop_format import Sop
 from auditor.store.audits import audit_result, save_result, storable_problems, stored_conversation
 from auditor.store.final_results import FinalResult, stored_final
 from auditor.store.tables import AuditRow, audit_row, storable_text
@@ -123,7 +124,7 @@ def post_verdicts(audit_id: AuditId, body: VerdictsIn, store: StoreDep) -> list[
 @router.post(
     "/results", response_model=list[StoredOut], summary="Store audit results (and transcripts)", responses=BODY_ERRORS
 )
-def store_results(body: StoreResultsIn, store: StoreDep, settings: SettingsDep) -> list[StoredOut]:
+def store_results(body: StoreResultsIn, store: StoreDep, settings: SettingsDep, request: Request) -> list[StoredOut]:
     """Results made elsewhere (``auditor audit``) join the queue; the same audit again is stored once. They are stored
     redacted with at least the server's policy, whatever they record (a result made with ``--no-redact`` too)."""
     policy = settings.redaction_policy()
@@ -136,10 +137,20 @@ def store_results(body: StoreResultsIn, store: StoreDep, settings: SettingsDep) 
     for number, raw in enumerate(body.transcripts):
         conversation = conversation_from_body(raw, settings, f"transcripts[{number}]")
         conversations[conversation.id] = conversation
+    sops = _loaded_sops(request)
     saved = store.write(
-        lambda session: [save_result(session, r, conversations.get(r.conversation_id), policy) for r in body.results]
+        lambda session: [
+            save_result(session, r, conversations.get(r.conversation_id), policy, sops.get(r.sop_id))
+            for r in body.results
+        ]
     )
     return [StoredOut(audit_id=s.audit_id, conversation_id=s.conversation_id, created=s.created) for s in saved]
+
+
+def _loaded_sops(request: Request) -> dict[str, Sop]:
+    """The SOPs the server loaded (none while its models load): stored results record their scoring rules."""
+    service = getattr(request.app.state, "service", None) if getattr(request.app.state, "ready", False) else None
+    return dict(service.sops) if service is not None else {}
 
 
 @router.post(
@@ -163,7 +174,9 @@ async def audit_and_store(
     if problems:
         raise ApiError(422, "invalid_transcript", "; ".join(problems[:5]), problem_details(problems))
 
-    saved = await run_in_threadpool(store.write, lambda session: save_result(session, results[0], conversation))
+    saved = await run_in_threadpool(
+        store.write, lambda session: save_result(session, results[0], conversation, sop=auditor.sop)
+    )
     return AuditAndStoreOut(
         audit_id=saved.audit_id,
         conversation_id=saved.conversation_id,
