@@ -14,7 +14,11 @@ support), which writes a new SOP version (``accept_examples``: version + 1; chec
 evaluation conversations are audited with that version. Measures (``auditor.evaluation.step_metrics``, as
 ``bench/star_accuracy.py`` computes them): conversation-level and turn-level precision / recall / F1 over the SOP's
 steps, micro over tasks, plus the macro mean of the per-task conversation F1; false-done = share of (conversation,
-step) pairs whose step the labels do not show that the auditor calls done / late / out of order.
+step) pairs whose step the labels do not show that the auditor calls done / late / out of order. Near misses: for
+the tasks with cases in ``near_miss_data/star/`` (turns that only sound like a step: a refusal, "I can't", a promise
+for later, an offer, a mention, the other outcome, beside turns that perform it), each case's turn replaces the
+step's first labelled turn in an evaluation conversation, audited with the SOP version of each k: does learning
+from reviews make the auditor credit what was only mentioned?
 
     HF_HUB_OFFLINE=1 python -m bench.review_learning [--tasks T ...] [--ks 0 5 10 20 40] [--eval 20] [--write]
 """
@@ -22,13 +26,16 @@ step) pairs whose step the labels do not show that the auditor calls done / late
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shlex
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+import yaml
 
 from auditor.conversation import Conversation, Role
 from auditor.embeddings.base import Embedder
@@ -75,6 +82,11 @@ class Point:
     absent: int = 0
     false_done: int = 0
     uncertain: int = 0
+    near_misses: int = 0
+    near_miss_credited: int = 0
+    near_miss_uncertain: int = 0
+    performances: int = 0
+    performances_credited: int = 0
 
 
 def false_done(conversations: Sequence[Conversation], results: Sequence[ConversationResult]) -> tuple[int, int]:
@@ -90,6 +102,60 @@ def false_done(conversations: Sequence[Conversation], results: Sequence[Conversa
     return absent, credited
 
 
+NEAR_MISS_DIR = Path(__file__).resolve().parent / "near_miss_data" / "star"
+FILLER = "OK."
+
+
+@dataclass(frozen=True)
+class NearMissCall:
+    """One evaluation conversation with its first turn of ``step`` replaced by a case's turn."""
+
+    conversation: Conversation
+    step: str
+    near_miss: bool
+
+
+def near_miss_calls(task: str, evaluation: Sequence[Conversation]) -> list[NearMissCall]:
+    """The task's near-miss cases (``near_miss_data/star/<task>.yaml``: none for a task without a file) put into the
+    first evaluation conversation that performs each step: the step's first labelled agent turn says the case's
+    turn, later turns labelled only with that step say "OK." (as ``bench/near_miss.py`` does with its templates)."""
+    path = NEAR_MISS_DIR / f"{task}.yaml"
+    if not path.exists():
+        return []
+    calls = []
+    for position, case in enumerate(yaml.safe_load(path.read_text(encoding="utf-8")) or []):
+        step = case["step"]
+        template = next((c for c in evaluation if any(step in (t.gold_steps or ()) for t in c.turns)), None)
+        if template is None:
+            continue
+        first = next(t.index for t in template.turns if step in (t.gold_steps or ()))
+        texts = [(text, False) for text in case["performs"]] + [(m["text"], True) for m in case["near_misses"]]
+        for number, (text, near_miss) in enumerate(texts):
+            turns = []
+            for turn in template.turns:
+                if turn.index == first:
+                    turn = dataclasses.replace(turn, text=text)
+                elif turn.index > first and tuple(turn.gold_steps or ()) == (step,):
+                    turn = dataclasses.replace(turn, text=FILLER)
+                turns.append(turn)
+            variant = dataclasses.replace(template, id=f"{template.id}~{position}.{number}", turns=turns)
+            calls.append(NearMissCall(variant, step, near_miss))
+    return calls
+
+
+def near_miss_counts(point: Point, calls: Sequence[NearMissCall], results: Sequence[ConversationResult]) -> None:
+    """Near misses credited (a false done) and performances credited (recall), uncertain counted apart."""
+    for call, result in zip(calls, results, strict=True):
+        status = next(s.status for s in result.steps if s.step_id == call.step)
+        if call.near_miss:
+            point.near_misses += 1
+            point.near_miss_credited += status in CREDITED
+            point.near_miss_uncertain += status == "uncertain"
+        else:
+            point.performances += 1
+            point.performances_credited += status in CREDITED
+
+
 def learn(
     task: str,
     conversations: list[Conversation],
@@ -101,6 +167,7 @@ def learn(
     base = star_sop(task, "description")
     evaluation = conversations[-eval_size:]
     pool = conversations[:-eval_size]
+    probes = near_miss_calls(task, evaluation)
     points = []
     for k in ks:
         reviewed = pool[:k]
@@ -121,6 +188,8 @@ def learn(
         point.turn = metrics.overall("turn")
         point.uncertain = sum(metrics.uncertain.values())
         point.absent, point.false_done = false_done(evaluation, results)
+        if probes:
+            near_miss_counts(point, probes, auditor.audit_many([probe.conversation for probe in probes]))
         points.append(point)
         print(
             f"{task} k={k}: {point.proposals} proposals, {point.accepted} accepted; conv F1 "
@@ -141,9 +210,10 @@ def _sum(points: Sequence[Point], level: str) -> Counts:
 def curve_table(points: Sequence[Point], ks: Sequence[int]) -> str:
     header = (
         "| k reviewed | convs reviewed (sum) | confirmed turns | proposed | accepted | conv P | conv R | conv F1 "
-        "(micro) | conv F1 (macro over tasks) | turn F1 | false-done | uncertain |"
+        "(micro) | conv F1 (macro over tasks) | turn F1 | false-done | uncertain | near-miss false-done | "
+        "near-miss uncertain | near-miss recall |"
     )
-    rows = [header, "|" + "---|" * 12]
+    rows = [header, "|" + "---|" * 15]
     for k in ks:
         at = [p for p in points if p.k == k]
         conv, turn = _sum(at, "conversation"), _sum(at, "turn")
@@ -153,9 +223,19 @@ def curve_table(points: Sequence[Point], ks: Sequence[int]) -> str:
             f"| {k} | {sum(p.reviewed for p in at)} | {sum(p.confirmed for p in at)} | "
             f"{sum(p.proposals for p in at)} | {sum(p.accepted for p in at)} | {conv.precision:.3f} | "
             f"{conv.recall:.3f} | **{conv.f1:.3f}** | {macro:.3f} | {turn.f1:.3f} | "
-            f"{credited / absent if absent else 0:.3f} ({credited}/{absent}) | {sum(p.uncertain for p in at)} |"
+            f"{credited / absent if absent else 0:.3f} ({credited}/{absent}) | {sum(p.uncertain for p in at)} | "
+            + _share(sum(p.near_miss_credited for p in at), sum(p.near_misses for p in at))
+            + " | "
+            + _share(sum(p.near_miss_uncertain for p in at), sum(p.near_misses for p in at))
+            + " | "
+            + _share(sum(p.performances_credited for p in at), sum(p.performances for p in at))
+            + " |"
         )
     return "\n".join(rows)
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.3f} ({part}/{whole})" if whole else "–"
 
 
 def task_table(points: Sequence[Point], ks: Sequence[int]) -> str:
@@ -195,8 +275,11 @@ def report(points: Sequence[Point], ks: Sequence[int], args: argparse.Namespace,
         f"refusals / near-duplicates dropped), {policy} (each acceptance a new SOP version). Conversation and turn "
         "P/R/F1 as in star-accuracy (micro over tasks; macro = mean of per-task conversation F1); false-done: "
         "(conversation, step) pairs the labels do not show that the auditor credits (done / late / out of order). "
-        "The near-miss set (`bench/near_miss.py`) is written for its own SOPs, not the STAR ones, so it is not rerun "
-        f"per k here. Runtime {seconds:.0f} s."
+        "Near misses: the cases of `bench/near_miss_data/star/` (written for this project: per step of four task SOPs, "
+        "turns that perform it and turns that only sound like it: refused, cannot, promised, offered, mentioned, the "
+        "other outcome), each put in place of the step's first labelled turn in an evaluation conversation and "
+        "audited with the SOP version of that k; near-miss false-done: a near miss credited, near-miss recall: a "
+        f"performance credited (uncertain counted apart). Runtime {seconds:.0f} s."
     )
     return "\n\n".join(
         [
