@@ -23,7 +23,7 @@ from auditor.dissatisfaction.signals import (
     agent_apology,
     agent_failure,
     asks_question,
-    calm_decline,
+    calm_turn,
     closing_remark,
     customer_correction,
     customer_retry,
@@ -313,8 +313,9 @@ def conversation_row(
 
 
 def turn_alerts(context: SignalContext, hits: Sequence[SignalHit], turn_indices: Sequence[int]) -> np.ndarray:
-    """How plainly each customer turn is dissatisfied on its own: its negativity (a calm decline's cut to
-    ``ALERT_DECLINE_FACTOR``) raised by its rule signals, ``1 - (1 - negativity) * (1 - ALERT_RULE_WEIGHT * rule)``.
+    """How plainly each customer turn is dissatisfied on its own: its negativity (cut to ``ALERT_DECLINE_FACTOR`` for
+    a calm decline or thanks, ``calm_turn``) raised by its rule signals:
+    ``1 - (1 - negativity) * (1 - ALERT_RULE_WEIGHT * rule)``.
 
     The turn model reads a turn in its exchange and learned from rated task dialogues, where plain anger is rare: it
     scores an opening "someone stole three thousand dollars off my card!" near 0. A turn's score as results show it is
@@ -330,7 +331,7 @@ def turn_alerts(context: SignalContext, hits: Sequence[SignalHit], turn_indices:
     alerts = np.zeros(len(turn_indices))
     for position, index in enumerate(turn_indices):
         negativity = context.negativity.get(index, 0.0)
-        if calm_decline(texts.get(index, "")):
+        if calm_turn(texts.get(index, "")):
             negativity *= ALERT_DECLINE_FACTOR
         alerts[position] = 1.0 - (1.0 - negativity) * (1.0 - ALERT_RULE_WEIGHT * rules.get(index, 0.0))
     return alerts

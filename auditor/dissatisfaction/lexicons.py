@@ -478,3 +478,31 @@ ROUTINE_CLOSE_ZH = (
     r"用不(?:着|到|上)",
     r"(?:手续费|费用|要收|收费|多少钱|怎么|需要什么|流程)",
 )
+
+# Thanks and praise (version 2): a turn that thanks or praises and does not also complain is not negative, however
+# strongly it is worded ("太惊喜了", "that was amazing"): the negativity model reads intensity as well as stance.
+PRAISE_EN = (
+    r"thank(?:s| you)",
+    r"appreciate",
+    r"(?:very |so |really )?(?:satisfied|happy|pleased|impressed) with",
+    r"(?:great|excellent|amazing|fantastic|wonderful|brilliant|perfect|awesome|outstanding) (?:service|job|help|work)",
+    r"(?:you(?:'ve| have)? been|you're|you are) (?:very |so |really )?(?:helpful|patient|kind|great|quick)",
+    r"(?:five|5) stars?",
+    r"problem solved",
+    r"(?:that|it)(?:'s| is| was) (?:sorted|solved|fixed|resolved)",
+)
+PRAISE_ZH = (
+    r"谢谢",
+    r"感谢",
+    r"多谢",
+    r"辛苦",
+    r"满意",
+    r"(?<!不)赞",
+    r"五(?:颗)?星",
+    r"(?:太|真|非常|很)(?:好了|棒|惊喜|贴心|专业|耐心|有效率|快|顺利|方便)",
+    r"(?:有|很|真)耐心",
+    r"效率(?:真|很|好)高",
+    r"解决了",
+    r"搞定了",
+    r"唔该",
+)

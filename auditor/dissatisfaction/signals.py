@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -173,6 +174,7 @@ _UPSET = tuple(
 )
 _DECLINE = (_english(lexicons.DECLINE_EN), _chinese(lexicons.DECLINE_ZH))
 _ROUTINE_CLOSE = (_english(lexicons.ROUTINE_CLOSE_EN), _chinese(lexicons.ROUTINE_CLOSE_ZH))
+_PRAISE = (_english(lexicons.PRAISE_EN), _chinese(lexicons.PRAISE_ZH))
 
 
 def upset(text: str) -> str | None:
@@ -183,6 +185,17 @@ def upset(text: str) -> str | None:
 def calm_decline(text: str) -> str | None:
     """The words that decline an offer ("不用了", "no thanks", "not now") in a turn that does not also complain."""
     matched = first_match(_DECLINE, matching_text(text))
+    return matched if matched and not upset(text) else None
+
+
+@lru_cache(maxsize=16384)
+def calm_turn(text: str) -> str | None:
+    """The words of a turn that declines an offer or thanks and praises, when it does not also complain: what the
+    negativity model may read as strong feeling but is not dissatisfaction."""
+    found = calm_decline(text)
+    if found:
+        return found
+    matched = first_match(_PRAISE, matching_text(text))
     return matched if matched and not upset(text) else None
 
 
@@ -280,14 +293,15 @@ class NegativeSignal:
 
     name = "negative-model"
     version = "2"
-    """2: a calm decline of an offer ("不用了", "no thanks") does not fire it, whatever the model reads."""
+    """2: a calm decline of an offer ("不用了", "no thanks") or thanks and praise that do not also complain do not
+    fire it, whatever the model reads."""
     signal = "negative"
 
     def __init__(self, threshold: float = 0.5):
         self.threshold = threshold
 
     def detect(self, context: SignalContext) -> list[SignalHit]:
-        calm = {turn.turn.index for turn in context.customer_turns if calm_decline(turn.normalised)}
+        calm = {turn.turn.index for turn in context.customer_turns if calm_turn(turn.normalised)}
         return [
             SignalHit(index, self.signal, value, f"{self.name}@{self.version}", f"negativity {value:.2f}")
             for index, value in sorted(context.negativity.items())

@@ -142,6 +142,22 @@ def test_a_calm_decline_is_not_negative_whatever_the_model_reads(builder, text):
     assert NegativeSignal(threshold=0.5).detect(context) == []
 
 
+PRAISE = ["这次办得很快，我非常满意", "That was amazing, thank you so much!", "謝謝你，真的很專業"]
+
+
+@pytest.mark.parametrize("text", PRAISE)
+def test_thanks_and_praise_are_not_negative_however_strongly_worded(builder, text):
+    conversation = make_conversation([("agent", "Anything else?"), ("customer", text)])
+    context = SignalContext.build(builder.build(conversation), {1: 0.95})
+    assert NegativeSignal(threshold=0.5).detect(context) == []
+
+
+def test_sarcastic_thanks_that_complain_stay_negative(builder):
+    conversation = make_conversation([("agent", "Anything else?"), ("customer", "谢谢啊，我已经等了两个小时了")])
+    context = SignalContext.build(builder.build(conversation), {1: 0.95})
+    assert [hit.turn_index for hit in NegativeSignal(threshold=0.5).detect(context)] == [1]
+
+
 def test_a_decline_that_complains_stays_negative(builder):
     conversation = make_conversation([("agent", "Anything else?"), ("customer", "不用了，你们这服务太差了")])
     context = SignalContext.build(builder.build(conversation), {1: 0.95})
