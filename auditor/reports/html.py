@@ -172,7 +172,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["pct"] = lambda value: f"{value * 100:.0f}%"
-    env.filters["clip"] = _clip
+    env.filters["clip"] = clip
     env.filters["level"] = _level
     return env
 
@@ -248,7 +248,7 @@ def render_report(
         zip(results, transcripts, strict=True),
         key=lambda pair: worst_first_key(outcome_of(pair[0]), pair[0].score, pair[0].conversation_id),
     )
-    views = [_conversation_view(result, transcript, lang) for result, transcript in ordered]
+    views = [conversation_view(result, transcript, lang) for result, transcript in ordered]
     return "".join(
         _generate(
             summary,
@@ -378,7 +378,7 @@ class _LazyViews(Sequence[ConversationView]):
 
     @staticmethod
     def _view(item: ShownConversation, lang: str) -> ConversationView:
-        return _conversation_view(ConversationResult.model_validate_json(item.result_json), item.conversation, lang)
+        return conversation_view(ConversationResult.model_validate_json(item.result_json), item.conversation, lang)
 
 
 def _transcript_of(result: ConversationResult, conversations: dict[str, Conversation]) -> Conversation | None:
@@ -406,7 +406,7 @@ def expected_anchor(expected: ExpectedPlace) -> int:
     return 0
 
 
-def _conversation_view(
+def conversation_view(
     result: ConversationResult, conversation: Conversation | None, lang: str = "en"
 ) -> ConversationView:
     """Transcript rows annotated with the steps each turn performs and the missing steps expected there.
@@ -498,7 +498,7 @@ def _clock(seconds: float | None) -> str | None:
     return f"{minutes}:{rest:02d}"
 
 
-def _clip(text: str, length: int = 90) -> str:
+def clip(text: str, length: int = 90) -> str:
     """Shorten by characters, not words, so Chinese (no spaces) is cut as cleanly as English."""
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 

@@ -19,8 +19,18 @@ from starlette.concurrency import run_in_threadpool
 
 from auditor.api.dependencies import CoachDep, OptionalStoreDep, ReviewSignerDep, StoreDep, require_key
 from auditor.api.errors import ApiError, problem_details
+from auditor.api.pages import (
+    BAD_FORM_TOKEN,
+    error_page,
+    form_date,
+    no_store,
+    page_texts,
+    printable,
+    render,
+    to_login,
+    ui_language,
+)
 from auditor.api.review_session import Coach, ReviewSigner
-from auditor.api.routes.review_pages import _date, _no_store, _printable, _render, _texts, _to_login, _ui
 from auditor.api.schemas import as_utc_or_none, error_responses
 from auditor.review.dashboard import DashboardFilters, Period, compliance_dashboard
 from auditor.review.queue import queue_choices
@@ -186,9 +196,7 @@ def get_dashboard(
     sample: Annotated[int | None, Query(ge=1, le=LARGEST_ID)] = None,
 ) -> dict[str, Any]:
     with store.session() as session:
-        board = compliance_dashboard(
-            session, DashboardFilters(sop, agent, since, until, period), sample
-        )
+        board = compliance_dashboard(session, DashboardFilters(sop, agent, since, until, period), sample)
     result = asdict(board)
     if result["estimate"] is not None:
         result["estimate"]["sample"].pop("assignments")
@@ -206,9 +214,9 @@ def may_draw(coach: Coach, signer: ReviewSigner) -> bool:
 @pages.get("/assignments", response_class=HTMLResponse)
 def assignments_page(request: Request, coach: CoachDep, signer: ReviewSignerDep, store: OptionalStoreDep) -> Response:
     if coach is None:
-        return _to_login(request)
+        return to_login(request)
     if store is None:
-        return _no_store(request, coach)
+        return no_store(request, coach)
     return _assignments(request, coach, signer, store)
 
 
@@ -224,13 +232,13 @@ def _assignments(
     sample_text = params.get("sample") or ""
     sample = int(sample_text) if sample_text.isascii() and sample_text.isdigit() else None
     who = params.get("coach")
-    shown = None if who == "*" or sample else _printable(who) if who else coach.name
+    shown = None if who == "*" or sample else printable(who) if who else coach.name
     with store.session() as session:
         rows = assignments(session, shown, sample)
         recent = samples(session)
         drawn = sample_view(session, sample) if sample else None
         choices = queue_choices(session)
-    return _render(
+    return render(
         request,
         "review_assignments.html.j2",
         422 if problems else 200,
@@ -250,17 +258,17 @@ def _assignments(
 @pages.post("/assignments", response_class=HTMLResponse)
 async def draw_page(request: Request, coach: CoachDep, signer: ReviewSignerDep, store: OptionalStoreDep) -> Response:
     if coach is None:
-        return _to_login(request)
+        return to_login(request)
     form = await request.form()
     if not signer.csrf_ok(coach, str(form.get("csrf", ""))):
-        return _render(request, "review_error.html.j2", 403, coach, heading="403", message="Invalid form token.")
+        return error_page(request, coach, 403, BAD_FORM_TOKEN)
     if store is None:
-        return _no_store(request, coach)
-    texts = _texts()[_ui(request)]
+        return no_store(request, coach)
+    texts = page_texts()[ui_language(request)]
     if not may_draw(coach, signer):
-        return _render(request, "review_error.html.j2", 403, coach, heading="403", message=texts["asg_leads_only"])
-    fields = {key: _printable(str(form.get(key, ""))).strip() for key in ("coaches", "size", "random_share", "sop")}
-    fields |= {key: _printable(str(form.get(key, ""))).strip() for key in ("agent", "seed", "since", "until")}
+        return error_page(request, coach, 403, texts["asg_leads_only"])
+    fields = {key: printable(str(form.get(key, ""))).strip() for key in ("coaches", "size", "random_share", "sop")}
+    fields |= {key: printable(str(form.get(key, ""))).strip() for key in ("agent", "seed", "since", "until")}
     coaches = [c.strip() for c in fields["coaches"].replace("，", ",").replace("\n", ",").split(",") if c.strip()]
     problems = []
     size = int(fields["size"]) if fields["size"].isascii() and fields["size"].isdigit() else 0
@@ -276,7 +284,7 @@ async def draw_page(request: Request, coach: CoachDep, signer: ReviewSignerDep, 
     if not 0.0 <= share <= 1.0:
         problems.append("random share: a number from 0 to 1")
     filters = SampleFilters(
-        fields["sop"] or None, fields["agent"] or None, _date(fields["since"]), _date(fields["until"])
+        fields["sop"] or None, fields["agent"] or None, form_date(fields["since"]), form_date(fields["until"])
     )
 
     def draw(session: Session) -> int:
@@ -291,32 +299,37 @@ async def draw_page(request: Request, coach: CoachDep, signer: ReviewSignerDep, 
         except SampleError as error:
             problems.append(str(error))
         else:
-            return RedirectResponse(f"/review/assignments?sample={created}&ui={_ui(request)}", status_code=303)
+            return RedirectResponse(f"/review/assignments?sample={created}&ui={ui_language(request)}", status_code=303)
     return await run_in_threadpool(_assignments, request, coach, signer, store, problems, fields)
 
 
 @pages.get("/dashboard", response_class=HTMLResponse)
 def dashboard_page(request: Request, coach: CoachDep, store: OptionalStoreDep) -> Response:
     if coach is None:
-        return _to_login(request)
+        return to_login(request)
     if store is None:
-        return _no_store(request, coach)
+        return no_store(request, coach)
     params = request.query_params
     period: Period = "day" if params.get("period") == "day" else "week"
     sample_text = params.get("sample") or ""
     sample = int(sample_text) if sample_text.isascii() and sample_text.isdigit() else None
     filters = DashboardFilters(
-        sop_id=_printable(params.get("sop") or "") or None,
-        agent_id=_printable(params.get("agent") or "") or None,
-        since=_date(params.get("since")),
-        until=_date(params.get("until")),
+        sop_id=printable(params.get("sop") or "") or None,
+        agent_id=printable(params.get("agent") or "") or None,
+        since=form_date(params.get("since")),
+        until=form_date(params.get("until")),
         period=period,
     )
     with store.session() as session:
         board = compliance_dashboard(session, filters, sample)
         choices = queue_choices(session)
-    return _render(
-        request, "review_dashboard.html.j2", coach=coach, page_name="dashboard", board=board, filters=filters,
+    return render(
+        request,
+        "review_dashboard.html.j2",
+        coach=coach,
+        page_name="dashboard",
+        board=board,
+        filters=filters,
         choices=choices,
     )
 

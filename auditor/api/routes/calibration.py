@@ -20,10 +20,19 @@ from starlette.concurrency import run_in_threadpool
 
 from auditor.api.dependencies import CoachDep, OptionalStoreDep, ReviewSignerDep, SettingsDep, StoreDep, require_key
 from auditor.api.errors import ApiError, problem_details
+from auditor.api.pages import (
+    STATUSES,
+    error_page,
+    no_store,
+    page_texts,
+    printable,
+    render,
+    to_login,
+    ui_language,
+)
 from auditor.api.review_session import Coach
-from auditor.api.routes.review_pages import STATUSES, _no_store, _printable, _render, _texts, _to_login, _ui
 from auditor.api.schemas import ErrorOut, error_responses
-from auditor.reports.html import _conversation_view
+from auditor.reports.html import conversation_view
 from auditor.review.calibration import (
     MAX_CONVERSATIONS,
     CalibrationError,
@@ -161,9 +170,7 @@ def post_verdicts(session_id: SessionId, body: CalibrationVerdictsIn, store: Sto
 def close_session(session_id: SessionId, body: CloseIn, store: StoreDep) -> dict[str, Any]:
     return _call(
         store,
-        lambda session: asdict(
-            summary(session, close_calibration(session, session_id, body.coach))
-        ),
+        lambda session: asdict(summary(session, close_calibration(session, session_id, body.coach))),
     )
 
 
@@ -187,11 +194,6 @@ def get_results(
 # --- pages --------------------------------------------------------------------------------------------------------
 
 
-def _error(request: Request, coach: Coach, status: int, message: str) -> Response:
-    heading = _texts()[_ui(request)]["not_found"] if status == 404 else str(status)
-    return _render(request, "review_error.html.j2", status, coach, heading=heading, message=message)
-
-
 def _qa_lead(coach: Coach) -> bool:
     """A QA lead (role from the people file) sees any session's results and closes it, like its own lead."""
     return coach.role == "qa_lead"
@@ -200,9 +202,9 @@ def _qa_lead(coach: Coach) -> bool:
 @pages.get("", response_class=HTMLResponse)
 def list_page(request: Request, coach: CoachDep, store: OptionalStoreDep) -> Response:
     if coach is None:
-        return _to_login(request)
+        return to_login(request)
     if store is None:
-        return _no_store(request, coach)
+        return no_store(request, coach)
     return _list(request, coach, store)
 
 
@@ -210,7 +212,7 @@ def _list(request: Request, coach: Coach, store: Store, problems: list[str] | No
     with store.session() as session:
         sessions = list_calibrations(session)
         queue = review_queue(session, QueueFilters(state="all"), limit=MAX_CONVERSATIONS).items
-    return _render(
+    return render(
         request,
         "review_calibration_list.html.j2",
         422 if problems else 200,
@@ -226,14 +228,14 @@ def _list(request: Request, coach: Coach, store: Store, problems: list[str] | No
 @pages.post("", response_class=HTMLResponse)
 async def create_page(request: Request, coach: CoachDep, signer: ReviewSignerDep, store: OptionalStoreDep) -> Response:
     if coach is None:
-        return _to_login(request)
+        return to_login(request)
     form = await request.form()
     if not signer.csrf_ok(coach, str(form.get("csrf", ""))):
-        return _error(request, coach, 403, "Invalid form token.")
+        return error_page(request, coach, 403, "Invalid form token.")
     if store is None:
-        return _no_store(request, coach)
-    name = _printable(str(form.get("name", "")))
-    coaches_text = _printable(str(form.get("coaches", "")))
+        return no_store(request, coach)
+    name = printable(str(form.get("name", "")))
+    coaches_text = printable(str(form.get("coaches", "")))
     coaches = [c.strip() for c in coaches_text.replace("\n", ",").replace("，", ",").split(",") if c.strip()]
     audits = [int(str(a)) for a in form.getlist("audit") if str(a).isascii() and str(a).isdigit()]
     hide = form.get("hide_auditor") == "on"
@@ -251,20 +253,20 @@ async def create_page(request: Request, coach: CoachDep, signer: ReviewSignerDep
         created = await run_in_threadpool(store.write, create)
     except CalibrationError as error:
         return await run_in_threadpool(_list, request, coach, store, error.problems, **values)
-    return RedirectResponse(f"/review/calibration/{created}?ui={_ui(request)}", status_code=303)
+    return RedirectResponse(f"/review/calibration/{created}?ui={ui_language(request)}", status_code=303)
 
 
 @pages.get("/{session_id}", response_class=HTMLResponse)
 def session_page(request: Request, session_id: int, coach: CoachDep, store: OptionalStoreDep) -> Response:
     if coach is None:
-        return _to_login(request)
+        return to_login(request)
     if store is None:
-        return _no_store(request, coach)
+        return no_store(request, coach)
     with store.session() as session:
         try:
             row = calibration(session, session_id)
         except UnknownCalibrationError as error:
-            return _error(request, coach, 404, str(error))
+            return error_page(request, coach, 404, str(error))
         info = summary(session, row)
         mine: dict[int, int] = {}
         for verdict in own_verdicts(session, row.id, coach.name):
@@ -283,7 +285,7 @@ def session_page(request: Request, session_id: int, coach: CoachDep, store: Opti
                 }
             )
         can_review, can_see = may_review(row, coach.name), may_see_results(row, coach.name, _qa_lead(coach))
-    return _render(
+    return render(
         request,
         "review_calibration_session.html.j2",
         coach=coach,
@@ -301,7 +303,7 @@ def review_page(
     request: Request, session_id: int, audit_id: int, coach: CoachDep, store: OptionalStoreDep, settings: SettingsDep
 ) -> Response:
     if coach is None:
-        return _to_login(request)
+        return to_login(request)
     saved = request.query_params.get("saved")
     return _review(
         request, coach, store, settings, session_id, audit_id, int(saved) if saved and saved.isdigit() else None
@@ -320,14 +322,14 @@ def _review(
     status: int = 200,
 ) -> Response:
     if store is None:
-        return _no_store(request, coach)
+        return no_store(request, coach)
     with store.session() as session:
         try:
             row = calibration(session, session_id)
         except UnknownCalibrationError as error:
-            return _error(request, coach, 404, str(error))
+            return error_page(request, coach, 404, str(error))
         if audit_id not in audit_ids_of(row):
-            return _error(request, coach, 404, f"audit {audit_id} is not in this calibration session")
+            return error_page(request, coach, 404, f"audit {audit_id} is not in this calibration session")
         audit = session.get_one(AuditRow, audit_id)
         result = audit_result(audit, settings.redaction_policy())
         conversation = stored_conversation(audit.conversation)
@@ -337,7 +339,7 @@ def _review(
         show_auditor = shows_auditor(row)
         order = audit_ids_of(row)
     position = order.index(audit_id)
-    return _render(
+    return render(
         request,
         "review_calibration_review.html.j2",
         status,
@@ -345,7 +347,7 @@ def _review(
         page_name="calibration",
         info=info,
         audit_id=audit_id,
-        view=_conversation_view(result, conversation),
+        view=conversation_view(result, conversation),
         show_auditor=show_auditor,
         mine=mine,
         can_review=can_review,
@@ -369,12 +371,12 @@ async def post_review(
     settings: SettingsDep,
 ) -> Response:
     if coach is None:
-        return _to_login(request)
+        return to_login(request)
     form = await request.form()
     if not signer.csrf_ok(coach, str(form.get("csrf", ""))):
-        return _error(request, coach, 403, "Invalid form token.")
+        return error_page(request, coach, 403, "Invalid form token.")
     if store is None:
-        return _no_store(request, coach)
+        return no_store(request, coach)
     fields = {key: str(value) for key, value in form.items()}
     verdicts, problems = _verdicts_from_form(fields)
     if not problems and verdicts:
@@ -385,13 +387,14 @@ async def post_review(
         try:
             await run_in_threadpool(store.write, save)
         except UnknownCalibrationError as error:
-            return _error(request, coach, 404, str(error))
+            return error_page(request, coach, 404, str(error))
         except NotAllowedError as error:
-            return _error(request, coach, 403, str(error))
+            return error_page(request, coach, 403, str(error))
         except CalibrationError as error:
             problems = error.problems
         else:
-            target = f"/review/calibration/{session_id}/audits/{audit_id}?saved={len(verdicts)}&ui={_ui(request)}"
+            ui = ui_language(request)
+            target = f"/review/calibration/{session_id}/audits/{audit_id}?saved={len(verdicts)}&ui={ui}"
             return RedirectResponse(target, status_code=303)
     return await run_in_threadpool(
         _review, request, coach, store, settings, session_id, audit_id, None, problems, 422 if problems else 200
@@ -415,7 +418,7 @@ def _verdicts_from_form(fields: dict[str, str]) -> tuple[list[CalibrationVerdict
                     step_id=step_id,
                     status=status,
                     turn_index=int(turn_text) if turn_text else None,
-                    comment=_printable(fields.get(f"c-{step_id}", "")),
+                    comment=printable(fields.get(f"c-{step_id}", "")),
                 )
             )
         except ValueError as error:
@@ -428,40 +431,38 @@ async def close_page(
     request: Request, session_id: int, coach: CoachDep, signer: ReviewSignerDep, store: OptionalStoreDep
 ) -> Response:
     if coach is None:
-        return _to_login(request)
+        return to_login(request)
     form = await request.form()
     if not signer.csrf_ok(coach, str(form.get("csrf", ""))):
-        return _error(request, coach, 403, "Invalid form token.")
+        return error_page(request, coach, 403, "Invalid form token.")
     if store is None:
-        return _no_store(request, coach)
+        return no_store(request, coach)
     try:
         lead = _qa_lead(coach)
-        await run_in_threadpool(
-            store.write, lambda session: close_calibration(session, session_id, coach.name, lead)
-        )
+        await run_in_threadpool(store.write, lambda session: close_calibration(session, session_id, coach.name, lead))
     except UnknownCalibrationError as error:
-        return _error(request, coach, 404, str(error))
+        return error_page(request, coach, 404, str(error))
     except NotAllowedError as error:
-        return _error(request, coach, 403, str(error))
-    return RedirectResponse(f"/review/calibration/{session_id}/results?ui={_ui(request)}", status_code=303)
+        return error_page(request, coach, 403, str(error))
+    return RedirectResponse(f"/review/calibration/{session_id}/results?ui={ui_language(request)}", status_code=303)
 
 
 @pages.get("/{session_id}/results", response_class=HTMLResponse)
 def results_page(request: Request, session_id: int, coach: CoachDep, store: OptionalStoreDep) -> Response:
     if coach is None:
-        return _to_login(request)
+        return to_login(request)
     if store is None:
-        return _no_store(request, coach)
+        return no_store(request, coach)
     with store.session() as session:
         try:
             row = calibration(session, session_id)
         except UnknownCalibrationError as error:
-            return _error(request, coach, 404, str(error))
+            return error_page(request, coach, 404, str(error))
         if not may_see_results(row, coach.name, _qa_lead(coach)):
-            texts = _texts()[_ui(request)]
-            return _error(request, coach, 403, texts["cal_results_later"].format(lead=row.created_by))
+            texts = page_texts()[ui_language(request)]
+            return error_page(request, coach, 403, texts["cal_results_later"].format(lead=row.created_by))
         report = calibration_report(session, row.id)
-    return _render(request, "review_calibration_results.html.j2", coach=coach, page_name="calibration", report=report)
+    return render(request, "review_calibration_results.html.j2", coach=coach, page_name="calibration", report=report)
 
 
 router.include_router(api)

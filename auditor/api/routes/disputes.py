@@ -19,8 +19,8 @@ from starlette.requests import HTTPConnection
 
 from auditor.api.dependencies import CoachDep, OptionalStoreDep, ReviewSignerDep, SettingsDep, StoreDep, require_key
 from auditor.api.errors import ApiError
+from auditor.api.pages import BAD_FORM_TOKEN, error_page, no_store, page_texts, printable, render, to_login, ui_language
 from auditor.api.review_session import Coach, NotForAgents
-from auditor.api.routes.review_pages import _no_store, _printable, _render, _texts, _to_login, _ui
 from auditor.api.schemas import ErrorOut, error_responses
 from auditor.privacy.policy import RedactionPolicy, redact_for_result
 from auditor.review.coach_verdicts import UnknownAuditError, VerdictError
@@ -66,9 +66,9 @@ def install(app: FastAPI) -> None:
 
     async def _not_for_agents(request: Request, error: Exception) -> Response:
         if request.method in {"GET", "HEAD"}:
-            return RedirectResponse(f"/review/my?ui={_ui(request)}", status_code=303)
-        texts = _texts()[_ui(request)]
-        return _render(
+            return RedirectResponse(f"/review/my?ui={ui_language(request)}", status_code=303)
+        texts = page_texts()[ui_language(request)]
+        return render(
             request, "review_error.html.j2", 403, heading="403", message=texts["agents_only_own"], role="agent"
         )
 
@@ -78,26 +78,17 @@ def install(app: FastAPI) -> None:
 # --- pages ------------------------------------------------------------------------------------------------------
 
 
-def _not_found(request: Request, coach: Coach, audit_id: int) -> Response:
-    texts = _texts()[_ui(request)]
-    return _render(request, "review_error.html.j2", 404, coach, heading=texts["not_found"], message=f"audit {audit_id}")
-
-
-def _forbidden(request: Request, coach: Coach, message: str = "Invalid form token.") -> Response:
-    return _render(request, "review_error.html.j2", 403, coach, heading="403", message=message)
-
-
 @pages.get("/my", response_class=HTMLResponse)
 def my_reviews(request: Request, coach: CoachDep, store: OptionalStoreDep) -> Response:
     if coach is None:
-        return _to_login(request)
+        return to_login(request)
     if coach.role != "agent":
-        return RedirectResponse(f"/review/disputes?ui={_ui(request)}", status_code=303)
+        return RedirectResponse(f"/review/disputes?ui={ui_language(request)}", status_code=303)
     if store is None:
-        return _no_store(request, coach)
+        return no_store(request, coach)
     with store.session() as session:
         items = agent_conversations(session, coach.person)
-    return _render(request, "review_my.html.j2", coach=coach, page_name="my", role=coach.role, items=items)
+    return render(request, "review_my.html.j2", coach=coach, page_name="my", role=coach.role, items=items)
 
 
 @pages.get("/my/{audit_id}", response_class=HTMLResponse)
@@ -105,7 +96,7 @@ def my_conversation(
     request: Request, audit_id: int, coach: CoachDep, store: OptionalStoreDep, settings: SettingsDep
 ) -> Response:
     if coach is None:
-        return _to_login(request)
+        return to_login(request)
     saved = request.query_params.get("saved")
     shown = saved if saved in {"acknowledged", "disputed"} else None
     return _my_conversation(request, coach, store, settings.redaction_policy(), audit_id, saved=shown)
@@ -121,15 +112,15 @@ async def post_answer(
     settings: SettingsDep,
 ) -> Response:
     if coach is None:
-        return _to_login(request)
+        return to_login(request)
     form = await request.form()
     if not signer.csrf_ok(coach, str(form.get("csrf", ""))):
-        return _forbidden(request, coach)
+        return error_page(request, coach, 403, BAD_FORM_TOKEN)
     if store is None:
-        return _no_store(request, coach)
+        return no_store(request, coach)
     kind = str(form.get("answer", ""))
-    step_id = _printable(str(form.get("step_id", "")))
-    comment = _printable(str(form.get("comment", "")))
+    step_id = printable(str(form.get("step_id", "")))
+    comment = printable(str(form.get("comment", "")))
     policy = settings.redaction_policy()
     if kind not in {"acknowledged", "disputed"}:
         problems = ["answer: acknowledge or dispute"]
@@ -148,9 +139,9 @@ async def post_answer(
 
     status, problems = await run_in_threadpool(save)
     if status == 303:
-        return RedirectResponse(f"/review/my/{audit_id}?saved={kind}&ui={_ui(request)}", status_code=303)
+        return RedirectResponse(f"/review/my/{audit_id}?saved={kind}&ui={ui_language(request)}", status_code=303)
     if status == 404:
-        return _not_found(request, coach, audit_id)
+        return error_page(request, coach, 404, f"audit {audit_id}")
     return await run_in_threadpool(_my_conversation, request, coach, store, policy, audit_id, None, problems, status)
 
 
@@ -165,15 +156,15 @@ def _my_conversation(
     status: int = 200,
 ) -> Response:
     if store is None:
-        return _no_store(request, coach)
+        return no_store(request, coach)
     with store.session() as session:
         try:
             audit, steps = agent_view(session, coach.person, audit_id)
         except UnknownAuditError:
-            return _not_found(request, coach, audit_id)
+            return error_page(request, coach, 404, f"audit {audit_id}")
         conversation_id, sop_id, outcome = audit.conversation.conversation_id, audit.sop_id, audit.outcome
         conversation = redact_for_result(stored_conversation(audit.conversation), audit_result(audit, policy))
-    return _render(
+    return render(
         request,
         "review_my_conversation.html.j2",
         status,
@@ -194,7 +185,7 @@ def _my_conversation(
 @pages.get("/disputes", response_class=HTMLResponse)
 def disputes_page(request: Request, coach: CoachDep, store: OptionalStoreDep) -> Response:
     if coach is None:
-        return _to_login(request)
+        return to_login(request)
     return _disputes(request, coach, store, saved=request.query_params.get("saved"))
 
 
@@ -203,16 +194,16 @@ async def post_resolution(
     request: Request, coach: CoachDep, signer: ReviewSignerDep, store: OptionalStoreDep
 ) -> Response:
     if coach is None:
-        return _to_login(request)
+        return to_login(request)
     form = await request.form()
     if not signer.csrf_ok(coach, str(form.get("csrf", ""))):
-        return _forbidden(request, coach)
+        return error_page(request, coach, 403, BAD_FORM_TOKEN)
     if store is None:
-        return _no_store(request, coach)
+        return no_store(request, coach)
     outcome = str(form.get("outcome", ""))
     audit_text = str(form.get("audit_id", ""))
-    step_id = _printable(str(form.get("step_id", "")))
-    comment = _printable(str(form.get("comment", "")))
+    step_id = printable(str(form.get("step_id", "")))
+    comment = printable(str(form.get("comment", "")))
     new_status = str(form.get("status", "")) or None
     if outcome not in {"upheld", "overturned"} or not (audit_text.isascii() and audit_text.isdigit()):
         return await run_in_threadpool(_disputes, request, coach, store, None, ["outcome: uphold or overturn"], 422)
@@ -236,7 +227,7 @@ async def post_resolution(
 
     status, problems = await run_in_threadpool(save)
     if status == 303:
-        return RedirectResponse(f"/review/disputes?saved={outcome}&ui={_ui(request)}", status_code=303)
+        return RedirectResponse(f"/review/disputes?saved={outcome}&ui={ui_language(request)}", status_code=303)
     return await run_in_threadpool(_disputes, request, coach, store, None, problems, status)
 
 
@@ -249,11 +240,11 @@ def _disputes(
     status: int = 200,
 ) -> Response:
     if store is None:
-        return _no_store(request, coach)
+        return no_store(request, coach)
     with store.session() as session:
         open_items = disputes(session, coach.person, "open")
         resolved = disputes(session, coach.person, "resolved")
-    return _render(
+    return render(
         request,
         "review_disputes.html.j2",
         status,
