@@ -22,7 +22,6 @@ from auditor.transcripts.json_files import conversation_from_record, decode_json
 from auditor.transcripts.loaders import _load_located, find_input_files
 from auditor.transcripts.options import ReadOptions
 from auditor.transcripts.problems import LoadProblem, TranscriptError
-from auditor.transcripts.speaker_roles import resolve_roles
 
 _LINE_BITS = 32
 
@@ -99,12 +98,11 @@ class InputStream:
                     conversation = conversation_from_record(
                         decode_jsonl_line(line), source=source, default_id=f"{path.stem}-{number}"
                     )
-                    conversation = resolve_roles(conversation, self.options.speaker_map)
+                    conversation = self.options.applied_to(conversation)
                 except TranscriptError as error:
                     yield LoadProblem(source, number, error.reason)
                     continue
                 conversation.line = number
-                conversation.agent_id = conversation.agent_id or self.options.agent_id
                 duplicate = self._duplicate(conversation, number, index << _LINE_BITS | number)
                 yield duplicate or conversation
         if not found:

@@ -11,11 +11,10 @@ from auditor.transcripts.csv_files import read_csv
 from auditor.transcripts.decoding import UndecodableFile, decode_transcript, first_bad_line
 from auditor.transcripts.file_ids import ONE_CALL_SUFFIXES, FileIds, default_ids, is_sidecar, read_sidecar
 from auditor.transcripts.json_files import is_vendor_json, read_json, read_jsonl
-from auditor.transcripts.options import DEFAULT_READ_OPTIONS, ReadOptions, SpeakerMap
+from auditor.transcripts.options import DEFAULT_READ_OPTIONS, ReadOptions
 from auditor.transcripts.plain_text import read_plain_text
 from auditor.transcripts.problems import FileLoad, LoadProblem, LoadResult, TranscriptError
 from auditor.transcripts.records import conversation_from_mapping, shown_id, value_problems
-from auditor.transcripts.speaker_roles import resolve_roles
 from auditor.transcripts.subtitles import read_srt, read_vtt
 
 __all__ = [
@@ -161,14 +160,14 @@ def _load_located_bytes(
     loaded = _read(reader, text, source, options, sidecar)
     if first_bad_line(text) is not None:
         loaded = _without_undecodable(loaded, text, source)
-    loaded = with_roles(loaded, text, source, options.speaker_map)
+    loaded = with_options(loaded, text, source, options)
     if not loaded.located and not loaded.problems:
         loaded.problem(source, None, "no conversations found")
     return loaded
 
 
 def _read(reader: FormatReader, text: str, source: str, options: ReadOptions, sidecar: FileIds | None) -> FileLoad:
-    """Read with the options the format takes; the run's agent fills in conversations that name none."""
+    """Read with the options the format takes (its CSV columns, its id pattern)."""
     stem = Path(source).stem
     if reader is read_csv:
         loaded = read_csv(text, source, stem, columns_mapping=options.csv_columns)
@@ -181,9 +180,6 @@ def _read(reader: FormatReader, text: str, source: str, options: ReadOptions, si
         loaded = one_call(text, source, stem, ids=ids)
     else:
         loaded = reader(text, source, stem)
-    if options.agent_id is not None:
-        for located in loaded.located:
-            located.conversation.agent_id = located.conversation.agent_id or options.agent_id
     return loaded
 
 
@@ -204,13 +200,14 @@ def _without_undecodable(loaded: FileLoad, text: str, source: str) -> FileLoad:
     return kept
 
 
-def with_roles(loaded: FileLoad, text: str, source: str, speaker_map: SpeakerMap | None = None) -> FileLoad:
-    """Every conversation with its speakers' roles known (``resolve_roles``); one with a speaker label that is not
-    known, mapped nor diarized is a problem naming the label, its turn count and the line it is first on."""
+def with_options(loaded: FileLoad, text: str, source: str, options: ReadOptions = DEFAULT_READ_OPTIONS) -> FileLoad:
+    """Every conversation as the run reads it (``ReadOptions.applied_to``: speakers' roles known, the run's agent);
+    one with a speaker label that is not known, mapped nor diarized is a problem naming the label, its turn count
+    and the line it is first on."""
     kept = FileLoad(problems=list(loaded.problems))
     for located in loaded.located:
         try:
-            kept.located.append(replace(located, conversation=resolve_roles(located.conversation, speaker_map)))
+            kept.located.append(replace(located, conversation=options.applied_to(located.conversation)))
         except TranscriptError as error:
             reason, part = error.reason, located.where.removeprefix(source)
             if part and not part.startswith(":"):  # an item of a JSON list: batch.json[3]

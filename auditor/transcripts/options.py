@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from auditor.conversation import Role
+from auditor.conversation import Conversation, Role
 from auditor.transcripts.file_ids import IdPattern
+from auditor.transcripts.speaker_roles import resolve_roles
 
 SpeakerMap = Mapping[str, Role]
 """Speaker label (matched without case) -> role, e.g. from ``--speaker-map``."""
@@ -26,6 +27,15 @@ class ReadOptions:
     id_pattern: IdPattern | None = None
     agent_id: str | None = None
     speaker_map: SpeakerMap | None = None
+
+    def applied_to(self, conversation: Conversation) -> Conversation:
+        """The conversation as this run reads it: its speakers' roles resolved (``speaker_map``; a label that is not
+        known, mapped nor diarized raises ``TranscriptError``) and the run's agent filling a missing ``agent_id``.
+        Every reader applies the options here, the whole-file loaders and the streaming JSONL reader alike."""
+        resolved = resolve_roles(conversation, self.speaker_map)
+        if self.agent_id is not None and not resolved.agent_id:
+            resolved.agent_id = self.agent_id
+        return resolved
 
 
 DEFAULT_READ_OPTIONS = ReadOptions()
