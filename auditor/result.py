@@ -68,6 +68,10 @@ class TurnSignal(BaseModel):
     turn_index: int
     score: float
     signals: list[str]
+    evidence: dict[str, str] | None = None
+    """What fired each signal, by signal: the words a phrase list matched ("close every account"), the learned
+    model's reading ("negativity 0.83"), a measure ("45s of silence") (an extension of the contract; None in results
+    made before it)."""
 
 
 class Dissatisfaction(BaseModel):

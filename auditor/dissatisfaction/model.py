@@ -272,12 +272,17 @@ def turn_signals(curve: Sequence[tuple[int, float]], hits: Sequence[SignalHit]) 
     An agent or event turn carries the score of the latest customer turn before it (the curve's level then).
     """
     by_turn: dict[int, list[str]] = {}
+    said: dict[int, dict[str, str]] = {}
     for hit in hits:
         names = by_turn.setdefault(hit.turn_index, [])
         if hit.signal not in names:
             names.append(hit.signal)
+            said.setdefault(hit.turn_index, {})[hit.signal] = hit.evidence
     scores = dict(curve)
-    entries = [TurnSignal(turn_index=i, score=round(s, 4), signals=by_turn.get(i, [])) for i, s in curve]
+    entries = [
+        TurnSignal(turn_index=i, score=round(s, 4), signals=by_turn.get(i, []), evidence=said.get(i) or None)
+        for i, s in curve
+    ]
     ordered = sorted(curve)
     indices = [i for i, _ in ordered]
     for index, names in by_turn.items():
@@ -285,7 +290,9 @@ def turn_signals(curve: Sequence[tuple[int, float]], hits: Sequence[SignalHit]) 
             continue
         before = bisect_left(indices, index)  # the latest customer turn before it
         level = ordered[before - 1][1] if before else 0.0
-        entries.append(TurnSignal(turn_index=index, score=round(level, 4), signals=names))
+        entries.append(TurnSignal(turn_index=index, score=round(level, 4), signals=names, evidence=said.get(index)))
     for entry in entries:
         entry.signals.sort(key=SIGNALS.index)
+        if entry.evidence:
+            entry.evidence = {name: entry.evidence[name] for name in entry.signals if name in entry.evidence}
     return sorted(entries, key=lambda entry: entry.turn_index)

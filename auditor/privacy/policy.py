@@ -24,7 +24,7 @@ from auditor.privacy.redaction import (
     kinds_named,
     replace_spans,
 )
-from auditor.result import ConversationResult, StepResult
+from auditor.result import ConversationResult, Dissatisfaction, StepResult
 
 DEFAULT_KINDS: tuple[str, ...] = (
     "email",
@@ -203,8 +203,9 @@ class RedactionPolicy:
         return redacted
 
     def redact_result(self, result: ConversationResult) -> ConversationResult:
-        """A copy of ``result`` whose evidence text (and the act reasons that quote it), step reasons, metadata and
-        ids holding personal data are redacted, with the policy in ``models``.
+        """A copy of ``result`` whose evidence text (and the act reasons that quote it), step reasons, the words that
+        fired dissatisfaction signals, metadata and ids holding personal data are redacted, with the policy in
+        ``models``.
 
         Statuses, scores and turn indices are untouched: detection ran on the original text.
         """
@@ -216,9 +217,23 @@ class RedactionPolicy:
             "agent_id": self.redact_identifier(result.agent_id),
         }
         steps = self.redact_steps(result.steps)
+        block = result.dissatisfaction
+        moods = {"dissatisfaction": self.redact_signal_evidence(block)} if block is not None else {}
         return result.model_copy(
-            update={"steps": steps, "metadata": self.redact_metadata(result.metadata), "models": models} | ids
+            update={"steps": steps, "metadata": self.redact_metadata(result.metadata), "models": models} | ids | moods
         )
+
+    def redact_signal_evidence(self, block: Dissatisfaction) -> Dissatisfaction:
+        """The dissatisfaction block with the customer's words that fired its signals redacted."""
+        if not self._selected or not any(turn.evidence for turn in block.turns):
+            return block
+        turns = [
+            turn.model_copy(update={"evidence": {k: self.redact(v) for k, v in turn.evidence.items()}})
+            if turn.evidence
+            else turn
+            for turn in block.turns
+        ]
+        return block.model_copy(update={"turns": turns})
 
     def redact_steps(self, steps: list[StepResult]) -> list[StepResult]:
         """Steps whose words from the transcript are redacted: evidence text, the act reasons that quote it

@@ -53,6 +53,9 @@ SIGNALS_ZH = {
 }
 """Dissatisfaction signals (``auditor.dissatisfaction.signals.SIGNALS``)."""
 
+QUOTED_SIGNALS = frozenset({"complaint", "escalation", "churn", "frustration", "hold"})
+"""Signals whose evidence is the words that fired them (a phrase list's match, a hold event's text)."""
+
 ROLES_ZH = {"agent": "坐席", "customer": "客户", "system": "系统"}
 """Speaker roles, for transcripts whose speakers are named by role."""
 
@@ -181,6 +184,20 @@ class ReasonText:
         if self.english:
             return speaker
         return self._zh(ROLES_ZH.get(speaker.strip().lower(), speaker))
+
+    def signal_evidence(self, evidence: Mapping[str, str] | None) -> str:
+        """What fired each signal of a turn ("churn: 'close every account'; negative: negativity 0.83")."""
+        if not evidence:
+            return ""
+        parts = []
+        for name, said in evidence.items():
+            if name in QUOTED_SIGNALS:
+                shown = f"'{said}'" if self.english else self._quote(said)
+            else:
+                shown = self(said)
+            label = name if self.english else self._zh(SIGNALS_ZH.get(name, name))
+            parts.append(f"{label}: {shown}" if self.english else f"{label}：{shown}")
+        return ("; " if self.english else "；").join(parts)
 
     def join(self, texts: list[str] | tuple[str, ...]) -> str:
         return ("; " if self.english else "；").join(self(text) for text in texts)
@@ -379,6 +396,11 @@ def _patterns() -> tuple[Pattern, ...]:
         _p(rf"failed \(score (?P<score>{_NUM})\)", "未通过（得分 {score}）"),
         _p(r"steps flagged: (?P<steps>.+)", "被标记的步骤：{steps}"),
         _p(r"(?P<n>\d+) low-confidence verdicts?", "{n} 个低置信度判定"),
+        # dissatisfaction signal measures (auditor.dissatisfaction.signals)
+        _p(rf"negativity (?P<n>{_NUM})", "负面倾向 {n}"),
+        _p(rf"cosine (?P<c>{_NUM}) to turn (?P<turn>\d+)", "与第 {turn} 轮相似度 {c}"),
+        _p(rf"started (?P<s>{_NUM})s before the customer finished", "客户说完前 {s} 秒就开始说话"),
+        _p(r"(?P<s>\d+)s of silence before the agent answered", "坐席回答前静默 {s} 秒"),
         # anomaly reasons (auditor.anomaly.detector.reason_text)
         _p(
             r"(?P<phrase>(?:(?!; ).)+?) \(baseline median (?P<median>[^,]+), (?P<bound>p95|p5) (?P<limit>[^;)]+)"

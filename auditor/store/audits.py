@@ -58,9 +58,12 @@ def enforced_result(result: ConversationResult, policy: RedactionPolicy | None) 
 
 
 def _reasons_redacted(result: ConversationResult, policy: RedactionPolicy) -> ConversationResult:
-    """Results made before evidence ``act_reason`` and step ``reason`` were redacted record a policy but quote the
-    turn's words there: their steps are redacted again, whatever made the result."""
-    return result.model_copy(update={"steps": policy.redact_steps(result.steps)})
+    """Results made before evidence ``act_reason``, step ``reason`` and the words that fired dissatisfaction signals
+    were redacted record a policy but quote the turn's words there: those are redacted again, whatever made the
+    result."""
+    block = result.dissatisfaction
+    moods = {"dissatisfaction": policy.redact_signal_evidence(block)} if block is not None else {}
+    return result.model_copy(update={"steps": policy.redact_steps(result.steps)} | moods)
 
 
 def save_result(

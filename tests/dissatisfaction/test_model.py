@@ -124,6 +124,9 @@ def test_outcome_fills_the_result_block_with_signals_trajectory_and_features(tra
     by_turn = {t.turn_index: t for t in outcome.block.turns}
     assert set(by_turn) == {1, 3, 4}
     assert {"escalation", "frustration", "repetition"} <= set(by_turn[4].signals)
+    said = by_turn[4].evidence or {}
+    assert list(said) == by_turn[4].signals and said["repetition"].startswith("cosine")  # what fired each signal
+    assert by_turn[3].evidence is not None and set(by_turn[3].evidence) == {"hold"}  # the hold event's text
     assert by_turn[3].signals == ["hold"] and by_turn[3].score == by_turn[1].score
     assert outcome.trajectory.pivot_turn is None or outcome.trajectory.pivot_turn == 2
     assert outcome.features["dissatisfaction.escalations"] > 0

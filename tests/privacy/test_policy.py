@@ -9,7 +9,7 @@ import pytest
 
 from auditor.privacy.logs import RedactingFilter
 from auditor.privacy.policy import DEFAULT_KINDS, POLICY_KEY, RedactionPolicy
-from auditor.result import ConversationResult, Evidence, StepResult
+from auditor.result import ConversationResult, Dissatisfaction, Evidence, StepResult, TurnSignal
 from auditor.transcripts.records import quoted
 
 TEXT = "I'm Ben, call 13812345678 or mail ben@example.com, card 4111 1111 1111 1111"
@@ -113,3 +113,16 @@ def test_log_records_and_tracebacks_are_redacted():
     formatted = logging.Formatter().format(record)
     assert "ben@example.com" not in formatted and "13812345678" not in formatted
     assert "[EMAIL]" in formatted and "cannot parse [PHONE]" in formatted
+
+
+def test_the_words_that_fired_a_dissatisfaction_signal_are_redacted_like_evidence():
+    said = {"churn": "call 13812345678 to close it", "negative": "negativity 0.91"}
+    turns = [TurnSignal(turn_index=3, score=0.9, signals=["negative", "churn"], evidence=said)]
+    block = Dissatisfaction(score=0.8, flagged=True, turns=turns)
+    result = _result().model_copy(update={"dissatisfaction": block})
+    hidden = RedactionPolicy().redact_result(result).dissatisfaction
+    assert hidden is not None
+    assert hidden.turns[0].evidence == {"churn": "call [PHONE] to close it", "negative": "negativity 0.91"}
+    assert (hidden.turns[0].score, hidden.turns[0].signals) == (0.9, ["negative", "churn"])
+    kept = RedactionPolicy.off().redact_result(result).dissatisfaction
+    assert kept is not None and kept.turns[0].evidence == said

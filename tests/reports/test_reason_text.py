@@ -125,3 +125,12 @@ def test_chinese_report_shows_reasons_methods_and_speakers_in_chinese(tmp_path: 
     for text in shown:
         assert not latin_words(re.sub(r"<[^>]+>|&#39;|&quot;", "", text)), text
     assert "<h1>SOP 质检报告：投诉处理" in page or "<h1>SOP 质检报告：" in page
+
+
+def test_what_fired_each_signal_reads_in_the_readers_language() -> None:
+    said = {"churn": "close every account", "negative": "negativity 0.91", "repetition": "cosine 0.82 to turn 3"}
+    assert ReasonText("en")(None) == ""
+    english = ReasonText("en").signal_evidence(said)
+    assert english == "churn: 'close every account'; negative: negativity 0.91; repetition: cosine 0.82 to turn 3"
+    chinese = ReasonText("zh-Hans").signal_evidence(said)
+    assert chinese == "流失风险：“close every account”；负面：负面倾向 0.91；重复：与第 3 轮相似度 0.82"
