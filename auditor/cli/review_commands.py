@@ -77,6 +77,17 @@ def import_results(
             raise typer.Exit(EXIT_USAGE)
     sops = {found.id: found for found in (resolve_sop_or_exit(reference) for reference in sop or [])}
     batch = load_for_import(results, transcripts or [])
+    for result in batch.results:
+        given = sops.get(result.sop_id)
+        if given is not None and str(given.version) != str(result.sop_version):
+            errors.print(
+                f"[yellow]--sop {escape_text(given.id)} is version {given.version}; "
+                f"{escape_text(result.conversation_id)} was audited against version {result.sop_version}: its "
+                "reviewed verdicts are scored with the "
+                "built-in SOP's rules or weight 1 each[/yellow]",
+                highlight=False,
+            )
+            break
     for problem in batch.problems:
         errors.print(f"[red]skipped[/red] {escape_text(problem)}", highlight=False)
     store = open_store_or_exit(db)

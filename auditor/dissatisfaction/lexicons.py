@@ -39,7 +39,7 @@ COMPLAINT_EN = (
     r"furious",
     r"angry",
     # anger as accusation, without swear words or emotion words (version 2)
-    r"how (?:could|can|did|do|does|would) (?:you|your \w+|they|this)\b.{0,30}\b(?:let|allow|happen|miss)",
+    r"how (?:could|did|would) (?:you|your \w+|they|this)\b.{0,30}\b(?:let|allow|happen|miss)",
     r"how (?:is|was|does|did) (?:this|that|it) (?:even )?(?:possible|allowed|acceptable|happen)",
     r"you people",
     r"(?:your|you're|you are) (?:fault|to blame|responsible for this)",
@@ -49,7 +49,8 @@ COMPLAINT_EN = (
     r"\b(?:stole|stolen|swindled|defrauded|robbed)\b",
     r"(?:gone|missing|vanished|disappeared) from my",
     r"without (?:even )?(?:asking|telling|warning|any warning|notice|my (?:permission|consent|approval))",
-    r"(?:nobody|no one|you) (?:even )?(?:noticed|caught|flagged|stopped|warned|told|bothered)",
+    r"(?:nobody|no one) (?:even )?(?:noticed|caught|flagged|stopped|warned|told|bothered)",
+    r"you (?:never|didn't|did not) (?:even )?(?:notice|catch|flag|stop|warn|tell|bother)",
     r"who (?:approved|authori[sz]ed|agreed to|signed off on) (?:this|that)",
     r"(?:great|wonderful|fantastic|lovely|brilliant|perfect)[.!,]* just (?:great"
     r"|wonderful|fantastic|lovely|brilliant|perfect)",
@@ -100,6 +101,7 @@ COMPLAINT_ZH = (
     r"踢皮球",
     r"没人(?:管|理|处理|回复)",
     # anger as accusation, without swear words or emotion words (version 2)
+    r"不(?:太|是很|怎么|大)?满意",
     r"怎么搞的",
     r"怎么(?:做|办)事",
     r"搞什么",
@@ -138,13 +140,14 @@ ESCALATION_EN = (
     r"better business bureau",
     r"(?:post|put) (?:this|it) (?:on|all over) (?:social media|twitter|facebook)",
     # version 2
-    r"(?:post|posting|put|putting|share|sharing|write|writing)\b.{0,40}\b(?:online"
-    r"|social media|the internet|a review|reviews)",
-    r"(?:the )?(?:local )?(?:news|media|press|journalists?|reporters?)",
+    r"(?:post|posting|put|putting|share|sharing)\b.{0,20}\b(?:this|it|that|the whole|everything)\b.{0,30}"
+    r"\b(?:online|on social media|on the internet)",
+    r"(?:write|writing|leave|leaving) (?:a )?(?:bad|terrible|negative|one[- ]star) reviews?",
+    r"(?:go|going|talk|talking|speak|contact|call|tell|write|tagging)\b.{0,15}\b(?:the )?(?:local )?"
+    r"(?:news|media|press|newspapers?|journalists?|reporters?)",
     r"who(?:'s| is|ever is) (?:above|over) you",
     r"(?:someone|somebody|the person|whoever) (?:is )?(?:above|over|in charge of) you",
     r"(?:higher|more senior) (?:up|person|manager)",
-    r"(?:report|reporting) (?:you|this|it|your \w+) to",
     r"(?:financial|banking|telecom|insurance|trade|consumer) (?:regulator|ombudsman|authority|commission|standards)",
     r"(?:dispute|complaint) with (?:the|my) (?:regulator|ombudsman|bank|card issuer)",
 )
@@ -178,8 +181,8 @@ ESCALATION_ZH = (
     r"消委会",
     r"消保官",
     r"(?<![a-z])ncc(?![a-z])",
-    r"工商",
-    r"反映",
+    r"工商(?:局|部门)",
+    r"(?:向|跟|给|到)\S{0,8}反映",
     r"(?:发|贴|放)(?:到|在|上)?(?:网上|网络|微博|抖音|朋友圈|社团|论坛)",
     r"投书",
     r"检举",
@@ -204,14 +207,16 @@ CHURN_EN = (
     r"(?:move|moving|transfer|transferring|take|taking|pull|pulling) (?:all )?(?:of )?(?:my |our )?(?:money"
     r"|savings|business|accounts?|everything)\b.{0,40}\b(?:another|other|different|elsewhere|competitor)",
     r"(?:going|switch|switching|move|moving|join|joining|sign up with|signing up with|go with|going with"
-    r"|over to)\b.{0,30}\b(?:another|a different|other|competitor|elsewhere|across the street|down the road)",
+    r"|over to)\b.{0,30}\b(?:(?:another|a different|other|a new) (?:bank|provider|carrier|company|network|insurer"
+    r"|operator|supplier|gym|airline)|competitor|elsewhere|across the street|down the road)",
     r"(?:finding|find|found|looking for|shopping for) (?:a )?(?:new|another"
-    r"|different) (?:bank|provider|carrier|clinic|doctor|gym|insurer|company|airline|hotel)",
+    r"|different) (?:bank|provider|carrier|insurer|company)",
     r"port(?:ing)? (?:my |our )?(?:number|line)s?",
-    r"(?:i'm|i am|we're|we are) (?:done|finished|through) with",
+    r"(?:i'm|i am|we're|we are) (?:done|finished|through) with (?:you|your \w+|this (?:bank|company|service"
+    r"|provider|place))",
     r"(?:last|final) (?:time|month|order|booking|payment|flight|stay) with you",
     r"(?:last|final) (?:straw)",
-    r"(?:i'll|i will|we'll|we will) (?:be )?(?:leaving|going elsewhere|taking)",
+    r"(?:i'll|i will|we'll|we will) (?:be )?(?:going elsewhere|taking (?:my|our) (?:business|money) elsewhere)",
 )
 CHURN_ZH = (
     r"退订",
@@ -233,9 +238,10 @@ CHURN_ZH = (
     r"不用了(?![,，。!！\s]*(?:谢|好|没))",
     r"取消(?:会员|账号|账户|套餐|合约)",
     # version 2 (traditional text is matched after conversion: 攜碼 -> 携码, 別家 -> 别家)
-    r"换(?:一|别|其他|其它)?(?:家|个)(?:银行|公司|运营商|平台|医院|诊所|健身房|航空|保险)?",
+    r"换(?:一|别|其他|其它)?家",
+    r"换(?:一|其他|其它)?个(?:银行|公司|运营商|平台|医院|诊所|健身房|航空|保险)",
     r"(?:别|其他|其它)(?:的|家)(?:银行|公司|运营商|电信|平台|医院|诊所|健身房|航空|保险|班机)",
-    r"(?:转|搬|移)(?:到|去)(?:别|其他|其它)",
+    r"(?:转|搬|移)(?:到|去)(?:别|其他|其它)(?:家|的银行|银行|公司|运营商|电信|平台)",
     r"(?:钱|存款|工资|账户|帐户)\w{0,4}(?:全部|都)?转走",
     r"(?:全部|所有|统统|通通|一起)\w{0,4}(?:退|取消|注销|销|停)",
     r"退(?:会员|会|租)",
@@ -248,8 +254,10 @@ CHURN_ZH = (
     r"去(?:对面|隔壁|别家)",
     r"(?:以后|今后|下次)(?:都|再)?(?:不会?|别想)(?:再)?(?:用|来|买|坐|订|找)",
     r"宁(?:愿|可)\w{0,10}(?:别家|别的|其他)",
-    r"(?:考虑|打算|准备)(?:换|转|去别)",
-    r"(?:直接|马上|今天)?(?:结清|清户)",
+    r"(?:考虑|打算|准备)(?:换|转)(?:到|去)?(?:别|其他|其它)",
+    r"(?:考虑|打算|准备)去别",
+    r"(?:账户|帐户|户头)\w{0,4}结清",
+    r"清户",
 )
 FRUSTRATION_EN = (
     r"(?:yet|once) again",
@@ -272,21 +280,21 @@ FRUSTRATION_EN = (
     r"come on",
     r"for (?:hours|days|weeks|months)",
     # waits, transfers, repeated contacts and broken promises (version 2)
-    r"on hold (?:for|since)",
+    r"(?:been|was|were|kept|waiting|sat|sitting|stuck|left) on hold",
+    r"on hold for (?:\d+|an?|over|almost|nearly|more than|half an)\b.{0,15}\b(?:minutes|hours?)",
     r"(?:\d+|an?|one|two|three|four|five|six|ten|twenty|thirty|forty|forty-five|fifty|sixty|ninety)"
     r" (?:more )?(?:minutes|hours|days|weeks|months)\b.{0,40}\b(?:on hold"
-    r"|waiting|wait|still|now|already|later|ago|just to)",
+    r"|waiting|wait|still|just to)",
     r"(?:kept|keep|keeps|been) (?:me )?(?:waiting|on hold|transferring|passing|bouncing)",
-    r"transferr?(?:ed|ing) (?:me )?(?:around|again|back|from|to \w+ (?:different|other))",
+    r"transferr?(?:ed|ing) me (?:around|again|back|from|to)",
+    r"(?:keep|kept|keeps) transferr?ing",
     r"(?:passed|bounced|pushed) (?:around|from|between)",
-    r"every (?:single )?(?:day|time|week)",
     r"(?:called|phoned|rang|emailed|written|chatted|come in)\b.{0,25}\b(?:times"
     r"|every day|twice|three|four|five|all week)",
     r"(?:whole|entire|all) (?:week|day|morning|afternoon|month)\b.{0,30}\b(?:phone|calling|waiting|on hold|with you)",
     r"(?:never|still (?:haven't|hasn't|didn't)|nobody|no one) (?:called|rang|got|emailed|wrote|came)(?: me)? back",
     r"(?:was|were) (?:supposed|promised|meant) to",
     r"(?:explain|tell|repeat|go through)\b.{0,20}\b(?:again|from the (?:start|beginning|top))",
-    r"(?:that|which) was (?:last|two|three|a) \w+",
     r"(?:days|weeks|months) (?:later|ago) and",
 )
 FRUSTRATION_ZH = (
@@ -469,14 +477,19 @@ DECLINE_ZH = (
 ROUTINE_CLOSE_EN = (
     r"(?:extra|spare|second|secondary|old|unused|additional|supplementary|other) (?:card|line|sim|account|number)",
     r"(?:don'?t|do not|no longer|never) (?:use|need)\b",
-    r"(?:fee|charge|cost|how much|how long|how do i|what do i need)\b.{0,30}\b(?:clos|cancel)",
+    r"(?:fee|charge|cost|how much|how long|how do i|what do i need)\b.{0,30}\b(?:clos\w*|cancel\w*)",
 )
+LEAVING_EN = (r"another (?:bank|provider|carrier|company|network)", r"competitor", r"elsewhere", r"switch\w*")
+LEAVING_ZH = (r"别家", r"别的(?:银行|公司|运营商|平台)", r"其他(?:银行|公司|运营商|平台)", r"换")
+"""Going to a competitor: closing an account while leaving is churn, not routine."""
+CHURN_ZH_DECLINE_LIKE = (r"不用了(?![,，。!！\s]*(?:谢|好|没))",)
+"""The churn patterns that also start a calm decline ("不用了，我不需要短信提醒")."""
 ROUTINE_CLOSE_ZH = (
     r"副卡",
     r"附卡",
     r"(?:不用|用不着|用不到|很少用|不常用|多余|多出来)的",
     r"用不(?:着|到|上)",
-    r"(?:手续费|费用|要收|收费|多少钱|怎么|需要什么|流程)",
+    r"(?:手续费|费用|要收|收费|多少钱|需要什么)",
 )
 
 # Thanks and praise (version 2): a turn that thanks or praises and does not also complain is not negative, however
@@ -495,8 +508,7 @@ PRAISE_ZH = (
     r"谢谢",
     r"感谢",
     r"多谢",
-    r"辛苦",
-    r"满意",
+    r"(?<!不)(?<!不太)(?<!不是很)(?<!不怎么)(?<!不大)满意",
     r"(?<!不)赞",
     r"五(?:颗)?星",
     r"(?:太|真|非常|很)(?:好了|棒|惊喜|贴心|专业|耐心|有效率|快|顺利|方便)",

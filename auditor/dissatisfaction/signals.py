@@ -173,7 +173,13 @@ _UPSET = tuple(
     for pattern in (_english(english), _chinese(chinese))
 )
 _DECLINE = (_english(lexicons.DECLINE_EN), _chinese(lexicons.DECLINE_ZH))
+_CHURN_THREAT = (
+    _english(lexicons.CHURN_EN),
+    _chinese(pattern for pattern in lexicons.CHURN_ZH if pattern not in lexicons.CHURN_ZH_DECLINE_LIKE),
+)
+"""Churn wording that is a threat whatever else the turn says (not "不用了", which is also how a decline starts)."""
 _ROUTINE_CLOSE = (_english(lexicons.ROUTINE_CLOSE_EN), _chinese(lexicons.ROUTINE_CLOSE_ZH))
+_LEAVING = (_english(lexicons.LEAVING_EN), _chinese(lexicons.LEAVING_ZH))
 _PRAISE = (_english(lexicons.PRAISE_EN), _chinese(lexicons.PRAISE_ZH))
 
 
@@ -183,9 +189,11 @@ def upset(text: str) -> str | None:
 
 
 def calm_decline(text: str) -> str | None:
-    """The words that decline an offer ("不用了", "no thanks", "not now") in a turn that does not also complain."""
-    matched = first_match(_DECLINE, matching_text(text))
-    return matched if matched and not upset(text) else None
+    """The words that decline an offer ("不用了", "no thanks", "not now") in a turn that neither complains nor
+    threatens to leave ("No. I'm closing all my accounts" is a threat that starts with a no)."""
+    lowered = matching_text(text)
+    matched = first_match(_DECLINE, lowered)
+    return matched if matched and not upset(text) and not first_match(_CHURN_THREAT, lowered) else None
 
 
 @lru_cache(maxsize=16384)
@@ -202,8 +210,10 @@ def calm_turn(text: str) -> str | None:
 def routine_close(text: str) -> str | None:
     """The words that make closing or cancelling routine (a spare card, "how much does closing cost") in a turn that
     does not also complain."""
-    matched = first_match(_ROUTINE_CLOSE, matching_text(text))
-    return matched if matched and not upset(text) else None
+    lowered = matching_text(text)
+    matched = first_match(_ROUTINE_CLOSE, lowered)
+    leaving = first_match(_LEAVING, lowered)
+    return matched if matched and not upset(text) and not leaving else None
 
 
 class ChurnSignal(PhraseSignal):

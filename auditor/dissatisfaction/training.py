@@ -180,7 +180,7 @@ def load_plan(path: Path) -> TrainingPlan:
     problems += [
         f"{path}: labelled_turns: {turns} is a held-out test set, never for training"
         for turns in labelled_turns
-        if "test" in turns.parts
+        if turns.parent.name == "test"
     ]
     if problems:
         raise TrainingPlanError("\n".join(problems))

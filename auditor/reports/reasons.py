@@ -11,6 +11,7 @@ the auditor itself writes).
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -293,8 +294,11 @@ class _Blank(dict[str, str]):
 def _unrepr(text: str) -> str:
     """The string a Python repr quotes (``'it\\'s'`` -> ``it's``); other text as is."""
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        body = text[1:-1]
-        return re.sub(r"\\(.)", r"\1", body)
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return text[1:-1]
+        return value if isinstance(value, str) else text[1:-1]
     return text
 
 

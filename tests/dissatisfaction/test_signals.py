@@ -80,6 +80,24 @@ PHRASES = [
     ("这件事我会向金融监管局反映的", "escalation", True),
     ("我會寫信到金管會檢舉你們", "escalation", True),
     ("I'll be posting this whole conversation online.", "escalation", True),
+    # near misses of the phrase lists v2: ordinary words that sound like a threat, and threats that start like a
+    # decline
+    ("Do I press the green button?", "escalation", False),
+    ("I need to report it to the police.", "escalation", False),
+    ("我的工商银行卡丢了", "escalation", False),
+    ("How do you let me know when it ships?", "complaint", False),
+    ("I use it every day.", "frustration", False),
+    ("That was a great help, thanks.", "frustration", False),
+    ("Please put my account on hold for a month.", "frustration", False),
+    ("I'm moving to another city next week.", "churn", False),
+    ("Can you switch me to a different plan?", "churn", False),
+    ("换个密码", "churn", False),
+    ("帮我转到其他账户", "churn", False),
+    ("我想把贷款结清", "churn", False),
+    ("No. I'm closing all my accounts and moving to another bank.", "churn", True),
+    ("不用了，我直接销户，换别家银行", "churn", True),
+    ("我打算换别家银行，怎么销户？", "churn", True),
+    ("我不太满意", "complaint", True),
 ]
 
 
