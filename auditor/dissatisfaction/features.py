@@ -261,9 +261,11 @@ def conversation_row(
     *,
     pooled: bool = False,
     apologies: int | None = None,
+    alerts: np.ndarray | None = None,
 ) -> np.ndarray:
     """The conversation's named features (``CONVERSATION_FEATURES``), then pooled embeddings when asked;
-    ``apologies``: the number of agent turns that apologise, when the caller knows it."""
+    ``apologies``: the number of agent turns that apologise, ``alerts``: the customer turns' ``turn_alerts``, when
+    the caller has them."""
     customers = context.customer_turns
     agents = context.artifacts.by_role(Role.AGENT)
     negativity = np.asarray([context.negativity.get(t.turn.index, 0.0) for t in customers], dtype=np.float64)
@@ -274,7 +276,10 @@ def conversation_row(
     def count(signal: str) -> float:
         return float(np.log1p(sum(1 for hit in hits if hit.signal == signal)))
 
-    alerts = turn_alerts(context, hits, [t.turn.index for t in customers]) if customers else np.zeros(1)
+    if alerts is None:
+        alerts = turn_alerts(context, hits, [t.turn.index for t in customers])
+    if not len(alerts):
+        alerts = np.zeros(1)
     repetition = [c for c, earlier in context.earlier_similarity().values() if earlier is not None]
     spoken = context.artifacts.turns
     last_customer = customers[-1].normalised if customers else ""

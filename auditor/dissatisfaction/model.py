@@ -211,6 +211,7 @@ class DissatisfactionScorer:
         turn_scores = self.turn_model_scores(rows)
         margin = self.metadata.trajectory_margin
         modelled = trajectory(list(zip(rows.turn_indices, turn_scores.tolist(), strict=True)), apologies, margin)
+        alerts = turn_alerts(context, hits, rows.turn_indices)  # rows are the customer turns, in order
         row = conversation_row(
             context,
             hits,
@@ -219,9 +220,10 @@ class DissatisfactionScorer:
             self.metadata.negative_threshold,
             pooled=self.metadata.pooled_embeddings,
             apologies=len(apologies),
+            alerts=alerts,
         )
         score = float(self._probabilities("conversation", row[None, :])[0])
-        shown = np.maximum(turn_scores, turn_alerts(context, hits, rows.turn_indices) ** 2)
+        shown = np.maximum(turn_scores, alerts**2)
         path = trajectory(list(zip(rows.turn_indices, shown.tolist(), strict=True)), apologies, margin)
         block = Dissatisfaction(
             score=round(score, 4),
