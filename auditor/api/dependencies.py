@@ -26,6 +26,7 @@ from auditor.api.review_session import COOKIE, Coach, NotForAgents, ReviewSigner
 from auditor.api.settings import Settings
 from auditor.live.sessions import SessionStore
 from auditor.service import AuditService
+from auditor.sop_format import Sop
 from auditor.store.database import Store
 
 T = TypeVar("T")
@@ -53,6 +54,13 @@ async def get_ready(connection: HTTPConnection) -> Ready | None:
     """The loaded service and the live sessions, or None while the models are still loading."""
     state = connection.app.state
     return Ready(state.service, state.sessions) if getattr(state, "ready", False) else None
+
+
+def loaded_sops(connection: HTTPConnection) -> dict[str, Sop]:
+    """The SOPs the server loaded, by id; none while the models are still loading."""
+    state = connection.app.state
+    service: AuditService | None = state.service if getattr(state, "ready", False) else None
+    return dict(service.sops) if service is not None else {}
 
 
 async def get_service(connection: HTTPConnection) -> AuditService:

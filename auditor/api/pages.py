@@ -14,11 +14,14 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
+from starlette.datastructures import FormData
 
-from auditor.api.review_session import Coach
+from auditor.api.dependencies import loaded_sops
+from auditor.api.review_session import Coach, ReviewSigner
 from auditor.reports.html import clip, localised_step_names
 from auditor.reports.reasons import ReasonText
 from auditor.review.coach_verdicts import overturned_status
+from auditor.store.database import Store
 from auditor.store.tables import MAX_ROW_ID
 from auditor.text.interface import interface_texts
 
@@ -85,13 +88,11 @@ def render(request: Request, template: str, status: int = 200, coach: Coach | No
 def step_names(request: Request, ui: str, sop_id: object = None) -> dict[str, str]:
     """Step names in the page's language, from the SOPs the server loaded: ``sop_id``'s, else every SOP's (a queue
     mixes SOPs); empty in English (results carry the English names) or before the models are loaded."""
-    service = getattr(request.app.state, "service", None) if ui != "en" else None
-    if service is None:
-        return {}
+    loaded = loaded_sops(request) if ui != "en" else {}
     lang = "zh-Hans" if ui == "zh" else ui
-    sops = [service.sops[sop_id]] if isinstance(sop_id, str) and sop_id in service.sops else service.sops.values()
+    chosen = [loaded[sop_id]] if isinstance(sop_id, str) and sop_id in loaded else loaded.values()
     names: dict[str, str] = {}
-    for sop in sops:
+    for sop in chosen:
         names.update(localised_step_names(sop, lang))
     return names
 
@@ -123,6 +124,21 @@ BAD_FORM_TOKEN = "Invalid form token."
 
 def no_store(request: Request, coach: Coach | None) -> Response:
     return error_page(request, coach, 503, "The review store is not open.")
+
+
+async def posted_form(
+    request: Request, coach: Coach | None, signer: ReviewSigner, store: Store | None
+) -> tuple[Coach, FormData, Store] | Response:
+    """What a page's form post needs before it may change anything: the signed-in coach, the form with a valid form
+    token, and the open store; else the page that says which is missing (sign-in, 403, 503)."""
+    if coach is None:
+        return to_login(request)
+    form = await request.form()
+    if not signer.csrf_ok(coach, str(form.get("csrf", ""))):
+        return error_page(request, coach, 403, BAD_FORM_TOKEN)
+    if store is None:
+        return no_store(request, coach)
+    return coach, form, store
 
 
 def reason_class(reason: str) -> str:

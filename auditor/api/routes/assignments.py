@@ -20,11 +20,11 @@ from starlette.concurrency import run_in_threadpool
 from auditor.api.dependencies import CoachDep, OptionalStoreDep, ReviewSignerDep, StoreDep, require_key
 from auditor.api.errors import ApiError, problem_details
 from auditor.api.pages import (
-    BAD_FORM_TOKEN,
     error_page,
     form_date,
     no_store,
     page_texts,
+    posted_form,
     printable,
     render,
     to_login,
@@ -257,13 +257,10 @@ def _assignments(
 
 @pages.post("/assignments", response_class=HTMLResponse)
 async def draw_page(request: Request, coach: CoachDep, signer: ReviewSignerDep, store: OptionalStoreDep) -> Response:
-    if coach is None:
-        return to_login(request)
-    form = await request.form()
-    if not signer.csrf_ok(coach, str(form.get("csrf", ""))):
-        return error_page(request, coach, 403, BAD_FORM_TOKEN)
-    if store is None:
-        return no_store(request, coach)
+    posted = await posted_form(request, coach, signer, store)
+    if isinstance(posted, Response):
+        return posted
+    coach, form, store = posted
     texts = page_texts()[ui_language(request)]
     if not may_draw(coach, signer):
         return error_page(request, coach, 403, texts["asg_leads_only"])

@@ -25,6 +25,7 @@ from auditor.api.pages import (
     error_page,
     no_store,
     page_texts,
+    posted_form,
     printable,
     render,
     to_login,
@@ -227,13 +228,10 @@ def _list(request: Request, coach: Coach, store: Store, problems: list[str] | No
 
 @pages.post("", response_class=HTMLResponse)
 async def create_page(request: Request, coach: CoachDep, signer: ReviewSignerDep, store: OptionalStoreDep) -> Response:
-    if coach is None:
-        return to_login(request)
-    form = await request.form()
-    if not signer.csrf_ok(coach, str(form.get("csrf", ""))):
-        return error_page(request, coach, 403, "Invalid form token.")
-    if store is None:
-        return no_store(request, coach)
+    posted = await posted_form(request, coach, signer, store)
+    if isinstance(posted, Response):
+        return posted
+    coach, form, store = posted
     name = printable(str(form.get("name", "")))
     coaches_text = printable(str(form.get("coaches", "")))
     coaches = [c.strip() for c in coaches_text.replace("\n", ",").replace("，", ",").split(",") if c.strip()]
@@ -370,13 +368,10 @@ async def post_review(
     store: OptionalStoreDep,
     settings: SettingsDep,
 ) -> Response:
-    if coach is None:
-        return to_login(request)
-    form = await request.form()
-    if not signer.csrf_ok(coach, str(form.get("csrf", ""))):
-        return error_page(request, coach, 403, "Invalid form token.")
-    if store is None:
-        return no_store(request, coach)
+    posted = await posted_form(request, coach, signer, store)
+    if isinstance(posted, Response):
+        return posted
+    coach, form, store = posted
     fields = {key: str(value) for key, value in form.items()}
     verdicts, problems = _verdicts_from_form(fields)
     if not problems and verdicts:
@@ -430,13 +425,10 @@ def _verdicts_from_form(fields: dict[str, str]) -> tuple[list[CalibrationVerdict
 async def close_page(
     request: Request, session_id: int, coach: CoachDep, signer: ReviewSignerDep, store: OptionalStoreDep
 ) -> Response:
-    if coach is None:
-        return to_login(request)
-    form = await request.form()
-    if not signer.csrf_ok(coach, str(form.get("csrf", ""))):
-        return error_page(request, coach, 403, "Invalid form token.")
-    if store is None:
-        return no_store(request, coach)
+    posted = await posted_form(request, coach, signer, store)
+    if isinstance(posted, Response):
+        return posted
+    coach, form, store = posted
     try:
         lead = _qa_lead(coach)
         await run_in_threadpool(store.write, lambda session: close_calibration(session, session_id, coach.name, lead))

@@ -19,7 +19,7 @@ from starlette.requests import HTTPConnection
 
 from auditor.api.dependencies import CoachDep, OptionalStoreDep, ReviewSignerDep, SettingsDep, StoreDep, require_key
 from auditor.api.errors import ApiError
-from auditor.api.pages import BAD_FORM_TOKEN, error_page, no_store, page_texts, printable, render, to_login, ui_language
+from auditor.api.pages import error_page, no_store, page_texts, posted_form, printable, render, to_login, ui_language
 from auditor.api.review_session import Coach, NotForAgents
 from auditor.api.schemas import ErrorOut, error_responses
 from auditor.privacy.policy import RedactionPolicy, redact_for_result
@@ -111,13 +111,10 @@ async def post_answer(
     store: OptionalStoreDep,
     settings: SettingsDep,
 ) -> Response:
-    if coach is None:
-        return to_login(request)
-    form = await request.form()
-    if not signer.csrf_ok(coach, str(form.get("csrf", ""))):
-        return error_page(request, coach, 403, BAD_FORM_TOKEN)
-    if store is None:
-        return no_store(request, coach)
+    posted = await posted_form(request, coach, signer, store)
+    if isinstance(posted, Response):
+        return posted
+    coach, form, store = posted
     kind = str(form.get("answer", ""))
     step_id = printable(str(form.get("step_id", "")))
     comment = printable(str(form.get("comment", "")))
@@ -193,13 +190,10 @@ def disputes_page(request: Request, coach: CoachDep, store: OptionalStoreDep) ->
 async def post_resolution(
     request: Request, coach: CoachDep, signer: ReviewSignerDep, store: OptionalStoreDep
 ) -> Response:
-    if coach is None:
-        return to_login(request)
-    form = await request.form()
-    if not signer.csrf_ok(coach, str(form.get("csrf", ""))):
-        return error_page(request, coach, 403, BAD_FORM_TOKEN)
-    if store is None:
-        return no_store(request, coach)
+    posted = await posted_form(request, coach, signer, store)
+    if isinstance(posted, Response):
+        return posted
+    coach, form, store = posted
     outcome = str(form.get("outcome", ""))
     audit_text = str(form.get("audit_id", ""))
     step_id = printable(str(form.get("step_id", "")))

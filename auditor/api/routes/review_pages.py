@@ -33,6 +33,7 @@ from auditor.api.pages import (
     form_int,
     no_store,
     page_texts,
+    posted_form,
     printable,
     render,
     report_lang,
@@ -198,15 +199,12 @@ async def post_verdicts(
     store: OptionalStoreDep,
     settings: SettingsDep,
 ) -> Response:
-    if coach is None:
-        return to_login(request)
-    form = await request.form()
-    if not signer.csrf_ok(coach, str(form.get("csrf", ""))):
-        return error_page(request, coach, 403, BAD_FORM_TOKEN)
+    posted = await posted_form(request, coach, signer, store)
+    if isinstance(posted, Response):
+        return posted
+    coach, form, store = posted
     fields = {key: str(value) for key, value in form.items()}
     verdicts, problems = _verdicts_from_form(fields)
-    if store is None:
-        return no_store(request, coach)
     if not problems and verdicts:
 
         def save() -> list[str]:

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from auditor.api.dependencies import ModelThreadDep, ServiceDep, SettingsDep, StoreDep, require_key
+from auditor.api.dependencies import ModelThreadDep, ServiceDep, SettingsDep, StoreDep, loaded_sops, require_key
 from auditor.api.errors import ApiError, problem_details
 from auditor.api.schemas import (
     AuditAndStoreOut,
@@ -36,7 +36,6 @@ from auditor.review.agreement import agreement_report
 from auditor.review.coach_verdicts import UnknownAuditError, record_verdicts, reviews_of
 from auditor.review.queue import QueueFilters, review_queue
 from auditor.review.rollups import audits_csv, exported_audits, rollup
-from auditor.sop_format import Sop
 from auditor.store.audits import audit_result, save_result, storable_problems, stored_conversation
 from auditor.store.final_results import FinalResult, stored_final
 from auditor.store.tables import AuditRow, audit_row, storable_text
@@ -137,7 +136,7 @@ def store_results(body: StoreResultsIn, store: StoreDep, settings: SettingsDep, 
     for number, raw in enumerate(body.transcripts):
         conversation = conversation_from_body(raw, settings, f"transcripts[{number}]")
         conversations[conversation.id] = conversation
-    sops = _loaded_sops(request)
+    sops = loaded_sops(request)  # stored results record the scoring rules of the SOPs the server knows
     saved = store.write(
         lambda session: [
             save_result(session, r, conversations.get(r.conversation_id), policy, sops.get(r.sop_id))
@@ -145,12 +144,6 @@ def store_results(body: StoreResultsIn, store: StoreDep, settings: SettingsDep, 
         ]
     )
     return [StoredOut(audit_id=s.audit_id, conversation_id=s.conversation_id, created=s.created) for s in saved]
-
-
-def _loaded_sops(request: Request) -> dict[str, Sop]:
-    """The SOPs the server loaded (none while its models load): stored results record their scoring rules."""
-    service = getattr(request.app.state, "service", None) if getattr(request.app.state, "ready", False) else None
-    return dict(service.sops) if service is not None else {}
 
 
 @router.post(
