@@ -193,6 +193,11 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+LARGEST_ID = 2**63 - 1
+"""Largest id or offset a request may name (a 64-bit integer): a larger one is a 422; one past the store's
+``MAX_ROW_ID`` is just not found."""
+
+
 def as_utc_or_none(moment: datetime | None) -> datetime | None:
     return None if moment is None else as_utc(moment)
 

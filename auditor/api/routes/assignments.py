@@ -31,7 +31,7 @@ from auditor.api.pages import (
     ui_language,
 )
 from auditor.api.review_session import Coach, ReviewSigner
-from auditor.api.schemas import as_utc_or_none, error_responses
+from auditor.api.schemas import LARGEST_ID, as_utc_or_none, error_responses
 from auditor.review.dashboard import DashboardFilters, Period, compliance_dashboard
 from auditor.review.queue import queue_choices
 from auditor.review.sampling import (
@@ -48,7 +48,6 @@ from auditor.review.sampling import (
 from auditor.store.database import Store
 from auditor.store.tables import storable_text, storable_texts
 
-LARGEST_ID = 2**63 - 1
 SampleId = Annotated[int, Path(ge=1, le=LARGEST_ID, description="A sample's id.")]
 
 api = APIRouter(

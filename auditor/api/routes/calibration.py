@@ -32,7 +32,7 @@ from auditor.api.pages import (
     ui_language,
 )
 from auditor.api.review_session import Coach
-from auditor.api.schemas import ErrorOut, error_responses
+from auditor.api.schemas import LARGEST_ID, ErrorOut, error_responses
 from auditor.reports.html import conversation_view
 from auditor.review.calibration import (
     MAX_CONVERSATIONS,
@@ -59,7 +59,6 @@ from auditor.store.audits import audit_result, stored_conversation
 from auditor.store.database import Store
 from auditor.store.tables import AuditRow, storable_texts
 
-LARGEST_ID = 2**63 - 1
 SessionId = Annotated[int, Path(ge=1, le=LARGEST_ID, description="A calibration session's id.")]
 
 api = APIRouter(

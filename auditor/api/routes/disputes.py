@@ -21,7 +21,7 @@ from auditor.api.dependencies import CoachDep, OptionalStoreDep, ReviewSignerDep
 from auditor.api.errors import ApiError
 from auditor.api.pages import error_page, no_store, page_texts, posted_form, printable, render, to_login, ui_language
 from auditor.api.review_session import Coach, NotForAgents
-from auditor.api.schemas import ErrorOut, error_responses
+from auditor.api.schemas import LARGEST_ID, ErrorOut, error_responses
 from auditor.privacy.policy import RedactionPolicy, redact_for_result
 from auditor.review.coach_verdicts import UnknownAuditError, VerdictError
 from auditor.review.disputes import (
@@ -56,7 +56,6 @@ api = APIRouter(
         409: {"model": ErrorOut, "description": "Not reviewed yet, already answered, or no open dispute."},
     },
 )
-LARGEST_ID = 2**63 - 1
 
 
 def install(app: FastAPI) -> None:

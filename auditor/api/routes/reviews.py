@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from auditor.api.dependencies import ModelThreadDep, ServiceDep, SettingsDep, StoreDep, loaded_sops, require_key
 from auditor.api.errors import ApiError, problem_details
 from auditor.api.schemas import (
+    LARGEST_ID,
     AuditAndStoreOut,
     AuditOut,
     FinalOut,
@@ -47,8 +48,6 @@ router = APIRouter(
     responses=error_responses(401, 422, 429, 503),
 )
 BODY_ERRORS = error_responses(400, 413)
-LARGEST_ID = 2**63 - 1
-"""Largest id or offset a request may name (a 64-bit integer); one past the store's ``MAX_ROW_ID`` is just not found."""
 AuditId = Annotated[int, Path(ge=1, le=LARGEST_ID, description="A stored audit's id (from the queue).")]
 
 
