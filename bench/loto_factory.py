@@ -27,7 +27,7 @@ from auditor.training.step_model import (
     DESCRIPTION_OFFSET,
     HeldOut,
     choose_thresholds,
-    fit_estimator,
+    fitter_for,
     held_out_predictions,
 )
 
@@ -75,17 +75,22 @@ class LeaveOneTaskOut:
             self._dataset = build_dataset(
                 plan, self.manifest.parent, embedder, DESCRIPTION_OFFSET, second=self.second
             )
-            self._held_out = held_out_predictions(self._dataset)
+            self._held_out = held_out_predictions(self._dataset, fitter_for(self.use_second))
             self.variants = plan.variants
         return self._dataset
 
     def scorer(self, task: str, embedder: Embedder) -> TrainedStepScorer:
-        if task not in self._scorers:
+        """The scorer that never saw STAR task ``task``."""
+        return self.scorer_without(f"star-{task}:", f"STAR task {task}", embedder)
+
+    def scorer_without(self, held_name: str, label: str, embedder: Embedder) -> TrainedStepScorer:
+        """The scorer that never saw the manifest's SOP ``held_name`` (a group name prefix: ``star-<task>:`` or
+        ``corpora:<sop id>``)."""
+        if held_name not in self._scorers:
             dataset = self._prepare(embedder)
-            held_name = f"star-{task}:"
             train = [g for g in dataset.groups if not g.name.startswith(held_name)]
             if len(train) == len(dataset.groups):
-                raise SystemExit(f"task {task!r} is not in {self.manifest}; cannot hold it out")
+                raise SystemExit(f"{label} is not in {self.manifest}; cannot hold it out")
             others = [h for h in self._held_out if not h.group.name.startswith(held_name)]
             threshold, done_threshold = choose_thresholds(others, self.variants)
             metadata = ScorerMetadata(
@@ -94,12 +99,14 @@ class LeaveOneTaskOut:
                 threshold=threshold,
                 done_threshold=done_threshold,
                 feature_names=expected_features(self.second.name if self.second is not None else None),
-                trained_on=f"all SOPs of {self.manifest.name} but STAR task {task}",
+                trained_on=f"all SOPs of {self.manifest.name} but {label}",
                 created="(benchmark)",
                 second_encoder=self.second.name if self.second is not None else None,
             )
-            self._scorers[task] = TrainedStepScorer(fit_estimator(*stack(train)), metadata, second=self.second)
-        return self._scorers[task]
+            self._scorers[held_name] = TrainedStepScorer(
+                fitter_for(self.use_second)(*stack(train)), metadata, second=self.second
+            )
+        return self._scorers[held_name]
 
 
 _LOTO = LeaveOneTaskOut()

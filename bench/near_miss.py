@@ -295,9 +295,12 @@ def variant_turn_index(template: Conversation, step_id: str) -> int:
     return template.turns[_step_turns(template, step_id)[0]].index
 
 
-def measure(cases: Sequence[Case], embedder: Any, *, noise: bool, learned_acts: bool = True) -> Run:
+def measure(
+    cases: Sequence[Case], embedder: Any, *, noise: bool, learned_acts: bool = True, scorer: Any = None
+) -> Run:
     """Audit every variant of every case under both SOP languages (one auditor per SOP and language);
-    ``learned_acts=False``: the act cues without the learned act model."""
+    ``learned_acts=False``: the act cues without the learned act model; ``scorer``: another step scorer than the
+    shipped one (with its own measured band)."""
     from auditor.auditor import Auditor
 
     start = time.perf_counter()
@@ -327,7 +330,8 @@ def measure(cases: Sequence[Case], embedder: Any, *, noise: bool, learned_acts: 
     checks: list[tuple[Case, str, bool]] = []
     for sop_id, pairs in sorted(by_sop.items()):
         for sop_lang in SOP_LANGS:
-            auditor = Auditor(sop_in_language(sop_by_id(sop_id), sop_lang), embedder, learned_acts=learned_acts)
+            sop = sop_in_language(sop_by_id(sop_id), sop_lang)
+            auditor = Auditor(sop, embedder, learned_acts=learned_acts, scorer=scorer)
             calls = [call for _, call, _ in pairs]
             originals = list(unmodified[sop_id].values())
             results = auditor.audit_many(calls + originals)
@@ -520,6 +524,12 @@ def main() -> None:
     parser.add_argument("--noise", action="store_true", help="also measure with speech-to-text noise on the turns")
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     parser.add_argument("--backend", default="use-m", help="embedder backend (default use-m)")
+    parser.add_argument(
+        "--accuracy",
+        choices=("fast", "best"),
+        default="fast",
+        help="best: the step scorer that also reads multilingual-e5-small; written to its own section",
+    )
     args = parser.parse_args()
     from auditor.embeddings.provider import make_embedder
 
@@ -528,12 +538,23 @@ def main() -> None:
     if found:
         raise SystemExit("near-miss data problems:\n" + "\n".join(found))
     embedder = make_embedder(args.backend)
-    runs = [measure(cases, embedder, noise=noise) for noise in ((False, True) if args.noise else (False,))]
+    scorer = None
+    if args.accuracy == "best":
+        from auditor.detection.trained_scorer import TrainedStepScorer
+        from auditor.model_files import STEP_SCORER_BEST
+
+        scorer = TrainedStepScorer.load(STEP_SCORER_BEST.folder())
+    noises = (False, True) if args.noise else (False,)
+    runs = [measure(cases, embedder, noise=noise, scorer=scorer) for noise in noises]
     text = report(runs, cases)
+    if scorer is not None:
+        text = f"The `best` accuracy mode: step scorer `{scorer.name}` with its own band.\n\n" + text
     print(text)
     if args.write:
         command = COMMAND if args.noise else "python -m bench.near_miss --write"
-        replace_section("near-miss", command, text)
+        if scorer is not None:
+            command = command.replace("--write", "--accuracy best --write")
+        replace_section("near-miss" if scorer is None else "near-miss-best", command, text)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from auditor.model_files import STEP_SCORER, ModelFileError, ModelFolder, Single
 TRUSTED_TYPES = [
     "sklearn.pipeline.Pipeline",
     "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.preprocessing._polynomial.PolynomialFeatures",
     "sklearn.linear_model._logistic.LogisticRegression",
 ]
 """Everything a step-scorer file may contain besides plain numpy and builtins; anything else is refused."""

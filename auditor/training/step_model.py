@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 from auditor.detection.semantic import best_step_per_unit
 from auditor.detection.trained_scorer import ScorerMetadata, TrainedStepScorer, expected_features
@@ -27,6 +27,34 @@ def fit_estimator(features: np.ndarray, labels: np.ndarray, weights: np.ndarray)
     model = Pipeline([("scale", StandardScaler()), ("classify", LogisticRegression(C=1.0, max_iter=2000))])
     model.fit(features, labels, classify__sample_weight=weights)
     return model
+
+
+PAIRWISE_C = 0.03
+"""Regularisation of the pairwise model, chosen leave-one-SOP-out among 0.03, 0.1 and 0.3 (docs/benchmarks.md,
+second-encoder)."""
+
+
+def fit_pairwise_estimator(features: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> Pipeline:
+    """Logistic regression over the standardised features and their pairwise products: the scorer of the ``best``
+    mode, where whether to trust the second encoder depends on other features (examples or not, how close USE-m's
+    call is). Leave-one-SOP-out it beat the plain one on every part (STAR and corpora, examples and
+    descriptions); with USE-m alone it did not, so ``fast`` keeps ``fit_estimator``."""
+    model = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("pairs", PolynomialFeatures(2, include_bias=False)),
+            ("rescale", StandardScaler()),
+            ("classify", LogisticRegression(C=PAIRWISE_C, max_iter=3000)),
+        ]
+    )
+    model.fit(features, labels, classify__sample_weight=weights)
+    return model
+
+
+def fitter_for(second: Embedder | bool | None) -> Callable[[np.ndarray, np.ndarray, np.ndarray], Pipeline]:
+    """The estimator a scorer with (``fit_pairwise_estimator``) or without (``fit_estimator``) a second encoder
+    is fitted with."""
+    return fit_pairwise_estimator if second else fit_estimator
 
 
 @dataclass
@@ -142,7 +170,8 @@ def train_step_scorer(
 ) -> TrainedStepScorer:
     """Fit on every group; thresholds and reported metrics come from leave-one-SOP-out predictions (``held``, when
     the caller already made them). ``second``: the second encoder the dataset's extra columns came from."""
-    held = held if held is not None else held_out_predictions(dataset)
+    fit = fitter_for(second)
+    held = held if held is not None else held_out_predictions(dataset, fit)
     threshold, done_threshold = choose_thresholds(held, variants)
     names = sorted({g.name for g in dataset.groups})
     metadata = ScorerMetadata(
@@ -162,7 +191,14 @@ def train_step_scorer(
             "skipped_sets": dataset.skipped_sets,
         },
     )
-    return TrainedStepScorer(fit_estimator(*stack(dataset.groups)), metadata, second=second)
+    return TrainedStepScorer(fit(*stack(dataset.groups)), metadata, second=second)
+
+
+def _pairwise_note(estimator: Pipeline) -> str:
+    if "pairs" not in estimator.named_steps:
+        return ""
+    count = len(estimator.named_steps["classify"].coef_[0])
+    return f"; pairwise model, C {PAIRWISE_C}: the 30 largest of its {count} terms"
 
 
 def _second_line(second: str | None) -> str:
@@ -176,6 +212,18 @@ def _second_line(second: str | None) -> str:
     )
 
 
+def weight_rows(estimator: Pipeline, feature_names: Sequence[str], largest: int = 30) -> list[tuple[str, float]]:
+    """(feature, standardised weight) of a fitted scorer; for the pairwise model, its terms ("a * b" for a
+    product), the ``largest`` by size."""
+    coefficients = estimator.named_steps["classify"].coef_[0]
+    if "pairs" not in estimator.named_steps:
+        return list(zip(feature_names, coefficients.tolist(), strict=True))
+    names = estimator.named_steps["pairs"].get_feature_names_out(feature_names)
+    terms = [str(term).replace(" ", " * ") for term in names]
+    ranked = sorted(zip(terms, coefficients.tolist(), strict=True), key=lambda item: -abs(item[1]))
+    return ranked[:largest]
+
+
 def model_card(scorer: TrainedStepScorer, manifest_text: str) -> str:
     """A short model card: what it is, what it was trained on, how it did on SOPs it never saw."""
     meta = scorer.metadata
@@ -185,10 +233,8 @@ def model_card(scorer: TrainedStepScorer, manifest_text: str) -> str:
         f"| {m['ece']:.3f} |"
         for variant, m in held.items()
     )
-    coefficients = scorer.estimator.named_steps["classify"].coef_[0]
-    weights = "\n".join(
-        f"| {name} | {value:+.3f} |" for name, value in zip(meta.feature_names, coefficients, strict=True)
-    )
+    terms = weight_rows(scorer.estimator, meta.feature_names)
+    weights = "\n".join(f"| {name} | {value:+.3f} |" for name, value in terms)
     return f"""# Step scorer (trained)
 
 Logistic regression (scikit-learn, standardised features) giving P(agent turn performs SOP step) from
@@ -209,7 +255,7 @@ the step's relative places. No feature names a step, so the model applies to SOP
 |---|---|---|---|---|
 {rows}
 
-## Weights (standardised features)
+## Weights (standardised features{_pairwise_note(scorer.estimator)})
 
 | feature | weight |
 |---|---|

@@ -148,3 +148,36 @@ def test_an_unknown_mode_is_refused(monkeypatch):
         AuditorSettings()
     monkeypatch.setenv("AUDITOR_ACCURACY", " Best ")
     assert AuditorSettings().accuracy == "best"
+
+
+def test_the_best_scorer_learns_pairwise_terms_and_loads_from_its_folder(tmp_path, features, hashing_embedder):
+    """The best mode's scorer (features and their products) is saved with skops and loaded under the trusted-type
+    list; its card names the product terms; and it scores what a plain logistic regression cannot (an interaction:
+    trust the second encoder only where the SOP has no examples)."""
+    from auditor.training.pairs import LabelledGroup, PairDataset, stack
+    from auditor.training.step_model import fit_estimator, model_card, train_step_scorer
+
+    rng = np.random.default_rng(1)
+    width = len(FEATURE_NAMES) + len(SECOND_FEATURE_NAMES)
+    has_examples, e5 = FEATURE_NAMES.index("has_examples"), len(FEATURE_NAMES) + SECOND_FEATURE_NAMES.index("e5_rank")
+
+    def group(name: str, variant: str, rows: int = 400) -> LabelledGroup:
+        matrix = rng.normal(size=(rows, width))
+        matrix[:, has_examples] = rng.integers(0, 2, rows)
+        labels = ((matrix[:, e5] > 0) == (matrix[:, has_examples] > 0)).astype(int)
+        return LabelledGroup(name, variant, matrix, labels, np.arange(rows) // 4, np.arange(rows))
+
+    dataset = PairDataset([group(f"sop-{n}", variant) for n in range(3) for variant in ("examples", "description")])
+    scorer = train_step_scorer(dataset, hashing_embedder.name, ["examples", "description"], second=hashing_embedder)
+    card = model_card(scorer, "variants: [examples, description]")
+    assert "pairwise model" in card and " * " in card
+    scorer.save(tmp_path / "best", card)
+    loaded = TrainedStepScorer.load(tmp_path / "best", second=hashing_embedder)
+    assert loaded.name == f"trained-step-scorer+{hashing_embedder.name}"
+    assert np.allclose(loaded.probabilities(features), scorer.probabilities(features))
+
+    test = group("held", "examples", 1000)
+    pairwise = loaded.positive_probabilities(test.features) >= 0.5
+    plain = fit_estimator(*stack(dataset.groups))
+    linear = plain.predict_proba(test.features)[:, 1] >= 0.5
+    assert (pairwise == test.labels).mean() > 0.9 > (linear == test.labels).mean() + 0.2

@@ -1,5 +1,6 @@
 """The ``best`` accuracy mode with the real second encoder (slow): on a description-only SOP it decides a call's
-performed steps better than ``fast`` and still does not credit a near miss (a step mentioned and refused)."""
+performed steps better than ``fast`` (more right, fewer wrong; the unsure ones go to a person) and still does not
+credit a near miss (a step mentioned and refused)."""
 
 from __future__ import annotations
 
@@ -55,24 +56,32 @@ TRUE = call("Right, that card is now blocked, nobody can pay with it anymore.")
 NEAR_MISS = call("We can't put a stop on cards over the phone, you'll need to visit a branch.")
 
 
-def right_decisions(auditor: Auditor) -> tuple[int, set[str]]:
-    """(steps decided right over the pair, steps wrongly called done on the near miss)."""
-    performed = {step.step_id: step.status for step in auditor.audit(TRUE).steps}
-    near = {step.step_id: step.status for step in auditor.audit(NEAR_MISS).steps}
-    right = sum(status == "done" for status in performed.values())
-    right += near["freeze"] in {"missing"}
-    wrong_done = {step for step, status in near.items() if step == "freeze" and status == "done"}
-    return right, wrong_done
+def decisions(auditor: Auditor) -> tuple[int, int, set[str]]:
+    """Over the pair of calls (every step performed; the same call with the freeze refused): (steps decided right,
+    steps decided wrong, steps wrongly called done in the near miss). ``uncertain`` is neither: a person decides."""
+    right = wrong = 0
+    wrong_done = set()
+    calls = ((TRUE, {"greet", "verify", "freeze", "close"}), (NEAR_MISS, {"greet", "verify", "close"}))
+    for conversation, performed in calls:
+        for step in auditor.audit(conversation).steps:
+            if step.status == "uncertain":
+                continue
+            said_done = step.status == "done"
+            right += said_done == (step.step_id in performed)
+            wrong += said_done != (step.step_id in performed)
+            if conversation is NEAR_MISS and said_done and step.step_id not in performed:
+                wrong_done.add(step.step_id)
+    return right, wrong, wrong_done
 
 
 def test_best_decides_a_description_only_call_better_than_fast():
     embedder = make_embedder("use-m")
     fast = Auditor(SOP, embedder, scorer=choose_scorer(embedder.name))
     best = Auditor(SOP, embedder, scorer=choose_scorer(embedder.name, str(STEP_SCORER_BEST.folder())))
-    fast_right, _ = right_decisions(fast)
-    best_right, best_wrong = right_decisions(best)
-    assert best_right > fast_right
-    assert not best_wrong, "the refused freeze must not be credited in the best mode"
+    fast_right, fast_wrong, _ = decisions(fast)
+    best_right, best_wrong, best_wrong_done = decisions(best)
+    assert best_right >= fast_right and best_wrong < fast_wrong, (best_right, best_wrong, fast_right, fast_wrong)
+    assert not best_wrong_done, "the refused freeze must not be credited in the best mode"
 
 
 def test_load_models_best_runs_best_and_says_so_once():
