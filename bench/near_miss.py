@@ -487,6 +487,23 @@ INTRO = (
 )
 
 
+HISTORY = """
+How the act check changed on this set (2026-12-07), all turns, clean, false done with the English / Chinese SOP:
+- Before: 0.04 / 0.09; with the Chinese SOP 6 of 51 calls passed with a critical step only a near miss.
+- A step's name or description that first says the act and then a negative consequence ("冻结这张卡……不能再用于新的
+  交易") no longer makes the step accept "cannot" (the Chinese card-freeze step credited "电话里没法冻结" and "I can't
+  freeze your card"); a clause that skips something the step's texts name ("身份验证就免了") carries the step even when
+  another clause of the turn is closer to it: 0.04 / 0.07.
+- Cue words for refusing to apologise (不道歉, 谈不上道歉, "not going to apologise", "nothing to apologise
+  for"), "no right to" (没有权限, 无权), "not yet for you" (先不帮您), later (等一下再, 等一下挂电话) and talk
+  about other customers or usual practice (有的客户, 一般第一步): 0.02 / 0.05, noisy 0.02 / 0.05, and no call
+  with the Chinese SOP passes on a near miss of a critical step. These cues were written after reading this
+  set's false dones, so the last figures are in-sample for them; recall of true performances did not move (0.49 /
+  0.53), nor did STAR held-out or corpora conversation F1 (bench.abstention's replay: 0.842 / 0.748 and 0.951 /
+  0.837, unchanged).
+"""
+
+
 def report(runs: Sequence[Run], cases: Sequence[Case]) -> str:
     counts: dict[str, int] = defaultdict(int)
     for case in cases:
@@ -516,7 +533,7 @@ def report(runs: Sequence[Run], cases: Sequence[Case]) -> str:
         if not run.noise:
             parts += ["", "Templates as they are:", "", template_summary(run)]
             parts += ["", "Per step:", "", step_table(run.outcomes)]
-    return "\n".join(parts)
+    return "\n".join(parts) + "\n" + HISTORY
 
 
 def main() -> None:

@@ -295,10 +295,10 @@ accuracy holds (fast probabilities of every row of a turn outside 0.1-0.8: 57 % 
 embeds 73 % of turns (almost every turn has some step with a middling `fast` probability): a saving of about a
 quarter, for two scorers run in one mode and rows scored by two models. Not built.
 
-Elsewhere (`best` beside `fast`): near misses (section near-miss-best vs near-miss, clean turns) false done 0.04 ->
-0.03 with the English SOP and 0.09 -> 0.05 with the Chinese one, but recall of true performances 0.49 -> 0.36 and
-0.53 -> 0.47, lowest across languages (Chinese turns, English SOP: 0.20; mE5 is weak cross-lingually); Chinese
-complaint calls against an SOP never seen: section complaint-calls.
+Elsewhere (`best` beside `fast`): near misses (section near-miss-best vs near-miss, clean turns, after the act-check
+changes of the same day) false done 0.02 -> 0.02 with the English SOP and 0.05 -> 0.03 with the Chinese one, but
+recall of true performances 0.49 -> 0.36 and 0.53 -> 0.47, lowest across languages (Chinese turns, English SOP:
+0.20; mE5 is weak cross-lingually); Chinese complaint calls against an SOP never seen: section complaint-calls.
 """
 
 

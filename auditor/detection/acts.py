@@ -93,6 +93,7 @@ _EN: dict[Act, tuple[str, ...]] = {
         r"\bi'?m afraid (?:that'?s|it'?s|this is) not (?:possible|something)",
         r"\bthat'?s not something (?:i|we)",
         r"\bdecline (?:to|your|the)",
+        r"\b(?:not going to|won'?t|will not|refuse to|nothing to) (?:apologi[sz]e|say sorry)",
     ),
     "cannot": (
         r"\b(?:can'?t|cannot|can not|cant|couldn'?t|could not|unable to|not able to|no way to|wasn'?t able|"
@@ -179,6 +180,8 @@ _ZH: dict[Act, tuple[str, ...]] = {
         r"(?:请|您)(?:联系|找|打给|拨打)(?:其他|别的|相关)?(?:部门|同事|网点)",
         r"违反(?:规定|政策)",
         r"不允许",
+        r"先不(?:给|帮|替)(?:您|你)",
+        r"(?:不|没有必要|没必要|谈不上|没有需要|不需要|用不着)(?:向|跟|给)?(?:您|你)?(?:道歉|致歉|赔不是)",
     ),
     "cannot": (
         r"办不了",
@@ -206,6 +209,8 @@ _ZH: dict[Act, tuple[str, ...]] = {
         r"不成功",
         r"没有(?:找到|查到|搜到|结果|记录|相关|符合)",
         r"找不到",
+        r"(?:没有|没)(?:这个)?权限",
+        r"无权",
     ),
     "negated": (
         r"(?:还)?没(?:有)?(?:帮|给)(?:您|你)",
@@ -215,7 +220,8 @@ _ZH: dict[Act, tuple[str, ...]] = {
         r"没(?:有)?(?:冻结|挂失|办理|处理|修改|更改|取消|退款|退|登记|记录|核实|验证|发送|寄|预订|预约|订)",
     ),
     "mentioned": (
-        r"一般(?:来说|情况下)?(?:是)?(?:要|需要|得|会|都)",
+        r"一般(?:来说|情况下)?(?:是)?(?:要|需要|得|会|都|第一步)",
+        r"(?:有的|有些|很多|不少)(?:客户|客人|顾客|用户)",
         r"通常(?:来说|情况下)?(?:要|需要|得|会|都)",
         r"本来(?:要|应该|需要|得|是)",
         r"(?:按|按照|根据)(?:公司|银行|我们的?)?(?:规定|流程|程序|制度|要求)",
@@ -241,6 +247,8 @@ _ZH: dict[Act, tuple[str, ...]] = {
         r"挂(?:了)?电话(?:以)?后|等.{0,10}(?:之后|以后|了|后))"
         r".{0,8}(?:会|再|给|帮|为|就)",
         r"(?:会|将)(?:在)?(?:稍后|明天|下周|之后|今天之内|24小时|.{0,4}个工作日)",
+        r"(?:等一下|等等|一会儿?|待会儿?|晚点|回头)再",
+        r"等(?:一下|会儿?)?挂(?:了)?电话",
     ),
 }
 
@@ -428,7 +436,10 @@ def step_acts(step: Step) -> StepActs:
     accepted |= {act for act, count in counts.items() if act in HARD_NEGATIVE and count * 2 > len(examples)}
     for text in (step.name, step.description):  # "Tell the customer no room is free" is itself a negative outcome
         stated = _CONDITION.split(text)[0]  # "Freeze the card unless the system is down": the condition is not it
-        accepted |= {reading.act for reading in read_text(stated) if reading.act in OUTCOME_NEGATIVE}
+        readings = read_text(stated)
+        if readings and readings[0].act == "performed":  # "freeze the card, so it can no longer be used": the
+            continue  # step is the freeze; a negative clause after it says what follows from it
+        accepted |= {reading.act for reading in readings if reading.act in OUTCOME_NEGATIVE}
     described = normalise_text(f"{step.name} {step.description}").lower()
     if _ASK_STEP.search(described) or not _ACTION_STEP.match(described):
         accepted.add("asked")  # a question performs any step but an action or a statement the agent owes

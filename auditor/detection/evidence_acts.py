@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from auditor.detection.act_model import ActModel
-from auditor.detection.acts import OUTCOME_NEGATIVE, StepActs, judge_turn, read_turn, step_acts
+from auditor.detection.acts import OUTCOME_NEGATIVE, StepActs, content_keys, judge_turn, read_turn, step_acts
 from auditor.detection.hits import StepHit
 from auditor.detection.pair_features import step_similarities
 from auditor.detection.sop_index import SopIndex, StepPrototypes
@@ -100,6 +100,12 @@ class ActCheck:
         relevant = [True] * len(readings)
         if len(readings) > 1 and any(not acts.performs(r.act) for r in readings):
             relevant = self._relevant(self.embedder.encode([r.clause for r in readings]), prototypes)
+            # a clause that skips something the step's own texts name ("身份验证就免了", "skip the security
+            # questions") carries the step however close another clause of the turn is to it
+            relevant = [
+                keep or (r.act == "skipped" and bool(content_keys(r.clause) & acts.content))
+                for r, keep in zip(readings, relevant, strict=True)
+            ]
         verdict = judge_turn(readings, relevant, acts)
         model = self.act_model
         if (

@@ -76,6 +76,19 @@ APOLOGY = Step(id="apologize", name="Apologise", description="The agent apologis
         ("不客气，感谢您的来电，再见。", CLOSE, "performed", True),
         ("这个我没办法，您可以去网点问问。", CLOSE, "cannot", False),
         ("I'm sorry you couldn't get through earlier.", APOLOGY, "performed", True),
+        ("I'm not going to apologise for the courier, that's their fault.", APOLOGY, "refused", False),
+        ("There's nothing to apologise for, it was the courier.", APOLOGY, "refused", False),
+        ("快递摔坏的，这个我们不道歉。", APOLOGY, "refused", False),
+        ("這不是我們的疏失，所以沒有需要道歉的地方。", APOLOGY, "refused", False),
+        ("非常抱歉，这是我们的失误，我向您道歉。", APOLOGY, "performed", True),
+        # later, elsewhere, or without the right to do it
+        ("身分等一下再核對，我先把帳單叫出來。", VERIFY, "promised", False),
+        ("等一下掛電話、我把掛失單填完就幫您停卡。", FREEZE, "promised", False),
+        ("您的卡我已经冻结了，稍等一下我再给您发个确认短信。", FREEZE, "performed", True),
+        ("最近幾筆交易看起來都正常，先不幫您停卡。", FREEZE, "refused", False),
+        ("这笔费用是统一收取的，我没有权限帮您冻结。", FREEZE, "cannot", False),
+        ("遇到这种情况一般第一步就是冻结卡片。", FREEZE, "mentioned", False),
+        ("有的客户开了短信提醒，在手机银行里能找到。", OFFER_SMS, "mentioned", False),
         ("很抱歉让您久等了。", APOLOGY, "performed", True),
         ("不好意思，給您帶來不便。", APOLOGY, "performed", True),
     ],
@@ -113,6 +126,21 @@ def test_english_idioms_are_benign_in_a_turn_with_a_chinese_name():
         "performed",
         "performed",
     ]
+
+
+def test_a_consequence_in_the_description_does_not_make_an_action_step_accept_refusals():
+    """"Freeze it, so it can no longer be used": the step is the freeze, and "I can't freeze it" does not do it."""
+    step = Step(
+        id="freeze",
+        name="冻结遗失或被盗的卡",
+        description="客服在通话中实际冻结这张卡，并告诉客户卡已冻结，不能再用于新的交易。",
+    )
+    assert not step_acts(step).accepted & {"cannot", "not_available"}
+    assert turn_act("电话里没法冻结，您需要在手机银行上自己操作。", step)[1] is False
+    done = read_text("您尾号2290的卡我这边已经冻结了，现在无法再消费。")  # the freeze clause carries the step
+    assert judge_turn(done, [True, False], step_acts(step)).performs
+    outcome = Step(id="no_slot", name="告知没有空位", description="客服告诉客户所选时间没有空位，并建议其他时间。")
+    assert "not_available" in step_acts(outcome).accepted, "a step that is a negative outcome still accepts it"
 
 
 def test_a_condition_in_the_description_does_not_make_an_action_step_accept_refusals():
