@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, get_args
 
 from auditor.conversation import Conversation
 from auditor.privacy.redaction import (
@@ -24,7 +24,7 @@ from auditor.privacy.redaction import (
     kinds_named,
     replace_spans,
 )
-from auditor.result import ConversationResult, Dissatisfaction, StepResult
+from auditor.result import ConversationResult, Dissatisfaction, StepResult, StepStatus
 
 DEFAULT_KINDS: tuple[str, ...] = (
     "email",
@@ -46,6 +46,9 @@ POLICY_KEY = "redaction"
 KEPT_METADATA = frozenset({"source", "started_at"})
 """Metadata fields never redacted: the file a conversation came from and when it started (results are dated on it).
 Every other passed-through field is redacted, ``*_id`` fields included (``caller_id``, ``customer_national_id``)."""
+STEP_STATUSES = frozenset(get_args(StepStatus))
+"""Values a key that names personal data may still show whole: a step status under a step id (``gold_statuses:
+{verify_identity: done, discuss_account: missing}`` in a labelled conversation's metadata)."""
 _KEY_KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), kind)
     for pattern, kind in (
@@ -159,6 +162,8 @@ class RedactionPolicy:
 
     def _redact_field(self, key: str, value: Any) -> Any:
         kind = next((kind for pattern, kind in _KEY_KINDS if pattern.search(key)), None)
+        if kind is not None and isinstance(value, str) and value in STEP_STATUSES:
+            kind = None  # gold_statuses: {verify_identity: done}: a step's status is never personal data
         if kind is not None and kind in self.kinds and value not in (None, "", [], {}):
             if isinstance(value, Mapping):
                 return {k: self._redact_field(str(k), v) for k, v in value.items()}

@@ -96,6 +96,14 @@ def test_metadata_ids_and_keys_that_name_personal_data_are_hidden():
         "queue_name": "vip",
         "source": "calls.jsonl",
     }
+    labelled = {"gold_statuses": {"verify_identity": "done", "discuss_account": "missing"}, "account_no": "done-1"}
+    assert policy.redact_metadata(labelled) == {
+        "gold_statuses": {"verify_identity": "done", "discuss_account": "missing"},  # a step's status, not its data
+        "account_no": "[ACCOUNT]",
+    }
+    assert policy.redact_metadata({"gold_statuses": {"verify_identity": "AB123456"}}) == {
+        "gold_statuses": {"verify_identity": "[ID]"}
+    }
     assert policy.redact_identifier("a-17") == "a-17"
     hidden = policy.redact_identifier("13812345678")
     assert hidden is not None and hidden.startswith("[PHONE]~") and "13812345678" not in hidden
