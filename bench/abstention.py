@@ -67,7 +67,7 @@ from auditor.training.pairs import description_only
 from auditor.training.step_model import expected_calibration_error
 from bench.corpora_data import builtin, corpora_by_sop
 from bench.loto_factory import LeaveOneTaskOut
-from bench.report import replace_section
+from bench.report import markdown_table, replace_section
 from bench.star_data import TASKS, VARIANTS, load_star, star_sop
 
 SECTION = "abstention"
@@ -448,11 +448,6 @@ def corpora_groups(models: BackendModels, languages: Sequence[str], log: Callabl
 # ---------------------------------------------------------------------------------------------------- tables
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
-
-
 def _band(band: UncertainBand) -> str:
     return f"{band.low:.2f}-{band.high:.2f}"
 
@@ -557,7 +552,7 @@ def curve_table(groups: Sequence[Group], dataset: str, bands: Sequence[Uncertain
     header = ["share decided"]
     for variant in VARIANTS:
         header += [f"{variant}: band", "decided", "decided accuracy", "decided F1"]
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 @dataclass
@@ -657,7 +652,8 @@ def comparison_text(reports: Sequence[BackendReport], bands: Sequence[UncertainB
                         ),
                     ]
                 )
-    return "### Backends compared\n\nEach backend at its own chosen band (details below):\n\n" + _table(header, rows)
+    intro = "### Backends compared\n\nEach backend at its own chosen band (details below):\n\n"
+    return intro + markdown_table(header, rows)
 
 
 def backend_text(report: BackendReport, bands: Sequence[UncertainBand]) -> str:
@@ -705,14 +701,14 @@ def backend_text(report: BackendReport, bands: Sequence[UncertainBand]) -> str:
         f"**Chosen band {_band(choice.band)}** (contains the shipped done threshold {report.threshold:g}; smallest "
         f"slack {choice.slack:+.3f}: {verdict}). Per variant, among bands containing the threshold: {alone}. "
         + free_text,
-        _table(CHOSEN_HEADER, chosen_rows(report)),
+        markdown_table(CHOSEN_HEADER, chosen_rows(report)),
         "Sanity check: the replay at band (t, t) against the audit with no band (same code, band = the scorer's "
         "done threshold t); conv F1 = done/late/out of order (violated) vs gold over the SOP's steps. score_results "
         "counts a step as happened when it has evidence, so it also counts steps missing by act and only-offered "
         f"ones. Exact statuses rerun at the chosen band vs its replay: {report.replay_mismatches} verdicts differ.",
-        _table(SANITY_HEADER, sanity_rows(report.groups)),
+        markdown_table(SANITY_HEADER, sanity_rows(report.groups)),
         "Calibration of the step probability p (10 equal-width bins, gold = the step happened):",
-        _table(ECE_HEADER, ece_rows(report.groups)),
+        markdown_table(ECE_HEADER, ece_rows(report.groups)),
     ]
     for dataset in dict.fromkeys(g.dataset for g in report.groups):
         parts.append(

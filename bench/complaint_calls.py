@@ -37,11 +37,12 @@ from auditor.checklist.verdicts import UncertainBand
 from auditor.conversation import Conversation, Role
 from auditor.embeddings.provider import make_embedder
 from auditor.evaluation.step_metrics import gold_turns
+from auditor.result import ConversationResult
 from auditor.sop.loading import resolve_sop
 from auditor.transcripts.loaders import load_inputs
 from bench.loto_factory import _LOTO, _LOTO_BEST, LeaveOneTaskOut
 from bench.near_miss import sop_in_language
-from bench.report import replace_section
+from bench.report import markdown_table, replace_section
 from bench.stt_noise import noisy
 
 SECTION = "complaint-calls"
@@ -110,6 +111,29 @@ def sop_variant(name: str):  # type: ignore[no-untyped-def]
     return description_only(sop) if name == "description" else sop_in_language(sop, name)
 
 
+def tally(
+    calls: Sequence[Conversation],
+    skipped: Sequence[tuple[Conversation, set[str]]],
+    results: Sequence[ConversationResult],
+) -> Tally:
+    """The verdicts of ``results`` (the calls', then the skipped-step calls') against their gold."""
+    counted = Tally()
+    for call, result in zip(calls, results[: len(calls)], strict=True):
+        gold = gold_turns(call)
+        for step in (s for s in result.steps if s.step_id in gold):
+            counted.performed += 1
+            counted.credited += step.status in CREDITED
+            counted.performed_uncertain += step.status == "uncertain"
+            if step.status not in CREDITED:
+                counted.misses.append(f"{call.id}:{step.step_id}={step.status}")
+    for (_, removed), result in zip(skipped, results[len(calls) :], strict=True):
+        for step in (s for s in result.steps if s.step_id in removed):
+            counted.skipped += 1
+            counted.not_credited += step.status not in CREDITED | {"uncertain"}
+            counted.skipped_uncertain += step.status == "uncertain"
+    return counted
+
+
 def measure(noise: bool) -> tuple[dict[tuple[str, str, str, str], Tally], dict[str, str]]:
     """Tallies keyed (mode, call language, SOP variant, rule) with rule ``decided`` or ``band``; and each mode's
     band as text."""
@@ -120,38 +144,17 @@ def measure(noise: bool) -> tuple[dict[tuple[str, str, str, str], Tally], dict[s
         scorer = loto.scorer_without(HELD_OUT, f"the {SOP_ID} SOP", embedder)
         band = band_for(embedder.name, scorer.name, scorer.done_threshold)
         bands[mode] = f"{band.low:g}-{band.high:g} (done threshold {scorer.done_threshold:g})"
+        rules = (("decided", UncertainBand(scorer.done_threshold, scorer.done_threshold)), ("band", band))
         for lang in CALL_LANGS:
             calls = [with_noise(c, lang) if noise else c for c in load_calls(lang)]
             skipped = [pair for call in calls for pair in skipped_variants(call, lang)]
+            everything = calls + [call for call, _ in skipped]
             for variant in SOP_VARIANTS:
                 sop = sop_variant(variant)
-                decided_band = UncertainBand(scorer.done_threshold, scorer.done_threshold)
-                for rule, chosen in (("decided", decided_band), ("band", band)):
-                    auditor = Auditor(sop, embedder, scorer=scorer, band=chosen)
-                    tally = tallies.setdefault((mode, lang, variant, rule), Tally())
-                    everything = calls + [call for call, _ in skipped]
-                    results = auditor.audit_many(everything)
-                    for call, result in zip(calls, results[: len(calls)], strict=True):
-                        gold = gold_turns(call)
-                        for step in result.steps:
-                            if step.step_id in gold:
-                                tally.performed += 1
-                                tally.credited += step.status in CREDITED
-                                tally.performed_uncertain += step.status == "uncertain"
-                                if step.status not in CREDITED:
-                                    tally.misses.append(f"{call.id}:{step.step_id}={step.status}")
-                    for (_, removed), result in zip(skipped, results[len(calls) :], strict=True):
-                        for step in result.steps:
-                            if step.step_id in removed:
-                                tally.skipped += 1
-                                tally.not_credited += step.status not in CREDITED | {"uncertain"}
-                                tally.skipped_uncertain += step.status == "uncertain"
+                for rule, chosen in rules:
+                    results = Auditor(sop, embedder, scorer=scorer, band=chosen).audit_many(everything)
+                    tallies[(mode, lang, variant, rule)] = tally(calls, skipped, results)
     return tallies, bands
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(out + ["| " + " | ".join(row) + " |" for row in rows])
 
 
 def tables(tallies: dict[tuple[str, str, str, str], Tally]) -> str:
@@ -177,7 +180,7 @@ def tables(tallies: dict[tuple[str, str, str, str], Tally]) -> str:
                         f"{b.skipped_uncertain / max(b.skipped, 1):.2f}",
                     ]
                 )
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def misses(tallies: dict[tuple[str, str, str, str], Tally]) -> str:

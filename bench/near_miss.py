@@ -37,7 +37,7 @@ from auditor.sop_format import Sop, Step
 from auditor.text.normalise import has_han
 from auditor.transcripts.loaders import load_inputs
 from bench.corpora_data import CORPORA, builtin
-from bench.report import replace_section
+from bench.report import markdown_table, replace_section
 from bench.stt_noise import noisy
 
 DATA = Path(__file__).resolve().parent / "near_miss_data"
@@ -365,11 +365,6 @@ def _rates(outcomes: Sequence[Outcome]) -> tuple[int, str, str]:
     )
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
-
-
 def language_table(outcomes: Sequence[Outcome]) -> str:
     """Per turn-language x SOP-language: near misses credited (false done), performances credited (recall)."""
     rows = []
@@ -389,7 +384,7 @@ def language_table(outcomes: Sequence[Outcome]) -> str:
         "recall",
         "uncertain",
     ]
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def act_table(outcomes: Sequence[Outcome]) -> str:
@@ -406,7 +401,7 @@ def act_table(outcomes: Sequence[Outcome]) -> str:
             row += [credited, uncertain]
         rows.append(row)
     header = ["act", "turns", "credited (en SOP)", "uncertain (en SOP)", "credited (zh SOP)", "uncertain (zh SOP)"]
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def step_table(outcomes: Sequence[Outcome]) -> str:
@@ -424,7 +419,7 @@ def step_table(outcomes: Sequence[Outcome]) -> str:
             row.append(_rates([o for o in mine if o.variant.kind == "perform"])[1])
         rows.append(row)
     header = ["SOP / step", "false done (en SOP)", "false done (zh SOP)", "recall (en SOP)", "recall (zh SOP)"]
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def critical_summary(outcomes: Sequence[Outcome]) -> str:

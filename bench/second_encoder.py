@@ -36,7 +36,7 @@ from auditor.model_files import STEP_SCORER_BEST
 from auditor.text.normalise import normalise_text
 from bench.loto_factory import MANIFEST, leave_one_task_out_auditor, leave_one_task_out_best_auditor
 from bench.loto_factory import persistent_second_encoder as _persistent
-from bench.report import replace_section
+from bench.report import markdown_table, replace_section
 from bench.star_accuracy import Run, Totals, generic_steps, run_all
 from bench.star_data import TASKS, VARIANTS, load_star, star_sop
 
@@ -120,7 +120,7 @@ def accuracy_tables(fast: Sequence[Run], best: Sequence[Run], corpus, e5) -> str
                     _f(base[1]),
                 ]
             )
-    lines.append(_table(header, rows))
+    lines.append(markdown_table(header, rows))
     generic = generic_steps(list(fast))
     rows = []
     for variant in VARIANTS:
@@ -131,7 +131,7 @@ def accuracy_tables(fast: Sequence[Run], best: Sequence[Run], corpus, e5) -> str
         rows.append(cells)
     header = ["SOP variant", "generic: turn F1 fast", "best", "conv F1 fast", "best"]
     header += ["task-specific: turn F1 fast", "best", "conv F1 fast", "best"]
-    lines.append(_table(header, rows))
+    lines.append(markdown_table(header, rows))
     return "\n\n".join(lines)
 
 
@@ -139,11 +139,6 @@ def sum_counts(runs, variant, level, keep):  # type: ignore[no-untyped-def]
     from bench.star_accuracy import _summed
 
     return _summed([r for r in runs if r.variant == variant], level, keep)
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(out + ["| " + " | ".join(row) + " |" for row in rows])
 
 
 def rates(limit: int, repeats: int) -> str:
@@ -182,7 +177,7 @@ def rates(limit: int, repeats: int) -> str:
         "Raw USE-m: the embedder alone on every turn's text, no cache. Fast: the shipped step scorer; best: "
         "`auditor/models/step-scorer-best` (mE5 with 2 threads). "
         f"Load average at the end {load} on {os.cpu_count()} cores.\n\n"
-        + _table(header, rows)
+        + markdown_table(header, rows)
     )
 
 

@@ -52,7 +52,7 @@ from auditor.sop_format import Sop
 from auditor.text.normalise import normalise_text
 from auditor.training.step_model import expected_calibration_error
 from bench.loto_factory import leave_one_task_out_auditor, leave_one_task_out_best_auditor
-from bench.report import replace_section
+from bench.report import markdown_table, replace_section
 from bench.star_data import TASKS, VARIANTS, is_free_typed, load_star, star_sop, step_label
 from bench.stt_noise import noisy_conversation
 
@@ -412,12 +412,6 @@ def _metric_cells(totals: Totals) -> list[str]:
     ]
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 METRIC_HEADER = (
     "turn P",
     "turn P excl. free",
@@ -439,7 +433,7 @@ def overall_table(runs: Sequence[Run], variants: Sequence[str], noise_kinds: Seq
         for noisy in noise_kinds:
             totals = Totals.of(r for r in runs if r.variant == variant and r.noise == noisy)
             rows.append([variant, TRANSCRIPTS[noisy], str(totals.conversations), *_metric_cells(totals)])
-    return _table(["SOP variant", "transcripts", "convs", *METRIC_HEADER], rows)
+    return markdown_table(["SOP variant", "transcripts", "convs", *METRIC_HEADER], rows)
 
 
 def noise_table(runs: Sequence[Run], variants: Sequence[str]) -> str:
@@ -462,7 +456,7 @@ def noise_table(runs: Sequence[Run], variants: Sequence[str]) -> str:
             ]
         )
     header = ["SOP variant", "turn F1 clean", "turn F1 noisy", "drop", "conv F1 clean", "conv F1 noisy", "drop"]
-    return _table([*header, "drop <= 0.05"], rows)
+    return markdown_table([*header, "drop <= 0.05"], rows)
 
 
 def per_task_table(runs: Sequence[Run], variant: str, noise: bool) -> str:
@@ -481,7 +475,7 @@ def per_task_table(runs: Sequence[Run], variant: str, noise: bool) -> str:
         row += [_f(noisy.turn.f1), _f(noisy.conversation.f1)]
     rows.append(row)
     extra = ["noisy turn F1", "noisy conv F1"] if noise else []
-    return _table(["task", "convs", *METRIC_HEADER, *extra], rows)
+    return markdown_table(["task", "convs", *METRIC_HEADER, *extra], rows)
 
 
 def labelled_table(runs: Sequence[Run], variants: Sequence[str], noise: bool) -> str:
@@ -501,7 +495,7 @@ def labelled_table(runs: Sequence[Run], variants: Sequence[str], noise: bool) ->
         rows.append(row("**all, noisy (STT)**", [r for r in runs if r.noise]))
     header = ["task", "labelled turns", "baseline: nearest description"]
     header += [f"auditor ({v})" for v in variants] + [f"auditor forced choice ({v})" for v in variants]
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def false_positive_table(runs: Sequence[Run], variants: Sequence[str], noise_kinds: Sequence[bool]) -> str:
@@ -524,7 +518,7 @@ def false_positive_table(runs: Sequence[Run], variants: Sequence[str], noise_kin
             )
     header = ["SOP variant", "transcripts", "turn FP", "second step on a turn whose gold step was hit"]
     header += ["on free-typed turns", f"of which echo a reply labelled with that step (cos >= {ECHO_COSINE})"]
-    return _table([*header, "wrong step (gold step not hit)", "turn P / F1 counting echoes right"], rows)
+    return markdown_table([*header, "wrong step (gold step not hit)", "turn P / F1 counting echoes right"], rows)
 
 
 GENERIC_TASKS = 3
@@ -559,7 +553,7 @@ def generic_table(runs: Sequence[Run], variants: Sequence[str], noise_kinds: Seq
                 cells += [str(turn.tp + turn.fn), _f(turn.f1), _f(conv.f1)]
             rows.append(cells)
     header = ["SOP variant", "transcripts", "generic: gold turns", "turn F1", "conv F1"]
-    return _table([*header, "task-specific: gold turns", "turn F1", "conv F1"], rows)
+    return markdown_table([*header, "task-specific: gold turns", "turn F1", "conv F1"], rows)
 
 
 def reliability_table(runs: Sequence[Run], variant: str) -> str:
@@ -573,7 +567,7 @@ def reliability_table(runs: Sequence[Run], variant: str) -> str:
             cells += [str(count), _f(mean) if count else "-", _f(observed) if count else "-"]
         rows.append(cells)
     header = ["confidence", "pairs", "mean confidence", "labelled share", "turns (top step)", "mean confidence"]
-    return _table([*header, "top step right"], rows)
+    return markdown_table([*header, "top step right"], rows)
 
 
 def error_tables(runs: Sequence[Run], variant: str, top: int) -> str:
@@ -609,11 +603,11 @@ def error_tables(runs: Sequence[Run], variant: str, top: int) -> str:
     ]
     return (
         f"Most frequent errors on labelled turns ({variant}, clean; gold step -> the auditor's step, or none):\n\n"
-        + _table(["task", "gold", "auditor", "turns"], confusion_rows)
+        + markdown_table(["task", "gold", "auditor", "turns"], confusion_rows)
         + f"\n\nSteps most often claimed on free-typed agent turns ({variant}, clean):\n\n"
-        + _table(["task", "step", "hits"], free_rows)
+        + markdown_table(["task", "step", "hits"], free_rows)
         + f"\n\nSteps with the most turn-level errors ({variant}, clean):\n\n"
-        + _table(["task", "step", "gold turns", "turn FP", "turn FN", "turn F1", "conv P", "conv R"], step_rows)
+        + markdown_table(["task", "step", "gold turns", "turn FP", "turn FN", "turn F1", "conv P", "conv R"], step_rows)
     )
 
 
